@@ -1,0 +1,55 @@
+"""Fixtures: the three stores every application test runs on, and a small community."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import uuid4
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.support import Community, build_community, open_ledger, postgres_test_url
+from timebank import TimeBank
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL naming a fresh schema of its own on the test server, dropped afterwards."""
+    base = postgres_test_url()
+    if base is None:
+        pytest.skip("set TIMEBANK_TEST_POSTGRES_URL to run the PostgreSQL tests")
+    schema = f"timebank_test_{uuid4().hex[:16]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}schema={schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The store of an application test: in-memory, a real SQLite file, real PostgreSQL."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('store') / 'timebank.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def app(store_url: str) -> Iterator[TimeBank]:
+    ledger = open_ledger(store_url)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+@pytest.fixture
+def community(app: TimeBank) -> Community:
+    return build_community(app)

@@ -1,0 +1,118 @@
+"""Helpers shared by the tests: a fixed clock, the test stores and a small community."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from projections.balances import Balances, apply
+from projections.log import read_events
+from timebank import GlobalRole, TeamRole, TimeBank
+from timebank.policy import Policy
+
+TZ = ZoneInfo("Asia/Shanghai")
+TODAY = date(2026, 11, 20)
+SINCE = date(2026, 1, 1)
+
+
+def fixed_clock() -> datetime:
+    return datetime(2026, 11, 20, 10, 0, tzinfo=TZ)
+
+
+def postgres_test_url() -> str | None:
+    """The server the PostgreSQL tests use; in CI its absence is a failure, not a skip."""
+    url = os.environ.get("TIMEBANK_TEST_POSTGRES_URL")
+    if url:
+        return url
+    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+        pytest.fail("CI is set but TIMEBANK_TEST_POSTGRES_URL is not", pytrace=False)
+    return None
+
+
+def open_ledger(url: str, policy: Policy | None = None) -> TimeBank:
+    return TimeBank.from_url(url, policy=policy or Policy(timezone=TZ), clock=fixed_clock)
+
+
+def event_count(app: TimeBank) -> int:
+    return sum(1 for _ in read_events(app))
+
+
+def replayed(app: TimeBank) -> Balances:
+    """Balances folded from the stored events alone."""
+    state = Balances()
+    for event in read_events(app):
+        state = apply(state, event)
+    return state
+
+
+@dataclass(frozen=True)
+class Community:
+    """A small community: an admin, two teams, their coordinators and volunteers."""
+
+    app: TimeBank
+    admin: UUID
+    auditor: UUID
+    care_team: UUID  # day care, Dongcheng
+    patrol_team: UUID  # night patrol, Xinghuo
+    care_coordinator: UUID
+    patrol_coordinator: UUID
+    li: UUID  # volunteer in day care
+    wang: UUID  # volunteer in day care
+    zhao: UUID  # volunteer in the patrol team
+    grandma: UUID  # an elder in no team
+
+    def earn(self, volunteer: UUID, minutes: int, *, team: UUID | None = None) -> UUID:
+        """Log and approve service for a volunteer; return the log's id."""
+        team = team or self.care_team
+        coordinator = self.care_coordinator if team == self.care_team else self.patrol_coordinator
+        log = self.app.log_service(
+            actor_id=volunteer,
+            team_id=team,
+            service_date=TODAY,
+            minutes=minutes,
+            activity="home care",
+        )
+        self.app.approve_service(actor_id=coordinator, service_log_id=log.id)
+        return log.id
+
+
+def build_community(app: TimeBank) -> Community:
+    admin = app.bootstrap_admin(name="Admin").id
+
+    def member(name: str, birth_date: date | None = None, roles: Sequence[GlobalRole] = ()) -> UUID:
+        return app.register_member(actor_id=admin, name=name, birth_date=birth_date, roles=roles).id
+
+    auditor = member("Street office", roles=[GlobalRole.AUDITOR])
+    care = app.form_team(actor_id=admin, name="Day care", community="Dongcheng").id
+    patrol = app.form_team(actor_id=admin, name="Night patrol", community="Xinghuo").id
+    people = {name: member(name) for name in ("Chen", "Sun", "Li", "Wang", "Zhao")}
+    grandma = member("Grandma Liu", birth_date=date(1940, 3, 8))
+    for team, person, role in (
+        (care, people["Chen"], TeamRole.COORDINATOR),
+        (patrol, people["Sun"], TeamRole.COORDINATOR),
+        (care, people["Li"], TeamRole.VOLUNTEER),
+        (care, people["Wang"], TeamRole.VOLUNTEER),
+        (patrol, people["Zhao"], TeamRole.VOLUNTEER),
+    ):
+        app.add_team_member(
+            actor_id=admin, team_id=team, member_id=person, role=role, effective_date=SINCE
+        )
+    return Community(
+        app=app,
+        admin=admin,
+        auditor=auditor,
+        care_team=care,
+        patrol_team=patrol,
+        care_coordinator=people["Chen"],
+        patrol_coordinator=people["Sun"],
+        li=people["Li"],
+        wang=people["Wang"],
+        zhao=people["Zhao"],
+        grandma=grandma,
+    )

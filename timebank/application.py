@@ -1,0 +1,656 @@
+"""The TimeBank application: every use case of the ledger, each saved in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from timebank.accounts import Account
+from timebank.errors import (
+    ConcurrencyError,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from timebank.members import GlobalRole, Member
+from timebank.policy import Policy
+from timebank.redemptions import Redemption
+from timebank.requests import ClientRequest
+from timebank.service_logs import ServiceLog
+from timebank.storage import DEFAULT_DATABASE_URL, persistence_env
+from timebank.teams import Team, TeamRole
+from timebank.transfers import Transfer
+from timebank.views import (
+    AccountView,
+    MemberView,
+    RedemptionView,
+    ServiceLogView,
+    TeamView,
+    TransferView,
+)
+
+SYSTEM_ACTOR_ID = UUID(int=0)
+"""The acting member of work done by the system itself: bootstrap and the admin token."""
+
+A = TypeVar("A", bound=Aggregate)
+Decision = tuple[A, Sequence[Aggregate]]
+
+
+class DateAsISO(Transcoding):
+    """Service dates and birth dates are stored as `YYYY-MM-DD`."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, with the global roles they hold right now."""
+
+    id: UUID
+    is_admin: bool
+    is_auditor: bool
+
+
+class TimeBank(Application[UUID]):
+    """Use cases of a community time bank over one event store.
+
+    Every command names its acting member, checks who may do it, lets the aggregates
+    decide, and saves every aggregate it changed in one atomic `save(...)`. A command
+    that loses an optimistic-concurrency race is run again from a fresh read, so callers
+    only see a conflict when the ledger really refuses. A command that carries a client
+    request id is carried out once: repeating it returns the first result.
+    """
+
+    name = "TimeBank"
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        policy: Policy | None = None,
+        clock: Callable[[], datetime] | None = None,
+        max_attempts: int = 50,
+    ) -> None:
+        super().__init__(env)
+        self.policy = policy or Policy()
+        self._clock = clock or (lambda: datetime.now(self.policy.timezone))
+        self.max_attempts = max_attempts
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str = DEFAULT_DATABASE_URL,
+        *,
+        extra_env: Mapping[str, str] | None = None,
+        policy: Policy | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> TimeBank:
+        """Open the ledger stored at a database URL (see `timebank.storage`)."""
+        env = persistence_env(url)
+        env.update(extra_env or {})
+        return cls(env, policy=policy, clock=clock)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def today(self) -> date:
+        """The date in the community's time zone."""
+        return self._clock().astimezone(self.policy.timezone).date()
+
+    # Members ---------------------------------------------------------------------
+
+    def bootstrap_admin(self, *, name: str, request_id: str | None = None) -> MemberView:
+        """Register the first admin; the system itself is the acting member."""
+        return self.register_member(
+            actor_id=SYSTEM_ACTOR_ID,
+            name=name,
+            roles=[GlobalRole.ADMIN],
+            request_id=request_id,
+        )
+
+    def register_member(
+        self,
+        *,
+        actor_id: UUID,
+        name: str,
+        birth_date: date | None = None,
+        roles: Sequence[GlobalRole] = (),
+        request_id: str | None = None,
+    ) -> MemberView:
+        """Admins register members; each member's account opens with them."""
+
+        def decide(actor: Actor) -> Decision[Member]:
+            self._require_admin(actor, "register members")
+            member = Member.register(
+                actor_id=actor.id,
+                name=name,
+                birth_date=birth_date,
+                roles=list(roles),
+                today=self.today(),
+            )
+            account = Account(actor_id=actor.id, member_id=member.id)
+            return member, [member, account]
+
+        args = {"name": name, "birth_date": birth_date, "roles": sorted(roles)}
+        member = self._execute(actor_id, request_id, "register_member", args, decide)
+        return MemberView.of(member)
+
+    def grant_role(
+        self,
+        *,
+        actor_id: UUID,
+        member_id: UUID,
+        role: GlobalRole,
+        request_id: str | None = None,
+    ) -> MemberView:
+        def decide(actor: Actor) -> Decision[Member]:
+            self._require_admin(actor, "grant roles")
+            member = self._get(Member, member_id, "member")
+            member.grant(actor_id=actor.id, role=role)
+            return member, [member]
+
+        args = {"member_id": member_id, "role": role}
+        return MemberView.of(self._execute(actor_id, request_id, "grant_role", args, decide))
+
+    def revoke_role(
+        self,
+        *,
+        actor_id: UUID,
+        member_id: UUID,
+        role: GlobalRole,
+        request_id: str | None = None,
+    ) -> MemberView:
+        def decide(actor: Actor) -> Decision[Member]:
+            self._require_admin(actor, "revoke roles")
+            member = self._get(Member, member_id, "member")
+            member.revoke(actor_id=actor.id, role=role)
+            return member, [member]
+
+        args = {"member_id": member_id, "role": role}
+        return MemberView.of(self._execute(actor_id, request_id, "revoke_role", args, decide))
+
+    def get_member(self, member_id: UUID) -> MemberView:
+        return MemberView.of(self._get(Member, member_id, "member"))
+
+    def get_account(self, member_id: UUID) -> AccountView:
+        """The member's minutes as their account decides them: balance, held, available."""
+        return AccountView.of(self._account(member_id))
+
+    # Teams -------------------------------------------------------------------------
+
+    def form_team(
+        self,
+        *,
+        actor_id: UUID,
+        name: str,
+        community: str,
+        request_id: str | None = None,
+    ) -> TeamView:
+        def decide(actor: Actor) -> Decision[Team]:
+            self._require_admin(actor, "form teams")
+            team = Team.form(actor_id=actor.id, name=name, community=community)
+            return team, [team]
+
+        args = {"name": name, "community": community}
+        return TeamView.of(self._execute(actor_id, request_id, "form_team", args, decide))
+
+    def add_team_member(
+        self,
+        *,
+        actor_id: UUID,
+        team_id: UUID,
+        member_id: UUID,
+        role: TeamRole,
+        effective_date: date | None = None,
+        request_id: str | None = None,
+    ) -> TeamView:
+        """Admins and the team's coordinators add members or change their role."""
+
+        def decide(actor: Actor) -> Decision[Team]:
+            team = self._get(Team, team_id, "team")
+            self._require_team_lead(actor, team, "add members to the team")
+            self._get(Member, member_id, "member")
+            team.add_member(
+                actor_id=actor.id,
+                member_id=member_id,
+                role=role,
+                effective_date=effective_date or self.today(),
+            )
+            return team, [team]
+
+        args = {
+            "team_id": team_id,
+            "member_id": member_id,
+            "role": role,
+            "effective_date": effective_date,
+        }
+        team = self._execute(actor_id, request_id, "add_team_member", args, decide)
+        return TeamView.of(team)
+
+    def remove_team_member(
+        self,
+        *,
+        actor_id: UUID,
+        team_id: UUID,
+        member_id: UUID,
+        effective_date: date | None = None,
+        request_id: str | None = None,
+    ) -> TeamView:
+        """Leaving ends a membership; the team keeps its history."""
+
+        def decide(actor: Actor) -> Decision[Team]:
+            team = self._get(Team, team_id, "team")
+            self._require_team_lead(actor, team, "remove members from the team")
+            team.remove_member(
+                actor_id=actor.id,
+                member_id=member_id,
+                effective_date=effective_date or self.today(),
+            )
+            return team, [team]
+
+        args = {
+            "team_id": team_id,
+            "member_id": member_id,
+            "effective_date": effective_date,
+        }
+        team = self._execute(actor_id, request_id, "remove_team_member", args, decide)
+        return TeamView.of(team)
+
+    def get_team(self, team_id: UUID) -> TeamView:
+        return TeamView.of(self._get(Team, team_id, "team"))
+
+    # Service logs ------------------------------------------------------------------
+
+    def log_service(
+        self,
+        *,
+        actor_id: UUID,
+        team_id: UUID,
+        service_date: date,
+        minutes: int,
+        activity: str,
+        volunteer_id: UUID | None = None,
+        beneficiary: str | None = None,
+        note: str | None = None,
+        request_id: str | None = None,
+    ) -> ServiceLogView:
+        """Volunteers log their own service in their teams; coordinators may log for them."""
+
+        def decide(actor: Actor) -> Decision[ServiceLog]:
+            team = self._get(Team, team_id, "team")
+            volunteer = volunteer_id or actor.id
+            if volunteer != actor.id:
+                self._require_team_lead(actor, team, "log service for another member")
+            if team.role_on(volunteer, service_date) is None:
+                raise PermissionDeniedError(
+                    actor.id,
+                    f"log service in team {team.id}",
+                    f"member {volunteer} was not in the team on {service_date}",
+                )
+            log = ServiceLog.log(
+                actor_id=actor.id,
+                volunteer_id=volunteer,
+                team_id=team.id,
+                service_date=service_date,
+                minutes=minutes,
+                activity=activity,
+                beneficiary=beneficiary,
+                note=note,
+                today=self.today(),
+            )
+            return log, [log]
+
+        args = {
+            "team_id": team_id,
+            "volunteer_id": volunteer_id,
+            "service_date": service_date,
+            "minutes": minutes,
+            "activity": activity,
+            "beneficiary": beneficiary,
+            "note": note,
+        }
+        log = self._execute(actor_id, request_id, "log_service", args, decide)
+        return ServiceLogView.of(log)
+
+    def approve_service(
+        self,
+        *,
+        actor_id: UUID,
+        service_log_id: UUID,
+        minutes: int | None = None,
+        request_id: str | None = None,
+    ) -> ServiceLogView:
+        """Approval credits the volunteer from the issuance account, in the same save."""
+
+        def decide(actor: Actor) -> Decision[ServiceLog]:
+            log = self._get(ServiceLog, service_log_id, "service log")
+            self._require_reviewer(actor, log, "approve")
+            log.approve(actor_id=actor.id, minutes=minutes)
+            account = self._account(log.volunteer_id)
+            account.earn(
+                actor_id=actor.id,
+                service_log_id=log.id,
+                minutes=log.credited_minutes,
+                cap=self.policy.balance_cap_minutes,
+            )
+            return log, [log, account]
+
+        args = {"service_log_id": service_log_id, "minutes": minutes}
+        log = self._execute(actor_id, request_id, "approve_service", args, decide)
+        return ServiceLogView.of(log)
+
+    def reject_service(
+        self,
+        *,
+        actor_id: UUID,
+        service_log_id: UUID,
+        reason: str,
+        request_id: str | None = None,
+    ) -> ServiceLogView:
+        def decide(actor: Actor) -> Decision[ServiceLog]:
+            log = self._get(ServiceLog, service_log_id, "service log")
+            self._require_reviewer(actor, log, "reject")
+            log.reject(actor_id=actor.id, reason=reason)
+            return log, [log]
+
+        args = {"service_log_id": service_log_id, "reason": reason}
+        log = self._execute(actor_id, request_id, "reject_service", args, decide)
+        return ServiceLogView.of(log)
+
+    def reverse_service(
+        self,
+        *,
+        actor_id: UUID,
+        service_log_id: UUID,
+        reason: str,
+        request_id: str | None = None,
+    ) -> ServiceLogView:
+        """A wrong approval is reversed by a compensating event; it never overdraws."""
+
+        def decide(actor: Actor) -> Decision[ServiceLog]:
+            log = self._get(ServiceLog, service_log_id, "service log")
+            self._require_reviewer(actor, log, "reverse")
+            minutes = log.credited_minutes
+            log.reverse(actor_id=actor.id, reason=reason)
+            account = self._account(log.volunteer_id)
+            account.reverse_earning(actor_id=actor.id, service_log_id=log.id, minutes=minutes)
+            return log, [log, account]
+
+        args = {"service_log_id": service_log_id, "reason": reason}
+        log = self._execute(actor_id, request_id, "reverse_service", args, decide)
+        return ServiceLogView.of(log)
+
+    def get_service_log(self, service_log_id: UUID) -> ServiceLogView:
+        return ServiceLogView.of(self._get(ServiceLog, service_log_id, "service log"))
+
+    # Redemptions -------------------------------------------------------------------
+
+    def request_redemption(
+        self,
+        *,
+        actor_id: UUID,
+        team_id: UUID,
+        service: str,
+        minutes: int,
+        member_id: UUID | None = None,
+        request_id: str | None = None,
+    ) -> RedemptionView:
+        """Minutes are held at once; a member redeems for themself, or is helped by
+        an admin or by a coordinator of the delivering team."""
+
+        def decide(actor: Actor) -> Decision[Redemption]:
+            team = self._get(Team, team_id, "team")
+            spender = member_id or actor.id
+            if spender != actor.id:
+                self._require_team_lead(actor, team, "redeem another member's minutes")
+            member = self._get(Member, spender, "member")
+            self._check_redemption_age(actor, member)
+            redemption = Redemption.request(
+                actor_id=actor.id,
+                member_id=member.id,
+                team_id=team.id,
+                service=service,
+                minutes=minutes,
+            )
+            account = self._account(member.id)
+            account.hold(actor_id=actor.id, redemption_id=redemption.id, minutes=minutes)
+            return redemption, [redemption, account]
+
+        args = {
+            "team_id": team_id,
+            "service": service,
+            "minutes": minutes,
+            "member_id": member_id,
+        }
+        redemption = self._execute(actor_id, request_id, "request_redemption", args, decide)
+        return RedemptionView.of(redemption)
+
+    def fulfil_redemption(
+        self, *, actor_id: UUID, redemption_id: UUID, request_id: str | None = None
+    ) -> RedemptionView:
+        """The team delivered the service: its coordinator (or an admin) spends the hold."""
+
+        def decide(actor: Actor) -> Decision[Redemption]:
+            redemption = self._get(Redemption, redemption_id, "redemption")
+            team = self._get(Team, redemption.team_id, "team")
+            self._require_team_lead(actor, team, "fulfil redemptions of the team")
+            redemption.fulfil(actor_id=actor.id)
+            account = self._account(redemption.member_id)
+            account.redeem(actor_id=actor.id, redemption_id=redemption.id)
+            return redemption, [redemption, account]
+
+        args = {"redemption_id": redemption_id}
+        redemption = self._execute(actor_id, request_id, "fulfil_redemption", args, decide)
+        return RedemptionView.of(redemption)
+
+    def cancel_redemption(
+        self,
+        *,
+        actor_id: UUID,
+        redemption_id: UUID,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> RedemptionView:
+        """The member, a coordinator of the team or an admin calls it off; minutes return."""
+
+        def decide(actor: Actor) -> Decision[Redemption]:
+            redemption = self._get(Redemption, redemption_id, "redemption")
+            if actor.id != redemption.member_id:
+                team = self._get(Team, redemption.team_id, "team")
+                self._require_team_lead(actor, team, "cancel another member's redemption")
+            redemption.cancel(actor_id=actor.id, reason=reason)
+            account = self._account(redemption.member_id)
+            account.release(actor_id=actor.id, redemption_id=redemption.id)
+            return redemption, [redemption, account]
+
+        args = {"redemption_id": redemption_id, "reason": reason}
+        redemption = self._execute(actor_id, request_id, "cancel_redemption", args, decide)
+        return RedemptionView.of(redemption)
+
+    def get_redemption(self, redemption_id: UUID) -> RedemptionView:
+        return RedemptionView.of(self._get(Redemption, redemption_id, "redemption"))
+
+    # Transfers ---------------------------------------------------------------------
+
+    def transfer(
+        self,
+        *,
+        actor_id: UUID,
+        to_member_id: UUID,
+        minutes: int,
+        note: str | None = None,
+        request_id: str | None = None,
+    ) -> TransferView:
+        """A member gives from their own available minutes; both accounts move at once."""
+
+        def decide(actor: Actor) -> Decision[Transfer]:
+            if actor.id == SYSTEM_ACTOR_ID:
+                raise PermissionDeniedError(actor.id, "give minutes", "the system has none")
+            self._get(Member, to_member_id, "member")
+            transfer = Transfer.make(
+                actor_id=actor.id,
+                from_member_id=actor.id,
+                to_member_id=to_member_id,
+                minutes=minutes,
+                note=note,
+            )
+            giver = self._account(actor.id)
+            receiver = self._account(to_member_id)
+            giver.give(
+                actor_id=actor.id,
+                transfer_id=transfer.id,
+                to_member_id=to_member_id,
+                minutes=minutes,
+            )
+            receiver.receive(
+                actor_id=actor.id,
+                transfer_id=transfer.id,
+                from_member_id=actor.id,
+                minutes=minutes,
+                cap=self.policy.balance_cap_minutes,
+            )
+            return transfer, [transfer, giver, receiver]
+
+        args = {"to_member_id": to_member_id, "minutes": minutes, "note": note}
+        transfer = self._execute(actor_id, request_id, "transfer", args, decide)
+        return TransferView.of(transfer)
+
+    def get_transfer(self, transfer_id: UUID) -> TransferView:
+        return TransferView.of(self._get(Transfer, transfer_id, "transfer"))
+
+    # How commands run ----------------------------------------------------------------
+
+    def _execute(
+        self,
+        actor_id: UUID,
+        request_id: str | None,
+        command: str,
+        args: Mapping[str, Any],
+        decide: Callable[[Actor], Decision[A]],
+    ) -> A:
+        """Decide and save, again from a fresh read whenever a concurrent writer won.
+
+        With a request id the command's changes and the request's record are saved
+        together: either both are stored or neither, so a retried request is carried out
+        exactly once and the repeat returns the first result.
+        """
+        fingerprint = _fingerprint(command, actor_id, args)
+        for attempt in range(1, self.max_attempts + 1):
+            if request_id is not None:
+                earlier = self._earlier_result(request_id, fingerprint)
+                if earlier is not None:
+                    return earlier  # type: ignore[return-value]
+            actor = self._actor(actor_id)
+            result, changed = decide(actor)
+            records: list[Aggregate] = list(changed)
+            if request_id is not None:
+                records.append(
+                    ClientRequest(
+                        actor_id=actor.id,
+                        request_id=request_id,
+                        command=command,
+                        fingerprint=fingerprint,
+                        result_id=result.id,
+                        result_version=result.version,
+                    )
+                )
+            try:
+                self.save(*records)
+            except IntegrityError:
+                # Another writer saved one of these aggregates first: back off a
+                # little, with jitter, and decide again from what it saved.
+                if attempt < self.max_attempts:
+                    time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))  # noqa: S311
+                    continue
+                raise ConcurrencyError(attempt) from None
+            return result
+        raise ConcurrencyError(self.max_attempts)
+
+    def _earlier_result(self, request_id: str, fingerprint: str) -> Aggregate | None:
+        try:
+            request = self._get(ClientRequest, ClientRequest.create_id(request_id), "request")
+        except NotFoundError:
+            return None
+        if request.fingerprint != fingerprint:
+            raise IdempotencyKeyReusedError(request_id)
+        result: Aggregate = self.repository.get(request.result_id, version=request.result_version)
+        return result
+
+    def _actor(self, actor_id: UUID) -> Actor:
+        if actor_id == SYSTEM_ACTOR_ID:
+            return Actor(SYSTEM_ACTOR_ID, is_admin=True, is_auditor=True)
+        try:
+            member = self._get(Member, actor_id, "member")
+        except NotFoundError:
+            raise PermissionDeniedError(actor_id, "act", "not a registered member") from None
+        return Actor(member.id, is_admin=member.is_admin, is_auditor=member.is_auditor)
+
+    def _get(self, kind: type[A], aggregate_id: UUID, label: str) -> A:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(label, aggregate_id) from None
+        if not isinstance(aggregate, kind):
+            raise NotFoundError(label, aggregate_id)
+        return aggregate
+
+    def _account(self, member_id: UUID) -> Account:
+        return self._get(Account, Account.create_id(member_id), "account")
+
+    def _require_admin(self, actor: Actor, action: str) -> None:
+        if not actor.is_admin:
+            raise PermissionDeniedError(actor.id, action, "only admins may")
+
+    def _require_team_lead(self, actor: Actor, team: Team, action: str) -> None:
+        """Admins, and whoever coordinates the team today."""
+        if not (actor.is_admin or team.is_coordinator_on(actor.id, self.today())):
+            raise PermissionDeniedError(
+                actor.id, action, f"not a coordinator of team {team.id} or an admin"
+            )
+
+    def _require_reviewer(self, actor: Actor, log: ServiceLog, action: str) -> None:
+        team = self._get(Team, log.team_id, "team")
+        self._require_team_lead(actor, team, f"{action} service logs of the team")
+
+    def _check_redemption_age(self, actor: Actor, member: Member) -> None:
+        min_age = self.policy.redemption_min_age
+        if min_age is None:
+            return
+        age = member.age_on(self.today())
+        if age is None or age < min_age:
+            raise PermissionDeniedError(
+                actor.id,
+                f"redeem minutes of member {member.id}",
+                f"members redeem from age {min_age} (age: {age if age is not None else 'unknown'})",
+            )
+
+
+def _fingerprint(command: str, actor_id: UUID, args: Mapping[str, Any]) -> str:
+    """A digest of what was asked, so a request id reused for something else is caught."""
+    canonical = json.dumps(
+        {"command": command, "actor_id": str(actor_id), "args": args},
+        sort_keys=True,
+        default=str,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,0 +1,94 @@
+"""The ledger's exception tree: every refusal is one of these, carrying its data."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+class TimebankError(Exception):
+    """Base class of every refusal the ledger makes."""
+
+
+class NotFoundError(TimebankError):
+    """The member, team, service log or redemption does not exist."""
+
+    def __init__(self, kind: str, id: UUID | str) -> None:
+        super().__init__(f"{kind} {id} not found")
+        self.kind = kind
+        self.id = id
+
+
+class PermissionDeniedError(TimebankError):
+    """The acting member may not do this (unknown actor, wrong role, own service)."""
+
+    def __init__(self, actor_id: UUID, action: str, reason: str) -> None:
+        super().__init__(f"member {actor_id} may not {action}: {reason}")
+        self.actor_id = actor_id
+        self.action = action
+        self.reason = reason
+
+
+class InvalidRequestError(TimebankError):
+    """A value breaks a rule of the ledger (range, blank reason, future date)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class ConflictError(TimebankError):
+    """The command is well formed but conflicts with the ledger's current state."""
+
+
+class InvalidStateError(ConflictError):
+    """The thing is not in a state that allows the command (resolving twice)."""
+
+    def __init__(self, kind: str, id: UUID, state: str, action: str) -> None:
+        super().__init__(f"cannot {action} {kind} {id}: it is {state}")
+        self.kind = kind
+        self.id = id
+        self.state = state
+        self.action = action
+
+
+class InsufficientMinutesError(ConflictError):
+    """Spending, giving or reversing more minutes than are available."""
+
+    def __init__(self, member_id: UUID, requested: int, available: int) -> None:
+        super().__init__(
+            f"member {member_id} has {available} minutes available, {requested} requested"
+        )
+        self.member_id = member_id
+        self.requested = requested
+        self.available = available
+
+
+class BalanceCapExceededError(ConflictError):
+    """Crediting the minutes would take the balance over the configured cap."""
+
+    def __init__(self, member_id: UUID, balance: int, minutes: int, cap: int) -> None:
+        super().__init__(
+            f"member {member_id} holds {balance} minutes; adding {minutes} "
+            f"would exceed the cap of {cap}"
+        )
+        self.member_id = member_id
+        self.balance = balance
+        self.minutes = minutes
+        self.cap = cap
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    """A client request id was used before for a different command."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"request id {request_id!r} was used for a different command")
+        self.request_id = request_id
+
+
+class ConcurrencyError(ConflictError):
+    """Concurrent writers kept winning; the command was retried and gave up."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(f"gave up after {attempts} conflicting attempts")
+        self.attempts = attempts

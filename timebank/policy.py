@@ -1,0 +1,22 @@
+"""The rules a time bank may set for itself, with the defaults this ledger ships."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Community rules that differ between cities; every one is configurable.
+
+    - `timezone`: where "today" is decided (no service is logged for tomorrow);
+    - `balance_cap_minutes`: the most a member may hold (Nanjing caps at 1,500 hours);
+      None for no cap;
+    - `redemption_min_age`: the youngest age at which a member may redeem (Nanjing 60,
+      Shanghai 65); None lets anyone redeem, for example hours given to a parent.
+    """
+
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    balance_cap_minutes: int | None = None
+    redemption_min_age: int | None = None

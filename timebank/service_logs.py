@@ -1,0 +1,176 @@
+"""Service logs: a volunteer's hours of service, reviewed once by a coordinator."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from timebank.errors import (
+    InvalidRequestError,
+    InvalidStateError,
+    PermissionDeniedError,
+)
+from timebank.rules import (
+    MAX_MINUTES_PER_LOG,
+    MAX_TEXT_LENGTH,
+    optional_text,
+    require_minutes,
+    require_text,
+)
+
+
+class ServiceStatus(StrEnum):
+    PENDING = "pending"  # logged, awaiting review; not spendable
+    APPROVED = "approved"  # credited to the volunteer's account
+    REJECTED = "rejected"  # never credited
+    REVERSED = "reversed"  # credited, then taken back by a compensating event
+
+
+class ServiceLog(Aggregate):
+    """One service given on one day; it earns minutes only once approved."""
+
+    TOPIC = "timebank:ServiceLog"
+
+    class Event(Aggregate.Event):
+        TOPIC = "timebank:ServiceLog.Event"
+        actor_id: UUID
+
+    class Logged(Event, Aggregate.Created):
+        """Service was recorded, by the volunteer or by a coordinator on their behalf."""
+
+        TOPIC = "timebank:ServiceLog.Logged"
+        volunteer_id: UUID
+        team_id: UUID
+        service_date: date
+        minutes: int
+        activity: str
+        beneficiary: str | None
+        note: str | None
+
+    class Approved(Event):
+        """A coordinator confirmed the service; approved minutes never exceed those logged."""
+
+        TOPIC = "timebank:ServiceLog.Approved"
+        minutes: int
+
+    class Rejected(Event):
+        """A coordinator refused the service, saying why; nothing is credited."""
+
+        TOPIC = "timebank:ServiceLog.Rejected"
+        reason: str
+
+    class Reversed(Event):
+        """An approval was taken back, with a reason; the earlier events stay as they were."""
+
+        TOPIC = "timebank:ServiceLog.Reversed"
+        reason: str
+
+    @classmethod
+    def log(
+        cls,
+        *,
+        actor_id: UUID,
+        volunteer_id: UUID,
+        team_id: UUID,
+        service_date: date,
+        minutes: int,
+        activity: str,
+        beneficiary: str | None,
+        note: str | None,
+        today: date,
+    ) -> ServiceLog:
+        """Service is logged for a past or present day, 1 to 1440 minutes at a time."""
+        if service_date > today:
+            raise InvalidRequestError("service_date", "service cannot be logged in advance")
+        return cls(
+            actor_id=actor_id,
+            volunteer_id=volunteer_id,
+            team_id=team_id,
+            service_date=service_date,
+            minutes=require_minutes("minutes", minutes, high=MAX_MINUTES_PER_LOG),
+            activity=require_text("activity", activity),
+            beneficiary=optional_text("beneficiary", beneficiary),
+            note=optional_text("note", note),
+        )
+
+    @event(Logged)
+    def __init__(
+        self,
+        *,
+        actor_id: UUID,
+        volunteer_id: UUID,
+        team_id: UUID,
+        service_date: date,
+        minutes: int,
+        activity: str,
+        beneficiary: str | None,
+        note: str | None,
+    ) -> None:
+        self.volunteer_id = volunteer_id
+        self.team_id = team_id
+        self.service_date = service_date
+        self.minutes = minutes
+        self.activity = activity
+        self.beneficiary = beneficiary
+        self.note = note
+        self.logged_by = actor_id
+        self.status = ServiceStatus.PENDING
+        self.approved_minutes: int | None = None
+        self.reason: str | None = None
+
+    @property
+    def credited_minutes(self) -> int:
+        """What this log currently contributes to the volunteer's earned minutes."""
+        if self.status is ServiceStatus.APPROVED and self.approved_minutes is not None:
+            return self.approved_minutes
+        return 0
+
+    def approve(self, *, actor_id: UUID, minutes: int | None = None) -> None:
+        """Approve once, all or part of the minutes logged; never one's own service."""
+        self._check_reviewer(actor_id, "approve")
+        self._check_status(ServiceStatus.PENDING, "approve")
+        approved = self.minutes if minutes is None else minutes
+        require_minutes("minutes", approved, high=self.minutes)
+        self._approved(actor_id=actor_id, minutes=approved)
+
+    @event(Approved)
+    def _approved(self, *, actor_id: UUID, minutes: int) -> None:
+        self.status = ServiceStatus.APPROVED
+        self.approved_minutes = minutes
+
+    def reject(self, *, actor_id: UUID, reason: str) -> None:
+        """Reject once, with a reason the volunteer can read."""
+        self._check_reviewer(actor_id, "reject")
+        self._check_status(ServiceStatus.PENDING, "reject")
+        reason = require_text("reason", reason, max_length=MAX_TEXT_LENGTH)
+        self._rejected(actor_id=actor_id, reason=reason)
+
+    @event(Rejected)
+    def _rejected(self, *, actor_id: UUID, reason: str) -> None:
+        self.status = ServiceStatus.REJECTED
+        self.reason = reason
+
+    def reverse(self, *, actor_id: UUID, reason: str) -> None:
+        """Only an approved log is reversed, with a reason, by a compensating event."""
+        self._check_reviewer(actor_id, "reverse")
+        self._check_status(ServiceStatus.APPROVED, "reverse")
+        reason = require_text("reason", reason, max_length=MAX_TEXT_LENGTH)
+        self._reversed(actor_id=actor_id, reason=reason)
+
+    @event(Reversed)
+    def _reversed(self, *, actor_id: UUID, reason: str) -> None:
+        self.status = ServiceStatus.REVERSED
+        self.reason = reason
+
+    def _check_reviewer(self, actor_id: UUID, action: str) -> None:
+        if actor_id == self.volunteer_id:
+            raise PermissionDeniedError(
+                actor_id, f"{action} service log {self.id}", "it is their own service"
+            )
+
+    def _check_status(self, expected: ServiceStatus, action: str) -> None:
+        if self.status is not expected:
+            raise InvalidStateError("service log", self.id, self.status.value, action)

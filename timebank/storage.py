@@ -1,0 +1,66 @@
+"""Where the ledger's events live: a database URL turned into the library's settings."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, unquote, urlsplit
+
+DEFAULT_DATABASE_URL = "sqlite:///timebank.db"
+
+
+class StorageURLError(ValueError):
+    """The database URL names no store the ledger knows how to use."""
+
+
+def persistence_env(url: str, *, pool_size: int = 20) -> dict[str, str]:
+    """The eventsourcing settings for a database URL.
+
+    - `sqlite:///timebank.db` (relative) or `sqlite:////var/lib/timebank.db` (absolute):
+      an embedded SQLite file, switched to WAL by the library;
+    - `postgresql://user:password@host:port/db?schema=name`: PostgreSQL through the
+      library's postgres module, in the given schema (default `public`);
+    - `memory://`: the library's in-memory store, for tests and trying things out.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "memory":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if scheme == "sqlite":
+        if parts.netloc:
+            msg = f"a SQLite URL has no host: use sqlite:///path/to/file.db, not {url!r}"
+            raise StorageURLError(msg)
+        path = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
+        if not path:
+            msg = f"a SQLite URL needs a file path, as in sqlite:///timebank.db: {url!r}"
+            raise StorageURLError(msg)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    if scheme in ("postgresql", "postgres"):
+        dbname = unquote(parts.path.lstrip("/"))
+        if not dbname:
+            msg = f"a PostgreSQL URL names its database, as in postgresql://host/db: {url!r}"
+            raise StorageURLError(msg)
+        query = parse_qs(parts.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(pool_size),
+            # Wait for the table lock a while, then fail and let the command retry.
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        return env
+    msg = (
+        f"unsupported database URL {url!r}: use sqlite:///FILE, "
+        "postgresql://USER:PASSWORD@HOST:PORT/DB or memory://"
+    )
+    raise StorageURLError(msg)
