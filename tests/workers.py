@@ -1,0 +1,46 @@
+"""Work done in separate processes by the cross-process race tests."""
+
+from __future__ import annotations
+
+from threading import Barrier as BarrierType
+from uuid import UUID
+
+from timebank import TimeBank
+from timebank.errors import InsufficientMinutesError
+
+
+def spend(
+    url: str,
+    *,
+    spender: str,
+    receiver: str,
+    team: str,
+    attempts: int,
+    minutes: int,
+    start: BarrierType,
+) -> int:
+    """Alternate redemptions and gifts from one member; count the ones that went through.
+
+    Every process opens its own application on the store and waits for the others, so
+    that they really race. Any refusal but "not enough minutes" fails the test.
+    """
+    app = TimeBank.from_url(url)
+    succeeded = 0
+    start.wait(timeout=60)
+    try:
+        for attempt in range(attempts):
+            try:
+                if attempt % 2:
+                    app.transfer(
+                        actor_id=UUID(spender), to_member_id=UUID(receiver), minutes=minutes
+                    )
+                else:
+                    app.request_redemption(
+                        actor_id=UUID(spender), team_id=UUID(team), service="care", minutes=minutes
+                    )
+            except InsufficientMinutesError:
+                continue
+            succeeded += 1
+    finally:
+        app.close()
+    return succeeded
