@@ -1,0 +1,1 @@
+"""The HTTP API of the time bank (FastAPI), over the ledger and its projections."""

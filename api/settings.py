@@ -1,0 +1,66 @@
+"""Settings of a Timebank process, read from `TIMEBANK_` environment variables."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from timebank.application import TimeBank
+from timebank.policy import Policy
+from timebank.storage import DEFAULT_DATABASE_URL, persistence_env
+
+
+class Settings(BaseSettings):
+    """Every setting has a working default: a SQLite file in the working directory."""
+
+    model_config = SettingsConfigDict(env_prefix="TIMEBANK_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="sqlite:///FILE (default), postgresql://USER:PASSWORD@HOST:PORT/DB, memory://",
+    )
+    host: str = Field("127.0.0.1", description="Address the API server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the API server listens on.")
+    admin_token: SecretStr | None = Field(
+        None, description="A bootstrap token that acts as an admin (keep it secret)."
+    )
+    timezone: str = Field("Asia/Shanghai", description="Where 'today' is decided.")
+    balance_cap_minutes: int | None = Field(
+        None, ge=1, description="The most minutes a member may hold; unset for no cap."
+    )
+    redemption_min_age: int | None = Field(
+        None, ge=0, le=150, description="The youngest age that may redeem; unset for any age."
+    )
+    postgres_pool_size: int = Field(
+        20, ge=1, le=500, description="PostgreSQL connections per process (and as many extra)."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown time zone {value!r}"
+            raise ValueError(msg) from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        persistence_env(value)  # raises a ValueError naming what is wrong
+        return value
+
+    def policy(self) -> Policy:
+        return Policy(
+            timezone=ZoneInfo(self.timezone),
+            balance_cap_minutes=self.balance_cap_minutes,
+            redemption_min_age=self.redemption_min_age,
+        )
+
+    def open_ledger(self) -> TimeBank:
+        """The ledger application on the configured store."""
+        env = persistence_env(self.database_url, pool_size=self.postgres_pool_size)
+        return TimeBank(env, policy=self.policy())

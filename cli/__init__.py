@@ -1,0 +1,1 @@
+"""The `timebank` command line."""
