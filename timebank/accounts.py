@@ -23,6 +23,7 @@ from timebank.errors import (
     InsufficientMinutesError,
     InvalidStateError,
 )
+from timebank.rules import require_minutes
 
 ISSUANCE = "issuance"
 REDEEMED = "redeemed"
@@ -189,6 +190,9 @@ class Account(Aggregate):
         self.earned -= minutes
 
     def hold(self, *, actor_id: UUID, redemption_id: UUID, minutes: int) -> None:
+        """One hold per redemption, of minutes that are available now."""
+        if redemption_id.hex in self.holds:
+            raise InvalidStateError("hold", redemption_id, "already held", "hold")
         self._check_available(minutes)
         self._held(actor_id=actor_id, redemption_id=redemption_id, minutes=minutes)
 
@@ -284,10 +288,12 @@ class Account(Aggregate):
         self.received += minutes
 
     def _check_available(self, minutes: int) -> None:
+        require_minutes("minutes", minutes)
         if minutes > self.available:
             raise InsufficientMinutesError(self.member_id, minutes, self.available)
 
     def _check_cap(self, minutes: int, cap: int | None) -> None:
+        require_minutes("minutes", minutes)
         if cap is not None and self.balance + minutes > cap:
             raise BalanceCapExceededError(self.member_id, self.balance, minutes, cap)
 

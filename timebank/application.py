@@ -14,7 +14,13 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    InternalError,
+    JSONTranscoder,
+    Transcoding,
+)
 
 from timebank.accounts import Account
 from timebank.errors import (
@@ -42,6 +48,8 @@ from timebank.views import (
 
 SYSTEM_ACTOR_ID = UUID(int=0)
 """The acting member of work done by the system itself: bootstrap and the admin token."""
+
+_STARTUP_ATTEMPTS = 10
 
 A = TypeVar("A", bound=Aggregate)
 Decision = tuple[A, Sequence[Aggregate]]
@@ -108,6 +116,18 @@ class TimeBank(Application[UUID]):
         env = persistence_env(url)
         env.update(extra_env or {})
         return cls(env, policy=policy, clock=clock)
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        """Several processes starting together race to create the tables and functions
+        (PostgreSQL answers "tuple concurrently updated"); the losers try again."""
+        for attempt in range(1, _STARTUP_ATTEMPTS + 1):
+            try:
+                return super().construct_recorder()
+            except (InternalError, IntegrityError):
+                if attempt == _STARTUP_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.01, 0.1))  # noqa: S311
+        raise AssertionError  # unreachable: the last attempt returns or raises
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -1,0 +1,228 @@
+"""Members: registration, global roles and age, given events -> one command -> new events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.domain import CanMutateAggregate
+
+from timebank.errors import InvalidRequestError, InvalidStateError
+from timebank.members import GlobalRole, Member
+
+TODAY = date(2026, 11, 20)
+ADMIN_ID = uuid4()
+
+
+def registered(
+    *,
+    name: str = "Wang Fang",
+    birth_date: date | None = date(1950, 3, 15),
+    roles: list[GlobalRole] | None = None,
+) -> Member:
+    """Given: a registered member whose registration is already recorded."""
+    member = Member.register(
+        actor_id=ADMIN_ID,
+        name=name,
+        birth_date=birth_date,
+        roles=roles or [],
+        today=TODAY,
+    )
+    member.collect_events()
+    return member
+
+
+def test_registering_records_who_registered_whom_with_a_trimmed_name() -> None:
+    member = Member.register(
+        actor_id=ADMIN_ID,
+        name="  Wang Fang  ",
+        birth_date=date(1950, 3, 15),
+        roles=[],
+        today=TODAY,
+    )
+
+    [e] = member.collect_events()
+    assert isinstance(e, Member.Registered)
+    assert e.actor_id == ADMIN_ID
+    assert e.name == "Wang Fang"
+    assert e.birth_date == date(1950, 3, 15)
+    assert e.roles == []
+    assert e.originator_id == member.id
+    assert member.name == "Wang Fang"
+    assert not member.is_admin
+    assert not member.is_auditor
+
+
+def test_registering_keeps_each_role_once_in_a_stable_order() -> None:
+    member = Member.register(
+        actor_id=ADMIN_ID,
+        name="Li Wei",
+        birth_date=None,
+        roles=[GlobalRole.AUDITOR, GlobalRole.ADMIN, GlobalRole.AUDITOR],
+        today=TODAY,
+    )
+
+    [e] = member.collect_events()
+    assert isinstance(e, Member.Registered)
+    assert e.roles == ["admin", "auditor"]
+    assert member.roles == {"admin", "auditor"}
+    assert member.is_admin
+    assert member.is_auditor
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t\n"])
+def test_a_blank_name_is_refused(name: str) -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        Member.register(actor_id=ADMIN_ID, name=name, birth_date=None, roles=[], today=TODAY)
+
+    assert refused.value.field == "name"
+
+
+def test_a_name_of_100_characters_is_accepted_even_with_spaces_around_it() -> None:
+    member = Member.register(
+        actor_id=ADMIN_ID, name=f"  {'a' * 100}  ", birth_date=None, roles=[], today=TODAY
+    )
+
+    assert member.name == "a" * 100
+
+
+def test_a_name_of_101_characters_is_refused() -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        Member.register(actor_id=ADMIN_ID, name="a" * 101, birth_date=None, roles=[], today=TODAY)
+
+    assert refused.value.field == "name"
+
+
+def test_a_birth_date_in_the_future_is_refused() -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        Member.register(
+            actor_id=ADMIN_ID,
+            name="Wang Fang",
+            birth_date=TODAY + timedelta(days=1),
+            roles=[],
+            today=TODAY,
+        )
+
+    assert refused.value.field == "birth_date"
+
+
+def test_a_member_born_today_can_be_registered() -> None:
+    member = Member.register(
+        actor_id=ADMIN_ID, name="Baby Wang", birth_date=TODAY, roles=[], today=TODAY
+    )
+
+    assert member.birth_date == TODAY
+    assert member.age_on(TODAY) == 0
+
+
+def test_granting_a_role_records_it_and_who_granted_it() -> None:
+    member = registered()
+    other_admin = uuid4()
+
+    member.grant(actor_id=other_admin, role=GlobalRole.AUDITOR)
+
+    [e] = member.collect_events()
+    assert isinstance(e, Member.RoleGranted)
+    assert e.role == "auditor"
+    assert e.actor_id == other_admin
+    assert member.is_auditor
+    assert not member.is_admin
+
+
+def test_granting_a_role_already_held_is_refused_and_records_nothing() -> None:
+    member = registered(roles=[GlobalRole.ADMIN])
+
+    with pytest.raises(InvalidStateError):
+        member.grant(actor_id=ADMIN_ID, role=GlobalRole.ADMIN)
+
+    assert member.collect_events() == []
+    assert member.roles == {"admin"}
+
+
+def test_revoking_a_role_records_it_and_the_member_loses_it() -> None:
+    member = registered(roles=[GlobalRole.ADMIN, GlobalRole.AUDITOR])
+
+    member.revoke(actor_id=ADMIN_ID, role=GlobalRole.ADMIN)
+
+    [e] = member.collect_events()
+    assert isinstance(e, Member.RoleRevoked)
+    assert e.role == "admin"
+    assert e.actor_id == ADMIN_ID
+    assert not member.is_admin
+    assert member.is_auditor
+
+
+def test_revoking_a_role_not_held_is_refused_and_records_nothing() -> None:
+    member = registered(roles=[GlobalRole.AUDITOR])
+
+    with pytest.raises(InvalidStateError):
+        member.revoke(actor_id=ADMIN_ID, role=GlobalRole.ADMIN)
+
+    assert member.collect_events() == []
+    assert member.roles == {"auditor"}
+
+
+def test_a_revoked_role_can_be_granted_again() -> None:
+    member = registered(roles=[GlobalRole.ADMIN])
+    member.revoke(actor_id=ADMIN_ID, role=GlobalRole.ADMIN)
+    member.collect_events()
+
+    member.grant(actor_id=ADMIN_ID, role=GlobalRole.ADMIN)
+
+    [e] = member.collect_events()
+    assert isinstance(e, Member.RoleGranted)
+    assert member.is_admin
+
+
+@pytest.mark.parametrize(
+    ("day", "age"),
+    [
+        (date(2026, 3, 14), 75),  # the day before the birthday
+        (date(2026, 3, 15), 76),  # the birthday itself
+        (date(2026, 3, 16), 76),
+        (date(2026, 12, 31), 76),
+        (date(2027, 1, 1), 76),
+        (date(1950, 3, 15), 0),  # the day of birth
+    ],
+)
+def test_age_counts_whole_years_and_turns_on_the_birthday(day: date, age: int) -> None:
+    member = registered(birth_date=date(1950, 3, 15))
+
+    assert member.age_on(day) == age
+
+
+def test_age_is_unknown_without_a_birth_date() -> None:
+    member = registered(birth_date=None)
+
+    assert member.age_on(TODAY) is None
+
+
+def test_replaying_the_events_reproduces_the_member() -> None:
+    member = Member.register(
+        actor_id=ADMIN_ID,
+        name="Wang Fang",
+        birth_date=date(1950, 3, 15),
+        roles=[GlobalRole.ADMIN],
+        today=TODAY,
+    )
+    member.grant(actor_id=ADMIN_ID, role=GlobalRole.AUDITOR)
+    member.revoke(actor_id=ADMIN_ID, role=GlobalRole.ADMIN)
+
+    copy = replay(member.collect_events())
+
+    assert copy.id == member.id
+    assert copy.name == "Wang Fang"
+    assert copy.birth_date == date(1950, 3, 15)
+    assert copy.roles == {"auditor"}
+    assert copy.version == member.version == 3
+
+
+def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Member:
+    """Rebuild a member from its recorded events alone, as a repository would."""
+    copy: Member | None = None
+    for e in events:
+        copy = e.mutate(copy)
+    assert copy is not None
+    return copy

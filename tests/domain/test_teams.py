@@ -1,0 +1,311 @@
+"""Teams and their dated memberships, given events -> one command -> new events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.domain import CanMutateAggregate
+
+from timebank.errors import InvalidRequestError, InvalidStateError
+from timebank.teams import Membership, Team, TeamRole
+
+ADMIN_ID = uuid4()
+JAN_1 = date(2026, 1, 1)
+MAY_31 = date(2026, 5, 31)
+JUN_1 = date(2026, 6, 1)
+SEP_30 = date(2026, 9, 30)
+OCT_1 = date(2026, 10, 1)
+
+
+def formed() -> Team:
+    """Given: a team with no members, its formation already recorded."""
+    team = Team.form(actor_id=ADMIN_ID, name="Veterans' patrol", community="Xinghuo")
+    team.collect_events()
+    return team
+
+
+def with_member(role: TeamRole = TeamRole.VOLUNTEER, since: date = JAN_1) -> tuple[Team, UUID]:
+    """Given: a team with one member who joined on `since`."""
+    team = formed()
+    member_id = uuid4()
+    team.add_member(actor_id=ADMIN_ID, member_id=member_id, role=role, effective_date=since)
+    team.collect_events()
+    return team, member_id
+
+
+def test_forming_a_team_records_its_trimmed_name_and_community() -> None:
+    team = Team.form(actor_id=ADMIN_ID, name="  Lecture team ", community=" Xinghuo  ")
+
+    [e] = team.collect_events()
+    assert isinstance(e, Team.Formed)
+    assert e.actor_id == ADMIN_ID
+    assert e.name == "Lecture team"
+    assert e.community == "Xinghuo"
+    assert team.name == "Lecture team"
+    assert team.community == "Xinghuo"
+    assert team.memberships == []
+
+
+@pytest.mark.parametrize(
+    ("name", "community", "field"), [(" ", "Xinghuo", "name"), ("Patrol", "", "community")]
+)
+def test_a_team_needs_a_name_and_a_community(name: str, community: str, field: str) -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        Team.form(actor_id=ADMIN_ID, name=name, community=community)
+
+    assert refused.value.field == field
+
+
+def test_adding_a_member_records_their_role_from_the_effective_date() -> None:
+    team = formed()
+    member_id = uuid4()
+
+    team.add_member(
+        actor_id=ADMIN_ID, member_id=member_id, role=TeamRole.VOLUNTEER, effective_date=JAN_1
+    )
+
+    [e] = team.collect_events()
+    assert isinstance(e, Team.MemberJoined)
+    assert e.actor_id == ADMIN_ID
+    assert e.member_id == member_id
+    assert e.role == "volunteer"
+    assert e.effective_date == JAN_1
+    assert team.current_members() == [Membership(member_id, TeamRole.VOLUNTEER, JAN_1)]
+    assert team.role_on(member_id, JAN_1) is TeamRole.VOLUNTEER
+
+
+def test_a_role_change_closes_the_old_stretch_and_opens_a_new_one_on_the_same_day() -> None:
+    team, member_id = with_member(TeamRole.VOLUNTEER, since=JAN_1)
+
+    team.add_member(
+        actor_id=ADMIN_ID, member_id=member_id, role=TeamRole.COORDINATOR, effective_date=JUN_1
+    )
+
+    [e] = team.collect_events()
+    assert isinstance(e, Team.MemberJoined)
+    assert e.role == "coordinator"
+    assert e.effective_date == JUN_1
+    assert team.memberships == [
+        Membership(member_id, TeamRole.VOLUNTEER, JAN_1, JUN_1),
+        Membership(member_id, TeamRole.COORDINATOR, JUN_1),
+    ]
+    assert team.role_on(member_id, MAY_31) is TeamRole.VOLUNTEER
+    assert team.role_on(member_id, JUN_1) is TeamRole.COORDINATOR
+    assert team.current_members() == [Membership(member_id, TeamRole.COORDINATOR, JUN_1)]
+
+
+def test_a_role_change_leaves_the_other_members_untouched() -> None:
+    team, member_id = with_member(TeamRole.VOLUNTEER, since=JAN_1)
+    other_id = uuid4()
+    team.add_member(
+        actor_id=ADMIN_ID, member_id=other_id, role=TeamRole.VOLUNTEER, effective_date=JAN_1
+    )
+    team.collect_events()
+
+    team.add_member(
+        actor_id=ADMIN_ID, member_id=member_id, role=TeamRole.COORDINATOR, effective_date=JUN_1
+    )
+
+    assert team.role_on(other_id, OCT_1) is TeamRole.VOLUNTEER
+    assert Membership(other_id, TeamRole.VOLUNTEER, JAN_1) in team.current_members()
+
+
+@pytest.mark.parametrize("role", list(TeamRole))
+def test_adding_a_member_again_in_the_same_role_is_refused(role: TeamRole) -> None:
+    team, member_id = with_member(role, since=JAN_1)
+
+    with pytest.raises(InvalidStateError):
+        team.add_member(actor_id=ADMIN_ID, member_id=member_id, role=role, effective_date=JUN_1)
+
+    assert team.collect_events() == []
+    assert team.memberships == [Membership(member_id, role, JAN_1)]
+
+
+def test_a_role_change_dated_before_the_current_stretch_began_is_refused() -> None:
+    team, member_id = with_member(TeamRole.VOLUNTEER, since=JUN_1)
+
+    with pytest.raises(InvalidRequestError) as refused:
+        team.add_member(
+            actor_id=ADMIN_ID, member_id=member_id, role=TeamRole.COORDINATOR, effective_date=MAY_31
+        )
+
+    assert refused.value.field == "effective_date"
+    assert team.collect_events() == []
+    assert team.memberships == [Membership(member_id, TeamRole.VOLUNTEER, JUN_1)]
+
+
+def test_rejoining_before_the_previous_stretch_ended_is_refused() -> None:
+    team, member_id = with_member(TeamRole.VOLUNTEER, since=JAN_1)
+    team.remove_member(actor_id=ADMIN_ID, member_id=member_id, effective_date=JUN_1)
+    team.collect_events()
+
+    with pytest.raises(InvalidRequestError) as refused:
+        team.add_member(
+            actor_id=ADMIN_ID, member_id=member_id, role=TeamRole.VOLUNTEER, effective_date=MAY_31
+        )
+
+    assert refused.value.field == "effective_date"
+    assert team.collect_events() == []
+    assert team.memberships == [Membership(member_id, TeamRole.VOLUNTEER, JAN_1, JUN_1)]
+
+
+def test_rejoining_on_the_day_the_previous_stretch_ended_starts_a_new_stretch() -> None:
+    team, member_id = with_member(TeamRole.VOLUNTEER, since=JAN_1)
+    team.remove_member(actor_id=ADMIN_ID, member_id=member_id, effective_date=JUN_1)
+    team.collect_events()
+
+    team.add_member(
+        actor_id=ADMIN_ID, member_id=member_id, role=TeamRole.VOLUNTEER, effective_date=JUN_1
+    )
+
+    [e] = team.collect_events()
+    assert isinstance(e, Team.MemberJoined)
+    assert team.memberships == [
+        Membership(member_id, TeamRole.VOLUNTEER, JAN_1, JUN_1),
+        Membership(member_id, TeamRole.VOLUNTEER, JUN_1),
+    ]
+
+
+def test_removing_a_member_ends_their_stretch_and_keeps_their_history() -> None:
+    team, member_id = with_member(TeamRole.COORDINATOR, since=JAN_1)
+
+    team.remove_member(actor_id=ADMIN_ID, member_id=member_id, effective_date=OCT_1)
+
+    [e] = team.collect_events()
+    assert isinstance(e, Team.MemberLeft)
+    assert e.actor_id == ADMIN_ID
+    assert e.member_id == member_id
+    assert e.effective_date == OCT_1
+    assert team.current_members() == []
+    assert team.memberships == [Membership(member_id, TeamRole.COORDINATOR, JAN_1, OCT_1)]
+    assert team.role_on(member_id, SEP_30) is TeamRole.COORDINATOR
+    assert team.role_on(member_id, OCT_1) is None
+    assert team.is_coordinator_on(member_id, SEP_30)
+    assert not team.is_coordinator_on(member_id, OCT_1)
+
+
+def test_removing_someone_who_never_joined_is_refused() -> None:
+    team, member_id = with_member()
+
+    with pytest.raises(InvalidStateError):
+        team.remove_member(actor_id=ADMIN_ID, member_id=uuid4(), effective_date=JUN_1)
+
+    assert team.collect_events() == []
+    assert team.memberships == [Membership(member_id, TeamRole.VOLUNTEER, JAN_1)]
+
+
+def test_removing_someone_who_already_left_is_refused() -> None:
+    team, member_id = with_member(since=JAN_1)
+    team.remove_member(actor_id=ADMIN_ID, member_id=member_id, effective_date=JUN_1)
+    team.collect_events()
+
+    with pytest.raises(InvalidStateError):
+        team.remove_member(actor_id=ADMIN_ID, member_id=member_id, effective_date=OCT_1)
+
+    assert team.collect_events() == []
+    assert team.memberships == [Membership(member_id, TeamRole.VOLUNTEER, JAN_1, JUN_1)]
+
+
+def test_leaving_before_the_membership_began_is_refused() -> None:
+    team, member_id = with_member(since=JUN_1)
+
+    with pytest.raises(InvalidRequestError) as refused:
+        team.remove_member(actor_id=ADMIN_ID, member_id=member_id, effective_date=MAY_31)
+
+    assert refused.value.field == "effective_date"
+    assert team.collect_events() == []
+    assert team.current_members() == [Membership(member_id, TeamRole.VOLUNTEER, JUN_1)]
+
+
+def test_leaving_on_the_day_of_joining_leaves_no_day_of_membership() -> None:
+    team, member_id = with_member(since=JUN_1)
+
+    team.remove_member(actor_id=ADMIN_ID, member_id=member_id, effective_date=JUN_1)
+
+    [e] = team.collect_events()
+    assert isinstance(e, Team.MemberLeft)
+    assert team.role_on(member_id, JUN_1) is None
+    assert team.current_members() == []
+
+
+@pytest.mark.parametrize(
+    ("day", "role"),
+    [
+        (MAY_31, None),  # before joining
+        (JUN_1, TeamRole.VOLUNTEER),  # since is inclusive
+        (SEP_30, TeamRole.VOLUNTEER),  # the last day of the stretch
+        (OCT_1, None),  # until is exclusive
+    ],
+)
+def test_the_role_on_a_day_counts_from_since_up_to_but_not_on_until(
+    day: date, role: TeamRole | None
+) -> None:
+    team, member_id = with_member(TeamRole.VOLUNTEER, since=JUN_1)
+    team.remove_member(actor_id=ADMIN_ID, member_id=member_id, effective_date=OCT_1)
+
+    assert team.role_on(member_id, day) is role
+
+
+def test_someone_who_never_joined_has_no_role() -> None:
+    team, _ = with_member()
+
+    assert team.role_on(uuid4(), JUN_1) is None
+    assert not team.is_coordinator_on(uuid4(), JUN_1)
+
+
+@pytest.mark.parametrize(
+    ("day", "is_coordinator"),
+    [(MAY_31, False), (JUN_1, True), (SEP_30, True), (OCT_1, False)],
+)
+def test_a_member_coordinates_only_while_holding_the_coordinator_role(
+    day: date, is_coordinator: bool
+) -> None:
+    team, member_id = with_member(TeamRole.VOLUNTEER, since=JAN_1)
+    team.add_member(
+        actor_id=ADMIN_ID, member_id=member_id, role=TeamRole.COORDINATOR, effective_date=JUN_1
+    )
+    team.add_member(
+        actor_id=ADMIN_ID, member_id=member_id, role=TeamRole.VOLUNTEER, effective_date=OCT_1
+    )
+
+    assert team.is_coordinator_on(member_id, day) is is_coordinator
+
+
+def test_replaying_the_events_reproduces_the_team_and_its_history() -> None:
+    team = Team.form(actor_id=ADMIN_ID, name="Haircut team", community="Dongcheng")
+    member_id, other_id = uuid4(), uuid4()
+    team.add_member(
+        actor_id=ADMIN_ID, member_id=member_id, role=TeamRole.VOLUNTEER, effective_date=JAN_1
+    )
+    team.add_member(
+        actor_id=ADMIN_ID, member_id=other_id, role=TeamRole.VOLUNTEER, effective_date=JAN_1
+    )
+    team.add_member(
+        actor_id=ADMIN_ID, member_id=member_id, role=TeamRole.COORDINATOR, effective_date=JUN_1
+    )
+    team.remove_member(actor_id=ADMIN_ID, member_id=other_id, effective_date=OCT_1)
+
+    copy = replay(team.collect_events())
+
+    assert copy.id == team.id
+    assert copy.version == team.version == 5
+    assert copy.name == "Haircut team"
+    assert copy.community == "Dongcheng"
+    assert copy.memberships == [
+        Membership(member_id, TeamRole.VOLUNTEER, JAN_1, JUN_1),
+        Membership(other_id, TeamRole.VOLUNTEER, JAN_1, OCT_1),
+        Membership(member_id, TeamRole.COORDINATOR, JUN_1),
+    ]
+    assert copy.is_coordinator_on(member_id, OCT_1)
+
+
+def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Team:
+    """Rebuild a team from its recorded events alone, as a repository would."""
+    copy: Team | None = None
+    for e in events:
+        copy = e.mutate(copy)
+    assert copy is not None
+    return copy
