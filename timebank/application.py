@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     InternalError,
     JSONTranscoder,
+    Recording,
     Transcoding,
 )
 
@@ -102,6 +104,7 @@ class TimeBank(Application[UUID]):
         self.policy = policy or Policy()
         self._clock = clock or (lambda: datetime.now(self.policy.timezone))
         self.max_attempts = max_attempts
+        self._positions = threading.local()
 
     @classmethod
     def from_url(
@@ -595,7 +598,7 @@ class TimeBank(Application[UUID]):
                     )
                 )
             try:
-                self.save(*records)
+                recordings = self.save(*records)
             except IntegrityError:
                 # Another writer saved one of these aggregates first: back off a
                 # little, with jitter, and decide again from what it saved.
@@ -603,8 +606,20 @@ class TimeBank(Application[UUID]):
                     time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))  # noqa: S311
                     continue
                 raise ConcurrencyError(attempt) from None
+            self._note_position(recordings)
             return result
         raise ConcurrencyError(self.max_attempts)
+
+    def _note_position(self, recordings: Sequence[Recording[UUID]]) -> None:
+        """Remember, per thread, where the last command's events landed in the log, so
+        that a read on the same thread can wait for the projections to get there."""
+        if recordings:
+            self._positions.last = max(r.notification.id for r in recordings)
+
+    def last_position(self) -> int:
+        """The log position of this thread's last saved command (0 before any)."""
+        position: int = getattr(self._positions, "last", 0)
+        return position
 
     def _earlier_result(self, request_id: str, fingerprint: str) -> Aggregate | None:
         try:
