@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import AggregateEvent
 
 from timebank.accounts import ISSUANCE, REDEEMED, Account
 from timebank.service_logs import ServiceLog
@@ -48,7 +48,7 @@ class Balances:
         return self.members.setdefault(member_id, MemberMinutes())
 
 
-def apply(state: Balances, event: DomainEventProtocol[UUID]) -> Balances:
+def apply(state: Balances, event: AggregateEvent) -> Balances:
     """Fold one event into the balances; events that move no minutes pass through.
 
     The state is owned by the fold and updated in place, so that replaying a long log
@@ -86,5 +86,47 @@ def apply(state: Balances, event: DomainEventProtocol[UUID]) -> Balances:
     return state
 
 
-def _owner(state: Balances, event: DomainEventProtocol[UUID]) -> MemberMinutes:
+def _owner(state: Balances, event: AggregateEvent) -> MemberMinutes:
     return state.member(state.account_owner[event.originator_id])
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One posting that changed a member's balance, with the balance after it."""
+
+    member_id: UUID
+    position: int
+    recorded_at: str
+    kind: str  # earned, earning_reversed, redeemed, gave, received
+    reference_id: UUID  # the service log, redemption or transfer
+    counterparty: str  # the other account: issuance, redeemed or member:<id>
+    minutes: int  # signed: what the posting added to the balance
+    balance_minutes: int
+
+
+def statement_line(state: Balances, position: int, event: AggregateEvent) -> StatementLine | None:
+    """The statement line of an event already folded into `state`, if it moved minutes."""
+    match event:
+        case Account.Earned(service_log_id=ref, minutes=minutes, debit=other):
+            kind, signed = "earned", minutes
+        case Account.EarningReversed(service_log_id=ref, minutes=minutes, credit=other):
+            kind, signed = "earning_reversed", -minutes
+        case Account.Redeemed(redemption_id=ref, minutes=minutes, credit=other):
+            kind, signed = "redeemed", -minutes
+        case Account.Gave(transfer_id=ref, minutes=minutes, credit=other):
+            kind, signed = "gave", -minutes
+        case Account.Received(transfer_id=ref, minutes=minutes, debit=other):
+            kind, signed = "received", minutes
+        case _:
+            return None
+    member_id = state.account_owner[event.originator_id]
+    return StatementLine(
+        member_id=member_id,
+        position=position,
+        recorded_at=event.timestamp.isoformat(),
+        kind=kind,
+        reference_id=ref,
+        counterparty=other,
+        minutes=signed,
+        balance_minutes=state.members[member_id].balance,
+    )

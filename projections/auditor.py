@@ -1,0 +1,311 @@
+"""For auditors: replay balances from the event store alone, and verify the whole ledger.
+
+Both stream the notification log a page at a time, so memory grows with the number of
+members and open items, never with the number of events. Verify returns its findings as
+data and never stops at a damaged event: it reports it and goes on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import AggregateEvent
+from eventsourcing.persistence import Notification
+
+from projections import audit, balances, directory
+from projections.runner import BalancesProjection, DirectoryProjection
+from projections.store import ViewStore
+from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
+from timebank.application import TimeBank
+
+PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem verify found: where in the log, what kind, and what exactly."""
+
+    position: int | None
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class MemberBalance:
+    member_id: UUID
+    balance_minutes: int
+    held_minutes: int
+    available_minutes: int
+
+
+@dataclass(frozen=True)
+class Replay:
+    as_of: datetime
+    events_replayed: int
+    balances: list[MemberBalance]
+    system: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(b.balance_minutes for b in self.balances) + sum(self.system.values())
+
+
+@dataclass(frozen=True)
+class Report:
+    events_checked: int
+    problems: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def notifications(app: TimeBank, *, after: int = 0) -> Iterator[Notification]:
+    """Every stored event after a position, raw, in log order."""
+    start = after + 1
+    while True:
+        page = app.recorder.select_notifications(start=start, limit=PAGE_SIZE)
+        yield from page
+        if len(page) < PAGE_SIZE:
+            return
+        start = page[-1].id + 1
+
+
+def replay(app: TimeBank, as_of: datetime | None = None) -> Replay:
+    """Every member's balance from the stored events alone, as of a recorded instant."""
+    moment = as_of or datetime.now(UTC)
+    state = balances.Balances()
+    replayed = 0
+    for notification in notifications(app):
+        event = app.mapper.to_domain_event(notification)
+        if isinstance(event, AggregateEvent) and event.timestamp <= moment:
+            balances.apply(state, event)
+            replayed += 1
+    return Replay(
+        as_of=moment,
+        events_replayed=replayed,
+        balances=[
+            MemberBalance(member_id, m.balance, m.held, m.available)
+            for member_id, m in sorted(state.members.items(), key=lambda item: str(item[0]))
+        ],
+        system=dict(state.system),
+    )
+
+
+def verify(app: TimeBank, store: ViewStore) -> Report:
+    """Check the chain, the books and every projection against a fresh replay."""
+    return _Verifier(app, store).run()
+
+
+class _Verifier:
+    def __init__(self, app: TimeBank, store: ViewStore) -> None:
+        self.app = app
+        self.store = store
+        self.problems: list[Finding] = []
+        self.balances = balances.Balances()
+        self.directory = directory.Directory()
+        self.postings: Counter[UUID] = Counter()  # statement lines a member should have
+        self.open_transfers: dict[UUID, tuple[int, str, str]] = {}
+        self.versions: dict[str, int] = {}
+        self.checked = 0
+        self.pending_comparisons = {
+            "balances": store.tracked("balances"),
+            "directory": store.tracked("directory"),
+        }
+
+    def report(self, position: int | None, kind: str, detail: str) -> None:
+        self.problems.append(Finding(position, kind, detail))
+
+    def run(self) -> Report:
+        audited = self._audit_entries()
+        audit_head = self.store.tracked("audit")
+        previous, expected = audit.GENESIS_HASH, next(audited, None)
+        for notification in notifications(self.app):
+            self._compare_views_before(notification.id)
+            while expected is not None and expected.position < notification.id:
+                self.report(expected.position, "missing", "audited event no longer stored")
+                previous, expected = expected.hash, next(audited, None)
+            self.checked += 1
+            data = self._decode(notification)
+            if expected is not None and expected.position == notification.id:
+                if data is not None:
+                    self._check_link(notification, data, previous, expected)
+                previous, expected = expected.hash, next(audited, None)
+            elif notification.id <= audit_head:
+                self.report(notification.id, "unrecorded", "stored event the audit never saw")
+            self._check_version(notification)
+            if data is not None:
+                self._fold(notification)
+        while expected is not None:
+            self.report(expected.position, "missing", "audited event no longer stored")
+            expected = next(audited, None)
+        self._compare_views_before(None)
+        self._check_books()
+        return Report(self.checked, self.problems)
+
+    # The chain -------------------------------------------------------------------------
+
+    def _audit_entries(self) -> Iterator[audit.AuditEntry]:
+        """Recorded audit entries, each checked against its recorded predecessor."""
+        previous = audit.GENESIS_HASH
+        after = 0
+        while True:
+            page = self.store.audit(after=after, limit=PAGE_SIZE)
+            for entry in page:
+                recomputed = audit.chain(previous, _as_notification(entry), entry.data)
+                if recomputed != entry.hash:
+                    self.report(entry.position, "audit_chain_broken", "audit entry was altered")
+                previous = entry.hash
+                yield entry
+            if len(page) < PAGE_SIZE:
+                return
+            after = page[-1].position
+
+    def _decode(self, notification: Notification) -> dict[str, Any] | None:
+        try:
+            return audit.decode_data(self.app.mapper, notification)
+        except Exception as error:
+            self.report(notification.id, "undecodable", f"{type(error).__name__}: {error}")
+            return None
+
+    def _check_link(
+        self,
+        notification: Notification,
+        data: dict[str, Any],
+        previous: str,
+        expected: audit.AuditEntry,
+    ) -> None:
+        """The stored event, linked to the recorded hash before it, gives the recorded hash."""
+        if audit.chain(previous, notification, data) != expected.hash:
+            self.report(
+                notification.id,
+                "altered",
+                f"{notification.topic} v{notification.originator_version} of "
+                f"{notification.originator_id} differs from what the audit recorded",
+            )
+
+    def _check_version(self, notification: Notification) -> None:
+        key = str(notification.originator_id)
+        last = self.versions.get(key, 0)
+        if notification.originator_version != last + 1:
+            self.report(
+                notification.id,
+                "out_of_order",
+                f"version {notification.originator_version} of {key} follows version {last}",
+            )
+        self.versions[key] = max(last, notification.originator_version)
+
+    # The books -------------------------------------------------------------------------
+
+    def _fold(self, notification: Notification) -> None:
+        try:
+            event = self.app.mapper.to_domain_event(notification)
+            if not isinstance(event, AggregateEvent):
+                return
+            balances.apply(self.balances, event)
+            directory.apply(self.directory, event)
+        except Exception as error:
+            self.report(notification.id, "inconsistent", f"{type(error).__name__}: {error}")
+            return
+        self._check_posting(notification.id, event)
+
+    def _check_posting(self, position: int, event: AggregateEvent) -> None:
+        owner_id = self.balances.account_owner.get(event.originator_id)
+        if owner_id is None:
+            return
+        owner = account_code(owner_id)
+        expected: tuple[str, str] | None = None
+        match event:
+            case Account.Earned():
+                expected = (ISSUANCE, owner)
+            case Account.EarningReversed():
+                expected = (owner, ISSUANCE)
+            case Account.Redeemed():
+                expected = (owner, REDEEMED)
+            case Account.Gave(transfer_id=ref, minutes=minutes, credit=credit):
+                expected = (owner, credit)
+                self._match_transfer(position, ref, (minutes, owner, credit))
+            case Account.Received(transfer_id=ref, minutes=minutes, debit=debit):
+                expected = (debit, owner)
+                self._match_transfer(position, ref, (minutes, debit, owner))
+        if expected is not None:
+            self.postings[owner_id] += 1
+            actual = (getattr(event, "debit", None), getattr(event, "credit", None))
+            if actual != expected:
+                self.report(position, "bad_posting", f"posts {actual}, expected {expected}")
+        if self.balances.members[owner_id].available < 0:
+            self.report(position, "overdraft", f"member {owner_id} went below zero")
+
+    def _match_transfer(self, position: int, ref: UUID, leg: tuple[int, str, str]) -> None:
+        other = self.open_transfers.pop(ref, None)
+        if other is None:
+            self.open_transfers[ref] = leg
+        elif other != leg:
+            self.report(position, "bad_posting", f"the two legs of transfer {ref} disagree")
+
+    def _check_books(self) -> None:
+        total = self.balances.total()
+        if total != 0:
+            self.report(None, "imbalance", f"accounts sum to {total} minutes, not zero")
+        for ref in self.open_transfers:
+            self.report(None, "bad_posting", f"transfer {ref} has only one leg")
+
+    # The projections -------------------------------------------------------------------
+
+    def _compare_views_before(self, next_position: int | None) -> None:
+        """Compare each stored view once the replay has reached its tracked position."""
+        for name, position in list(self.pending_comparisons.items()):
+            if next_position is not None and next_position <= position:
+                continue
+            del self.pending_comparisons[name]
+            if name == "balances":
+                self._compare_balances(position)
+            else:
+                self._compare_directory(position)
+
+    def _compare_balances(self, position: int) -> None:
+        stored = BalancesProjection()
+        stored.load(self.store.load("balances"))
+        if stored.state.members != self.balances.members:
+            differing = {
+                m
+                for m in {*stored.state.members, *self.balances.members}
+                if stored.state.members.get(m) != self.balances.members.get(m)
+            }
+            self.report(
+                position, "projection_mismatch", f"balances differ for {len(differing)} members"
+            )
+        if stored.state.system != self.balances.system:
+            self.report(position, "projection_mismatch", "system accounts differ")
+        lines = self.store.statement_summary(up_to=position)
+        for member_id, minutes in self.balances.members.items():
+            count, net = lines.get(member_id, (0, 0))
+            if count != self.postings[member_id] or net != minutes.balance:
+                self.report(
+                    position,
+                    "projection_mismatch",
+                    f"statement of {member_id}: {count} lines netting {net}, "
+                    f"expected {self.postings[member_id]} netting {minutes.balance}",
+                )
+
+    def _compare_directory(self, position: int) -> None:
+        stored = DirectoryProjection()
+        stored.load(self.store.load("directory"))
+        for part in ("members", "teams", "memberships", "logs"):
+            if getattr(stored.state, part) != getattr(self.directory, part):
+                self.report(position, "projection_mismatch", f"directory {part} differ")
+
+
+def _as_notification(entry: audit.AuditEntry) -> Notification:
+    return Notification(
+        id=entry.position,
+        originator_id=entry.aggregate_id,
+        originator_version=entry.aggregate_version,
+        topic=entry.topic,
+        state=b"",
+    )

@@ -1,0 +1,149 @@
+"""Who and what the ledger knows: members, teams and their memberships, service logs.
+
+A fold of the ledger's events into plain rows, for listings, member profiles and the
+rankings. Rows are mutable slotted dataclasses owned by the fold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from uuid import UUID
+
+from eventsourcing.domain import AggregateEvent
+
+from timebank.members import Member
+from timebank.service_logs import ServiceLog
+from timebank.teams import Team
+
+
+@dataclass(slots=True)
+class MemberRow:
+    id: UUID
+    name: str
+    roles: list[str]
+    birth_date: date | None
+    registered_at: datetime
+
+
+@dataclass(slots=True)
+class TeamRow:
+    id: UUID
+    name: str
+    community: str
+    formed_at: datetime
+
+
+@dataclass(slots=True)
+class MembershipRow:
+    """One stretch of a member in a team: from `since`, up to (not on) `until`."""
+
+    team_id: UUID
+    member_id: UUID
+    role: str
+    since: date
+    until: date | None
+
+
+@dataclass(slots=True)
+class LogRow:
+    id: UUID
+    volunteer_id: UUID
+    team_id: UUID
+    service_date: date
+    minutes: int
+    activity: str
+    beneficiary: str | None
+    note: str | None
+    logged_by: UUID
+    recorded_at: datetime
+    status: str = "pending"
+    approved_minutes: int | None = None
+    reason: str | None = None
+    reviewed_by: UUID | None = None
+    reviewed_at: datetime | None = None
+
+
+@dataclass
+class Directory:
+    members: dict[UUID, MemberRow] = field(default_factory=dict)
+    teams: dict[UUID, TeamRow] = field(default_factory=dict)
+    memberships: dict[UUID, list[MembershipRow]] = field(default_factory=dict)  # by team
+    logs: dict[UUID, LogRow] = field(default_factory=dict)  # in the order they were logged
+
+    def teams_of(self, member_id: UUID) -> list[MembershipRow]:
+        """The member's current memberships, by team name."""
+        current = [
+            m
+            for rows in self.memberships.values()
+            for m in rows
+            if m.member_id == member_id and m.until is None
+        ]
+        return sorted(current, key=lambda m: (self.teams[m.team_id].name, str(m.team_id)))
+
+    def coordinates(self, member_id: UUID, team_id: UUID) -> bool:
+        return any(
+            m.member_id == member_id and m.until is None and m.role == "coordinator"
+            for m in self.memberships.get(team_id, ())
+        )
+
+
+def apply(state: Directory, event: AggregateEvent) -> Directory:
+    """Fold one event into the directory; events it does not list pass through."""
+    match event:
+        case Member.Registered(name=name, roles=roles, birth_date=birth_date):
+            state.members[event.originator_id] = MemberRow(
+                event.originator_id, name, sorted(roles), birth_date, event.timestamp
+            )
+        case Member.RoleGranted(role=role):
+            member = state.members[event.originator_id]
+            member.roles = sorted({*member.roles, role})
+        case Member.RoleRevoked(role=role):
+            member = state.members[event.originator_id]
+            member.roles = sorted(set(member.roles) - {role})
+        case Team.Formed(name=name, community=community):
+            state.teams[event.originator_id] = TeamRow(
+                event.originator_id, name, community, event.timestamp
+            )
+            state.memberships[event.originator_id] = []
+        case Team.MemberJoined(member_id=member_id, role=role, effective_date=since):
+            rows = state.memberships[event.originator_id]
+            _close(rows, member_id, since)
+            rows.append(MembershipRow(event.originator_id, member_id, role, since, None))
+        case Team.MemberLeft(member_id=member_id, effective_date=until):
+            _close(state.memberships[event.originator_id], member_id, until)
+        case ServiceLog.Logged():
+            state.logs[event.originator_id] = LogRow(
+                id=event.originator_id,
+                volunteer_id=event.volunteer_id,
+                team_id=event.team_id,
+                service_date=event.service_date,
+                minutes=event.minutes,
+                activity=event.activity,
+                beneficiary=event.beneficiary,
+                note=event.note,
+                logged_by=event.actor_id,
+                recorded_at=event.timestamp,
+            )
+        case ServiceLog.Approved(minutes=minutes):
+            log = _reviewed(state, event, "approved")
+            log.approved_minutes = minutes
+        case ServiceLog.Rejected(reason=reason):
+            _reviewed(state, event, "rejected").reason = reason
+        case ServiceLog.Reversed(reason=reason):
+            _reviewed(state, event, "reversed").reason = reason
+    return state
+
+
+def _reviewed(state: Directory, event: AggregateEvent, status: str) -> LogRow:
+    log = state.logs[event.originator_id]
+    log.status = status
+    log.reviewed_by = getattr(event, "actor_id", None)
+    log.reviewed_at = event.timestamp
+    return log
+
+
+def _close(rows: list[MembershipRow], member_id: UUID, until: date) -> None:
+    for row in rows:
+        if row.member_id == member_id and row.until is None:
+            row.until = until

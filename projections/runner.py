@@ -1,0 +1,346 @@
+"""The thin shell that feeds the read models: pull events, fold them, store the views.
+
+The runner pulls the notification log in pages (the library's SQLite recorder has no push
+subscription, and a pull loop serves PostgreSQL as well), folds each page into every
+projection that has not yet seen it, and stores the changed rows together with each
+projection's tracking record in one transaction. If anything fails in the middle of a
+page, the in-memory state is thrown away and reloaded from the last stored batch, so no
+event is ever applied twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import AggregateEvent
+from eventsourcing.persistence import Notification
+
+from projections import audit, balances, directory
+from projections.store import ViewStore, Writes, open_view_store
+from timebank.application import TimeBank
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 1000
+
+
+class Projection(ABC):
+    """One read model: its fold state, how it loads and how it writes its rows."""
+
+    name: str
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Start from nothing (before a rebuild or a reload)."""
+
+    @abstractmethod
+    def load(self, rows: Iterable[tuple[str, str]]) -> None:
+        """Restore the state from its stored rows."""
+
+    @abstractmethod
+    def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
+        """Fold one event, and note in `writes` what to store."""
+
+
+class DirectoryProjection(Projection):
+    name = "directory"
+
+    def __init__(self) -> None:
+        self.state = directory.Directory()
+
+    def reset(self) -> None:
+        self.state = directory.Directory()
+
+    def load(self, rows: Iterable[tuple[str, str]]) -> None:
+        logs: list[directory.LogRow] = []
+        for key, value in rows:
+            kind, _, ident = key.partition(":")
+            data = json.loads(value)
+            if kind == "member":
+                self.state.members[UUID(ident)] = directory.MemberRow(
+                    UUID(ident),
+                    data["name"],
+                    data["roles"],
+                    _date(data["birth_date"]),
+                    datetime.fromisoformat(data["registered_at"]),
+                )
+            elif kind == "team":
+                self.state.teams[UUID(ident)] = directory.TeamRow(
+                    UUID(ident),
+                    data["name"],
+                    data["community"],
+                    datetime.fromisoformat(data["formed_at"]),
+                )
+            elif kind == "memberships":
+                self.state.memberships[UUID(ident)] = [
+                    directory.MembershipRow(
+                        UUID(ident), UUID(m), role, date.fromisoformat(since), _date(until)
+                    )
+                    for m, role, since, until in data
+                ]
+            elif kind == "log":
+                logs.append(_log_from_json(UUID(ident), data))
+        for row in sorted(logs, key=lambda x: (x.recorded_at, str(x.id))):
+            self.state.logs[row.id] = row
+
+    def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
+        directory.apply(self.state, event)
+        ident = event.originator_id
+        if ident in self.state.members:
+            m = self.state.members[ident]
+            writes.rows[f"member:{ident}"] = _dumps(
+                {
+                    "name": m.name,
+                    "roles": m.roles,
+                    "birth_date": m.birth_date,
+                    "registered_at": m.registered_at,
+                }
+            )
+        elif ident in self.state.teams:
+            t = self.state.teams[ident]
+            writes.rows[f"team:{ident}"] = _dumps(
+                {"name": t.name, "community": t.community, "formed_at": t.formed_at}
+            )
+            writes.rows[f"memberships:{ident}"] = _dumps(
+                [[r.member_id, r.role, r.since, r.until] for r in self.state.memberships[ident]]
+            )
+        elif ident in self.state.logs:
+            row = self.state.logs[ident]
+            writes.rows[f"log:{ident}"] = _dumps(
+                {slot: getattr(row, slot) for slot in directory.LogRow.__slots__ if slot != "id"}
+            )
+
+
+class BalancesProjection(Projection):
+    name = "balances"
+
+    def __init__(self) -> None:
+        self.state = balances.Balances()
+
+    def reset(self) -> None:
+        self.state = balances.Balances()
+
+    def load(self, rows: Iterable[tuple[str, str]]) -> None:
+        for key, value in rows:
+            kind, _, ident = key.partition(":")
+            data = json.loads(value)
+            if kind == "member":
+                self.state.members[UUID(ident)] = balances.MemberMinutes(*data)
+            elif kind == "system":
+                self.state.system.update(data)
+            elif kind == "account":
+                self.state.account_owner[UUID(ident)] = UUID(data)
+            elif kind == "pending":
+                self.state.pending_logs[UUID(ident)] = (UUID(data[0]), data[1])
+
+    def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
+        ident = event.originator_id
+        was_pending = self.state.pending_logs.get(ident)
+        balances.apply(self.state, event)
+        if ident in self.state.account_owner:
+            owner = self.state.account_owner[ident]
+            writes.rows[f"account:{ident}"] = _dumps(owner)
+            self._write_member(owner, writes)
+            writes.rows["system"] = _dumps(self.state.system)
+            line = balances.statement_line(self.state, notification.id, event)
+            if line is not None:
+                writes.statement.append(line)
+        elif ident in self.state.pending_logs:
+            volunteer, minutes = self.state.pending_logs[ident]
+            writes.rows[f"pending:{ident}"] = _dumps([volunteer, minutes])
+            self._write_member(volunteer, writes)
+        elif was_pending is not None:  # reviewed: no longer pending
+            writes.rows[f"pending:{ident}"] = None
+            self._write_member(was_pending[0], writes)
+
+    def _write_member(self, member_id: UUID, writes: Writes) -> None:
+        writes.rows[f"member:{member_id}"] = _dumps(_minutes_row(self.state.members[member_id]))
+
+
+class AuditProjection(Projection):
+    name = "audit"
+
+    def __init__(self, app: TimeBank, store: ViewStore) -> None:
+        self.app = app
+        self.store = store
+        self.head = audit.GENESIS_HASH
+
+    def reset(self) -> None:
+        self.head = audit.GENESIS_HASH
+
+    def load(self, rows: Iterable[tuple[str, str]]) -> None:
+        for key, value in rows:
+            if key == "head":
+                self.head = json.loads(value)
+
+    def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
+        data = audit.decode_data(self.app.mapper, notification)
+        entry = audit.entry(self.head, notification, data)
+        writes.audit.append(entry)
+        self.head = entry.hash
+        writes.rows["head"] = _dumps(self.head)
+
+
+class ProjectionRunner:
+    """Keeps the read models of one process current with the ledger's log."""
+
+    def __init__(
+        self,
+        app: TimeBank,
+        *,
+        store: ViewStore | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.app = app
+        self.store = store or open_view_store(app)
+        self.batch_size = batch_size
+        self.directory = DirectoryProjection()
+        self.balances = BalancesProjection()
+        self.audit = AuditProjection(app, self.store)
+        self.projections: dict[str, Projection] = {
+            p.name: p for p in (self.directory, self.balances, self.audit)
+        }
+        self.positions: dict[str, int] = {}
+        self.lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._reload(self.projections)
+
+    # Keeping current --------------------------------------------------------------
+
+    @property
+    def position(self) -> int:
+        """The log position every projection has reached."""
+        with self.lock:
+            return min(self.positions.values())
+
+    def catch_up(self, *, limit: int | None = None) -> int:
+        """Apply every event stored so far (or at most `limit` of them); return how many."""
+        applied = 0
+        with self.lock:
+            while limit is None or applied < limit:
+                size = self.batch_size if limit is None else min(self.batch_size, limit - applied)
+                page = self.app.recorder.select_notifications(start=self.position + 1, limit=size)
+                if not page:
+                    break
+                self._process(page)
+                applied += len(page)
+                if len(page) < size:
+                    break
+        return applied
+
+    def wait_for(self, position: int) -> None:
+        """Read-your-writes: make sure the views include the event at `position`."""
+        if self.position < position:
+            self.catch_up()
+
+    def start(self, interval: float = 0.05) -> None:
+        """Follow the log in a background thread until `stop()`."""
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._follow, args=(interval,), name="projections", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def rebuild(self, names: Sequence[str] | None = None) -> int:
+        """Drop projections (all by default) with their positions and fold the log again."""
+        chosen = {name: self.projections[name] for name in (names or self.projections)}
+        with self.lock:
+            for name in chosen:
+                self.store.drop(name)
+            self._reload(chosen)
+            return self.catch_up()
+
+    # Inside ------------------------------------------------------------------------
+
+    def _process(self, page: Sequence[Notification]) -> None:
+        batch: dict[str, Writes] = {}
+        try:
+            for notification in page:
+                event = self.app.mapper.to_domain_event(notification)
+                if not isinstance(event, AggregateEvent):
+                    continue
+                for name, projection in self.projections.items():
+                    if self.positions[name] < notification.id:
+                        writes = batch.setdefault(name, Writes())
+                        projection.apply(notification, event, writes)
+                        writes.position = notification.id
+            self.store.write(batch)
+        except BaseException:
+            # Whatever was folded from this page is not stored: forget it.
+            self._reload(self.projections)
+            raise
+        for name, writes in batch.items():
+            self.positions[name] = writes.position
+
+    def _reload(self, projections: dict[str, Projection]) -> None:
+        with self.lock:
+            for name, projection in projections.items():
+                projection.reset()
+                projection.load(self.store.load(name))
+                self.positions[name] = self.store.tracked(name)
+
+    def _follow(self, interval: float) -> None:
+        while not self._stopping.is_set():
+            try:
+                caught = self.catch_up(limit=self.batch_size)
+            except Exception:  # the follower must outlive a bad moment; it logs and retries
+                log.exception("projection runner failed; retrying")
+                caught = 0
+            if caught < self.batch_size:
+                self._stopping.wait(interval)
+
+
+def _minutes_row(m: balances.MemberMinutes) -> list[int]:
+    return [m.pending, m.earned, m.redeemed, m.held, m.received, m.given]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_encode, separators=(",", ":"), ensure_ascii=False)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a view")
+
+
+def _date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def _log_from_json(ident: UUID, data: dict[str, Any]) -> directory.LogRow:
+    return directory.LogRow(
+        id=ident,
+        volunteer_id=UUID(data["volunteer_id"]),
+        team_id=UUID(data["team_id"]),
+        service_date=date.fromisoformat(data["service_date"]),
+        minutes=data["minutes"],
+        activity=data["activity"],
+        beneficiary=data["beneficiary"],
+        note=data["note"],
+        logged_by=UUID(data["logged_by"]),
+        recorded_at=datetime.fromisoformat(data["recorded_at"]),
+        status=data["status"],
+        approved_minutes=data["approved_minutes"],
+        reason=data["reason"],
+        reviewed_by=UUID(data["reviewed_by"]) if data["reviewed_by"] else None,
+        reviewed_at=datetime.fromisoformat(data["reviewed_at"]) if data["reviewed_at"] else None,
+    )

@@ -1,0 +1,328 @@
+"""Where projections keep their views: tables beside the events, tracked by the library.
+
+Each batch of view changes is written in one transaction together with the library's
+tracking record of the last event it applied, per projection. The library refuses a
+tracking record that does not move forward, which rolls the whole batch back: an event is
+applied to a stored view exactly once, and a restart resumes after the last committed batch.
+"""
+
+# The SQL below is built from fixed table names and a schema name checked against
+# _IDENTIFIER; every value goes through placeholders.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.popo import POPOTrackingRecorder
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+
+from projections.audit import AuditEntry
+from projections.balances import StatementLine
+from timebank.application import TimeBank
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+@dataclass
+class Writes:
+    """What one projection changes in one batch, up to and including `position`."""
+
+    position: int = 0
+    rows: dict[str, str | None] = field(default_factory=dict)  # key -> JSON, None deletes
+    statement: list[StatementLine] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+
+
+class ViewStore(Protocol):
+    def tracked(self, projection: str) -> int:
+        """The position of the last event applied to the stored view (0: none)."""
+
+    def load(self, projection: str) -> Iterator[tuple[str, str]]:
+        """Every stored row of a projection, as key and JSON."""
+
+    def write(self, batch: dict[str, Writes]) -> None:
+        """Store the changes of several projections and their positions, atomically."""
+
+    def drop(self, projection: str) -> None:
+        """Forget a projection's rows and its position, so that it is rebuilt."""
+
+    def statement(self, member_id: UUID, *, after: int, limit: int) -> list[StatementLine]:
+        """A member's statement lines after a position, in log order."""
+
+    def audit(self, *, after: int, limit: int) -> list[AuditEntry]:
+        """Audit entries after a position, in log order."""
+
+    def statement_summary(self, *, up_to: int) -> dict[UUID, tuple[int, int]]:
+        """Per member: how many statement lines up to a position, and their net minutes."""
+
+    def close(self) -> None: ...
+
+
+def open_view_store(app: TimeBank) -> ViewStore:
+    """The view store beside the application's events, in the same database."""
+    recorder = app.factory.tracking_recorder()
+    if isinstance(recorder, SQLiteTrackingRecorder):
+        return SQLViewStore(recorder, placeholder="?", prefix="", tracking_table="tracking")
+    if isinstance(recorder, PostgresTrackingRecorder):
+        schema = recorder.datastore.schema
+        if not _IDENTIFIER.match(schema):
+            raise ValueError(f"unusable schema name {schema!r}")
+        return SQLViewStore(
+            recorder,
+            placeholder="%s",
+            prefix=f'"{schema}".',
+            tracking_table=f'"{schema}"."{recorder.tracking_table_name}"',
+        )
+    if isinstance(recorder, POPOTrackingRecorder):
+        return MemoryViewStore(recorder)
+    raise TypeError(f"no view store for {type(recorder).__name__}")
+
+
+def _tracking_name(projection: str) -> str:
+    return f"timebank.{projection}"
+
+
+class SQLViewStore:
+    """Views in three tables of the event database (SQLite or PostgreSQL)."""
+
+    def __init__(
+        self,
+        recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder,
+        *,
+        placeholder: str,
+        prefix: str,
+        tracking_table: str,
+    ) -> None:
+        self.recorder = recorder
+        self.datastore = recorder.datastore
+        p = placeholder
+        rows, statement, audit = (
+            f"{prefix}timebank_view_rows",
+            f"{prefix}timebank_statement_lines",
+            f"{prefix}timebank_audit_trail",
+        )
+        self._create = [
+            f"CREATE TABLE IF NOT EXISTS {rows} (projection TEXT NOT NULL, key TEXT NOT NULL, "
+            "value TEXT NOT NULL, PRIMARY KEY (projection, key))",
+            f"CREATE TABLE IF NOT EXISTS {statement} (member_id TEXT NOT NULL, "
+            "position BIGINT NOT NULL, recorded_at TEXT NOT NULL, kind TEXT NOT NULL, "
+            "reference_id TEXT NOT NULL, counterparty TEXT NOT NULL, minutes BIGINT NOT NULL, "
+            "balance_minutes BIGINT NOT NULL, PRIMARY KEY (member_id, position))",
+            f"CREATE TABLE IF NOT EXISTS {audit} (position BIGINT PRIMARY KEY, "
+            "topic TEXT NOT NULL, aggregate_id TEXT NOT NULL, aggregate_version BIGINT NOT NULL, "
+            "actor_id TEXT, recorded_at TEXT, data TEXT NOT NULL, hash TEXT NOT NULL)",
+        ]
+        self._upsert = (
+            f"INSERT INTO {rows} (projection, key, value) VALUES ({p}, {p}, {p}) "
+            "ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value"
+        )
+        self._delete = f"DELETE FROM {rows} WHERE projection = {p} AND key = {p}"
+        self._select_rows = f"SELECT key, value FROM {rows} WHERE projection = {p}"
+        self._insert_line = f"INSERT INTO {statement} VALUES ({', '.join([p] * 8)})"
+        self._insert_audit = f"INSERT INTO {audit} VALUES ({', '.join([p] * 8)})"
+        self._select_lines = (
+            f"SELECT * FROM {statement} WHERE member_id = {p} AND position > {p} "
+            f"ORDER BY position LIMIT {p}"
+        )
+        self._select_audit = (
+            f"SELECT * FROM {audit} WHERE position > {p} ORDER BY position LIMIT {p}"
+        )
+        self._summary = (
+            f"SELECT member_id, COUNT(*) AS lines, SUM(minutes) AS net FROM {statement} "
+            f"WHERE position <= {p} GROUP BY member_id"
+        )
+        self._drop = {
+            "rows": f"DELETE FROM {rows} WHERE projection = {p}",
+            "statement": f"DELETE FROM {statement}",
+            "audit": f"DELETE FROM {audit}",
+            "tracking": f"DELETE FROM {tracking_table} WHERE application_name = {p}",
+        }
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement_sql in self._create:
+                cursor.execute(statement_sql)
+
+    def tracked(self, projection: str) -> int:
+        return self.recorder.max_tracking_id(_tracking_name(projection)) or 0
+
+    def load(self, projection: str) -> Iterator[tuple[str, str]]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._select_rows, (projection,))
+            rows = cursor.fetchall()
+        for row in rows:
+            yield row["key"], row["value"]
+
+    def write(self, batch: dict[str, Writes]) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for projection, writes in batch.items():
+                upserts = [(projection, k, v) for k, v in writes.rows.items() if v is not None]
+                deletes = [(projection, k) for k, v in writes.rows.items() if v is None]
+                if upserts:
+                    cursor.executemany(self._upsert, upserts)
+                if deletes:
+                    cursor.executemany(self._delete, deletes)
+                if writes.statement:
+                    cursor.executemany(self._insert_line, [_line_row(x) for x in writes.statement])
+                if writes.audit:
+                    cursor.executemany(self._insert_audit, [_audit_row(x) for x in writes.audit])
+                tracking = Tracking(_tracking_name(projection), writes.position)
+                # The library's own insert, inside our transaction: it refuses a position
+                # that does not move forward, which rolls the whole batch back.
+                insert_tracking: Any = self.recorder._insert_tracking
+                insert_tracking(cursor, tracking)
+
+    def drop(self, projection: str) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(self._drop["rows"], (projection,))
+            if projection == "balances":
+                cursor.execute(self._drop["statement"])
+            if projection == "audit":
+                cursor.execute(self._drop["audit"])
+            cursor.execute(self._drop["tracking"], (_tracking_name(projection),))
+
+    def statement(self, member_id: UUID, *, after: int, limit: int) -> list[StatementLine]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._select_lines, (str(member_id), after, limit))
+            rows = cursor.fetchall()
+        return [
+            StatementLine(
+                member_id=UUID(r["member_id"]),
+                position=r["position"],
+                recorded_at=r["recorded_at"],
+                kind=r["kind"],
+                reference_id=UUID(r["reference_id"]),
+                counterparty=r["counterparty"],
+                minutes=r["minutes"],
+                balance_minutes=r["balance_minutes"],
+            )
+            for r in rows
+        ]
+
+    def audit(self, *, after: int, limit: int) -> list[AuditEntry]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._select_audit, (after, limit))
+            rows = cursor.fetchall()
+        return [
+            AuditEntry(
+                position=r["position"],
+                topic=r["topic"],
+                aggregate_id=r["aggregate_id"],
+                aggregate_version=r["aggregate_version"],
+                actor_id=r["actor_id"],
+                recorded_at=r["recorded_at"],
+                data=json.loads(r["data"]),
+                hash=r["hash"],
+            )
+            for r in rows
+        ]
+
+    def statement_summary(self, *, up_to: int) -> dict[UUID, tuple[int, int]]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._summary, (up_to,))
+            rows = cursor.fetchall()
+        return {UUID(r["member_id"]): (int(r["lines"]), int(r["net"])) for r in rows}
+
+    def close(self) -> None:
+        """The tables share the application's connections; it closes them."""
+
+
+class MemoryViewStore:
+    """Views of an in-memory ledger: kept in memory too, with the same guarantees."""
+
+    def __init__(self, recorder: TrackingRecorder) -> None:
+        self.recorder = recorder
+        self._lock = threading.Lock()
+        self._rows: dict[str, dict[str, str]] = {}
+        self._lines: dict[UUID, list[StatementLine]] = {}
+        self._audit: list[AuditEntry] = []
+        self._positions: dict[str, int] = {}
+
+    def tracked(self, projection: str) -> int:
+        with self._lock:
+            return self._positions.get(projection, 0)
+
+    def load(self, projection: str) -> Iterator[tuple[str, str]]:
+        with self._lock:
+            rows = list(self._rows.get(projection, {}).items())
+        yield from rows
+
+    def write(self, batch: dict[str, Writes]) -> None:
+        with self._lock:
+            for projection, writes in batch.items():
+                if writes.position <= self._positions.get(projection, 0):
+                    raise ValueError(f"{projection} is already past {writes.position}")
+            for projection, writes in batch.items():
+                rows = self._rows.setdefault(projection, {})
+                for key, value in writes.rows.items():
+                    if value is None:
+                        rows.pop(key, None)
+                    else:
+                        rows[key] = value
+                for line in writes.statement:
+                    self._lines.setdefault(line.member_id, []).append(line)
+                self._audit.extend(writes.audit)
+                self._positions[projection] = writes.position
+
+    def drop(self, projection: str) -> None:
+        with self._lock:
+            self._rows.pop(projection, None)
+            self._positions.pop(projection, None)
+            if projection == "balances":
+                self._lines.clear()
+            if projection == "audit":
+                self._audit.clear()
+
+    def statement(self, member_id: UUID, *, after: int, limit: int) -> list[StatementLine]:
+        with self._lock:
+            lines = [x for x in self._lines.get(member_id, []) if x.position > after]
+        return lines[:limit]
+
+    def audit(self, *, after: int, limit: int) -> list[AuditEntry]:
+        with self._lock:
+            entries = [x for x in self._audit if x.position > after]
+        return entries[:limit]
+
+    def statement_summary(self, *, up_to: int) -> dict[UUID, tuple[int, int]]:
+        with self._lock:
+            return {
+                member: (len(chosen), sum(x.minutes for x in chosen))
+                for member, lines in self._lines.items()
+                if (chosen := [x for x in lines if x.position <= up_to])
+            }
+
+    def close(self) -> None:
+        pass
+
+
+def _line_row(line: StatementLine) -> Sequence[Any]:
+    return (
+        str(line.member_id),
+        line.position,
+        line.recorded_at,
+        line.kind,
+        str(line.reference_id),
+        line.counterparty,
+        line.minutes,
+        line.balance_minutes,
+    )
+
+
+def _audit_row(entry: AuditEntry) -> Sequence[Any]:
+    return (
+        entry.position,
+        entry.topic,
+        entry.aggregate_id,
+        entry.aggregate_version,
+        entry.actor_id,
+        entry.recorded_at,
+        json.dumps(entry.data, sort_keys=True, ensure_ascii=False),
+        entry.hash,
+    )
