@@ -158,8 +158,13 @@ class _Verifier:
             page = self.store.audit(after=after, limit=PAGE_SIZE)
             for entry in page:
                 recomputed = audit.chain(previous, _as_notification(entry), entry.data)
+                columns = (entry.actor_id, entry.recorded_at)
                 if recomputed != entry.hash:
                     self.report(entry.position, "audit_chain_broken", "audit entry was altered")
+                elif columns != (entry.data.get("actor_id"), entry.data.get("timestamp")):
+                    self.report(
+                        entry.position, "audit_chain_broken", "audit columns disagree with its data"
+                    )
                 previous = entry.hash
                 yield entry
             if len(page) < PAGE_SIZE:

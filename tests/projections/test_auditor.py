@@ -1,0 +1,187 @@
+"""Replay and verify, for auditors: tampering of every kind is reported, never a crash."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from projections.auditor import Report, replay, verify
+from projections.runner import ProjectionRunner
+from tests.projections.test_runner import busy_community
+from tests.support import Community, event_count, open_ledger
+from timebank import TimeBank
+
+
+def test_replay_recomputes_every_balance_from_the_events_alone(app: TimeBank) -> None:
+    c = busy_community(app)
+    result = replay(app)
+    assert result.events_replayed == event_count(app)
+    assert result.total == 0
+    by_member = {b.member_id: b for b in result.balances}
+    for member_id in (c.li, c.zhao, c.wang, c.grandma):
+        account = app.get_account(member_id)
+        assert (by_member[member_id].balance_minutes, by_member[member_id].held_minutes) == (
+            account.balance_minutes,
+            account.held_minutes,
+        )
+    assert by_member[c.li].available_minutes == 110
+
+
+def test_replay_as_of_an_instant_ignores_what_was_recorded_later(app: TimeBank) -> None:
+    c = busy_community(app)
+    before_gift = datetime.now(UTC)
+    app.transfer(actor_id=c.li, to_member_id=c.grandma, minutes=100)
+    then = {b.member_id: b.balance_minutes for b in replay(app, as_of=before_gift).balances}
+    now = {b.member_id: b.balance_minutes for b in replay(app).balances}
+    assert (then[c.li], now[c.li]) == (130, 30)
+    assert (then[c.grandma], now[c.grandma]) == (100, 200)
+    assert replay(app, as_of=before_gift - timedelta(days=365)).events_replayed == 0
+
+
+def test_an_untouched_ledger_verifies(app: TimeBank) -> None:
+    busy_community(app)
+    runner = ProjectionRunner(app)
+    runner.catch_up()
+    report = verify(app, runner.store)
+    assert report.ok, report.problems
+    assert report.events_checked == event_count(app)
+
+
+# Tampering with a real SQLite file ---------------------------------------------------------
+
+
+Ledger = tuple[TimeBank, ProjectionRunner, Community, Path]
+
+
+@pytest.fixture
+def ledger_file(tmp_path: Path) -> Iterator[Ledger]:
+    path = tmp_path / "ledger.db"
+    app = open_ledger(f"sqlite:///{path}")
+    community = busy_community(app)
+    runner = ProjectionRunner(app)
+    runner.catch_up()
+    yield app, runner, community, path
+    app.close()
+
+
+def tamper(path: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
+    with sqlite3.connect(path) as db:
+        for sql, params in statements:
+            db.execute(sql, params)
+
+
+def stored(path: Path, topic: str) -> tuple[int, bytes]:
+    with sqlite3.connect(path) as db:
+        row = db.execute(
+            "SELECT rowid, state FROM stored_events WHERE topic = ? ORDER BY rowid", (topic,)
+        ).fetchone()
+    return int(row[0]), bytes(row[1])
+
+
+def kinds(report: Report) -> set[tuple[int | None, str]]:
+    return {(p.position, p.kind) for p in report.problems}
+
+
+def test_an_edited_event_is_reported(
+    ledger_file: Ledger,
+) -> None:
+    app, runner, _, path = ledger_file
+    position, state = stored(path, "timebank:Account.Earned")
+    forged = state.replace(b'"minutes":60', b'"minutes":600')
+    assert forged != state
+    tamper(path, ("UPDATE stored_events SET state = ? WHERE rowid = ?", (forged, position)))
+    report = verify(app, runner.store)
+    assert not report.ok
+    assert (position, "altered") in kinds(report)
+
+
+def test_a_deleted_event_is_reported(
+    ledger_file: Ledger,
+) -> None:
+    app, runner, _, path = ledger_file
+    position, _ = stored(path, "timebank:Transfer.Made")
+    tamper(path, ("DELETE FROM stored_events WHERE rowid = ?", (position,)))
+    report = verify(app, runner.store)
+    assert (position, "missing") in kinds(report)
+    assert report.events_checked == event_count(app)
+
+
+def test_reordered_events_are_reported(
+    ledger_file: Ledger,
+) -> None:
+    app, runner, _, path = ledger_file
+    first, _ = stored(path, "timebank:ServiceLog.Logged")
+    second = first + 1
+    columns = "originator_id, originator_version, topic, state"
+    put_back = (
+        f"INSERT INTO stored_events (rowid, {columns}) SELECT ?, {columns} FROM swap WHERE id = ?"
+    )
+    tamper(
+        path,
+        (
+            f"CREATE TEMP TABLE swap AS SELECT rowid AS id, {columns} FROM stored_events "
+            "WHERE rowid IN (?, ?)",
+            (first, second),
+        ),
+        ("DELETE FROM stored_events WHERE rowid IN (?, ?)", (first, second)),
+        (put_back, (first, second)),
+        (put_back, (second, first)),
+    )
+    report = verify(app, runner.store)
+    assert {(first, "altered"), (second, "altered")} <= kinds(report)
+    assert any(kind == "out_of_order" for _, kind in kinds(report))
+
+
+def test_an_undecodable_event_is_reported_and_verify_goes_on(
+    ledger_file: Ledger,
+) -> None:
+    app, runner, _, path = ledger_file
+    position, _ = stored(path, "timebank:Account.Gave")
+    tamper(
+        path, ("UPDATE stored_events SET state = ? WHERE rowid = ?", (b"\xff{not json", position))
+    )
+    report = verify(app, runner.store)
+    assert (position, "undecodable") in kinds(report)
+    assert report.events_checked == event_count(app)
+
+
+def test_an_altered_audit_trail_is_reported(
+    ledger_file: Ledger,
+) -> None:
+    app, runner, _, path = ledger_file
+    tamper(path, ("UPDATE timebank_audit_trail SET actor_id = 'someone' WHERE position = 5", ()))
+    tamper(path, ("UPDATE timebank_audit_trail SET data = '{}' WHERE position = 6", ()))
+    report = verify(app, runner.store)
+    assert kinds(report) == {(5, "audit_chain_broken"), (6, "audit_chain_broken")}
+
+
+def test_a_forged_balance_view_is_reported(
+    ledger_file: Ledger,
+) -> None:
+    app, runner, c, path = ledger_file
+    tamper(
+        path,
+        (
+            "UPDATE timebank_view_rows SET value = '[0, 9999, 0, 0, 0, 0]' "
+            "WHERE projection = 'balances' AND key = ?",
+            (f"member:{c.wang}",),
+        ),
+    )
+    report = verify(app, runner.store)
+    assert any(kind == "projection_mismatch" for _, kind in kinds(report))
+
+
+def test_an_unbalanced_ledger_is_reported(
+    ledger_file: Ledger,
+) -> None:
+    app, runner, _, path = ledger_file
+    position, _ = stored(path, "timebank:Account.Received")
+    tamper(path, ("DELETE FROM stored_events WHERE rowid = ?", (position,)))
+    report = verify(app, runner.store)
+    found = kinds(report)
+    assert (None, "imbalance") in found
+    assert (position, "missing") in found

@@ -1,0 +1,169 @@
+"""The runner on every store: exactly once, resumable after a crash, rebuildable, fresh."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from eventsourcing.domain import AggregateEvent
+from eventsourcing.persistence import Notification
+
+from projections import directory
+from projections.auditor import verify
+from projections.log import read_events
+from projections.periods import parse_period
+from projections.rankings import team_rankings
+from projections.runner import ProjectionRunner
+from projections.store import MemoryViewStore, ViewStore, Writes
+from tests.support import Community, build_community, event_count, open_ledger, replayed
+from timebank import TimeBank
+
+
+class SimulatedCrashError(Exception):
+    """Stands for the process dying in the middle of a batch."""
+
+
+def busy_community(app: TimeBank) -> Community:
+    """A community with a little of everything: about eighty events."""
+    c = build_community(app)
+    for minutes in (60, 90, 30):
+        c.earn(c.li, minutes)
+        c.earn(c.zhao, minutes, team=c.patrol_team)
+    log_id = c.earn(c.wang, 45)
+    app.reverse_service(actor_id=c.care_coordinator, service_log_id=log_id, reason="twice")
+    held = app.request_redemption(actor_id=c.li, team_id=c.care_team, service="care", minutes=50)
+    app.fulfil_redemption(actor_id=c.care_coordinator, redemption_id=held.id)
+    app.request_redemption(actor_id=c.li, team_id=c.care_team, service="care", minutes=20)
+    app.transfer(actor_id=c.zhao, to_member_id=c.grandma, minutes=100)
+    return c
+
+
+def fresh_directory(app: TimeBank) -> directory.Directory:
+    state = directory.Directory()
+    for event in read_events(app):
+        directory.apply(state, event)
+    return state
+
+
+def assert_views_equal_a_fresh_replay(app: TimeBank, runner: ProjectionRunner) -> None:
+    balances = replayed(app)
+    assert runner.balances.state.members == balances.members
+    assert runner.balances.state.system == balances.system
+    assert runner.directory.state.logs == fresh_directory(app).logs
+    positions = [entry.position for entry in runner.store.audit(after=0, limit=100_000)]
+    assert len(positions) == len(set(positions)) == event_count(app)
+    report = verify(app, runner.store)
+    assert report.ok, report.problems
+
+
+@pytest.fixture
+def reopen(store_url: str, app: TimeBank) -> Iterator[Callable[[], TimeBank]]:
+    """Open the same store again, as a restarted process would."""
+    opened: list[TimeBank] = []
+
+    def again() -> TimeBank:
+        if store_url == "memory://":
+            return app  # an in-memory ledger lives only in this process
+        ledger = open_ledger(store_url)
+        opened.append(ledger)
+        return ledger
+
+    yield again
+    for ledger in opened:
+        ledger.close()
+
+
+def test_the_views_follow_every_write(app: TimeBank) -> None:
+    c = busy_community(app)
+    runner = ProjectionRunner(app)
+    assert runner.catch_up() == event_count(app)
+    li = runner.balances.state.members[c.li]
+    assert (li.earned, li.redeemed, li.held, li.balance, li.available) == (180, 50, 20, 130, 110)
+    lines = runner.store.statement(c.li, after=0, limit=100)
+    assert [line.balance_minutes for line in lines] == [60, 150, 180, 130]
+    assert_views_equal_a_fresh_replay(app, runner)
+
+
+def test_a_crash_in_the_middle_of_a_batch_loses_nothing_and_applies_nothing_twice(
+    app: TimeBank, reopen: Callable[[], TimeBank], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy_community(app)
+    runner = ProjectionRunner(app, batch_size=25)
+    assert runner.catch_up(limit=25) == 25
+    applied = 0
+    original = runner.balances.apply
+
+    def dies_on_the_tenth(
+        notification: Notification, event: AggregateEvent, writes: Writes
+    ) -> None:
+        nonlocal applied
+        applied += 1
+        if applied == 10:
+            raise SimulatedCrashError
+        original(notification, event, writes)
+
+    monkeypatch.setattr(runner.balances, "apply", dies_on_the_tenth)
+    with pytest.raises(SimulatedCrashError):
+        runner.catch_up()
+
+    restarted_app = reopen()
+    restarted = ProjectionRunner(restarted_app, batch_size=25, store=_same_store(runner, app))
+    assert restarted.positions == {"directory": 25, "balances": 25, "audit": 25}
+    restarted.catch_up()
+    assert_views_equal_a_fresh_replay(restarted_app, restarted)
+
+
+def _same_store(runner: ProjectionRunner, app: TimeBank) -> ViewStore | None:
+    """A memory store is the process's own; a database store is simply opened again."""
+    return runner.store if isinstance(runner.store, MemoryViewStore) else None
+
+
+def test_a_restarted_runner_resumes_where_it_stopped(
+    app: TimeBank, reopen: Callable[[], TimeBank]
+) -> None:
+    c = busy_community(app)
+    first = ProjectionRunner(app)
+    first.catch_up()
+    app.transfer(actor_id=c.li, to_member_id=c.wang, minutes=10)
+    second_app = reopen()
+    second = ProjectionRunner(second_app, store=_same_store(first, app))
+    assert second.catch_up() == 3  # only the gift: its record and its two legs
+    assert second.balances.state.members[c.wang].received == 10
+    assert_views_equal_a_fresh_replay(second_app, second)
+
+
+def test_a_rebuild_drops_and_refolds_one_projection_or_all(app: TimeBank) -> None:
+    c = busy_community(app)
+    runner = ProjectionRunner(app, batch_size=7)
+    runner.catch_up()
+    before = team_rankings(runner.directory.state, parse_period("all"))
+    assert runner.rebuild(["balances"]) == event_count(app)
+    assert runner.balances.state.members[c.li].balance == 130
+    assert runner.rebuild() == event_count(app)
+    assert team_rankings(runner.directory.state, parse_period("all")) == before
+    assert_views_equal_a_fresh_replay(app, runner)
+
+
+def test_a_read_after_a_write_sees_the_write(app: TimeBank) -> None:
+    c = build_community(app)
+    runner = ProjectionRunner(app)
+    runner.catch_up()
+    c.earn(c.li, 25)
+    runner.wait_for(app.last_position())
+    assert runner.balances.state.members[c.li].balance == 25
+
+
+def test_the_background_follower_keeps_the_views_current(app: TimeBank) -> None:
+    c = build_community(app)
+    runner = ProjectionRunner(app)
+    runner.start(interval=0.01)
+    try:
+        c.earn(c.zhao, 40, team=c.patrol_team)
+        deadline = time.monotonic() + 10
+        while runner.position < event_count(app):
+            assert time.monotonic() < deadline, "the follower did not catch up in 10 s"
+            time.sleep(0.005)
+        assert runner.balances.state.members[c.zhao].balance == 40
+    finally:
+        runner.stop()
