@@ -46,7 +46,11 @@ class Projection(ABC):
 
     @abstractmethod
     def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
-        """Fold one event, and note in `writes` what to store."""
+        """Fold one event, and note in `writes` which rows it changed."""
+
+    @abstractmethod
+    def encode(self, key: str) -> str | None:
+        """A changed row as stored (JSON), or None when the row is gone."""
 
 
 class DirectoryProjection(Projection):
@@ -94,8 +98,18 @@ class DirectoryProjection(Projection):
         directory.apply(self.state, event)
         ident = event.originator_id
         if ident in self.state.members:
+            writes.dirty.add(f"member:{ident}")
+        elif ident in self.state.teams:
+            writes.dirty.update((f"team:{ident}", f"memberships:{ident}"))
+        elif ident in self.state.logs:
+            writes.dirty.add(f"log:{ident}")
+
+    def encode(self, key: str) -> str | None:
+        kind, _, text = key.partition(":")
+        ident = UUID(text)
+        if kind == "member":
             m = self.state.members[ident]
-            writes.rows[f"member:{ident}"] = _dumps(
+            return _dumps(
                 {
                     "name": m.name,
                     "roles": m.roles,
@@ -103,19 +117,14 @@ class DirectoryProjection(Projection):
                     "registered_at": m.registered_at,
                 }
             )
-        elif ident in self.state.teams:
+        if kind == "team":
             t = self.state.teams[ident]
-            writes.rows[f"team:{ident}"] = _dumps(
-                {"name": t.name, "community": t.community, "formed_at": t.formed_at}
-            )
-            writes.rows[f"memberships:{ident}"] = _dumps(
-                [[r.member_id, r.role, r.since, r.until] for r in self.state.memberships[ident]]
-            )
-        elif ident in self.state.logs:
-            row = self.state.logs[ident]
-            writes.rows[f"log:{ident}"] = _dumps(
-                {slot: getattr(row, slot) for slot in directory.LogRow.__slots__ if slot != "id"}
-            )
+            return _dumps({"name": t.name, "community": t.community, "formed_at": t.formed_at})
+        if kind == "memberships":
+            rows = self.state.memberships[ident]
+            return _dumps([[r.member_id, r.role, r.since, r.until] for r in rows])
+        row = self.state.logs[ident]
+        return _dumps({slot: getattr(row, slot) for slot in _LOG_FIELDS})
 
 
 class BalancesProjection(Projection):
@@ -146,22 +155,28 @@ class BalancesProjection(Projection):
         balances.apply(self.state, event)
         if ident in self.state.account_owner:
             owner = self.state.account_owner[ident]
-            writes.rows[f"account:{ident}"] = _dumps(owner)
-            self._write_member(owner, writes)
-            writes.rows["system"] = _dumps(self.state.system)
+            writes.dirty.update((f"account:{ident}", f"member:{owner}", "system"))
             line = balances.statement_line(self.state, notification.id, event)
             if line is not None:
                 writes.statement.append(line)
         elif ident in self.state.pending_logs:
-            volunteer, minutes = self.state.pending_logs[ident]
-            writes.rows[f"pending:{ident}"] = _dumps([volunteer, minutes])
-            self._write_member(volunteer, writes)
+            volunteer, _ = self.state.pending_logs[ident]
+            writes.dirty.update((f"pending:{ident}", f"member:{volunteer}"))
         elif was_pending is not None:  # reviewed: no longer pending
-            writes.rows[f"pending:{ident}"] = None
-            self._write_member(was_pending[0], writes)
+            writes.dirty.update((f"pending:{ident}", f"member:{was_pending[0]}"))
 
-    def _write_member(self, member_id: UUID, writes: Writes) -> None:
-        writes.rows[f"member:{member_id}"] = _dumps(_minutes_row(self.state.members[member_id]))
+    def encode(self, key: str) -> str | None:
+        if key == "system":
+            return _dumps(self.state.system)
+        kind, _, text = key.partition(":")
+        ident = UUID(text)
+        if kind == "member":
+            m = self.state.members[ident]
+            return _dumps([m.pending, m.earned, m.redeemed, m.held, m.received, m.given])
+        if kind == "account":
+            return _dumps(self.state.account_owner[ident])
+        pending = self.state.pending_logs.get(ident)
+        return None if pending is None else _dumps(list(pending))
 
 
 class AuditProjection(Projection):
@@ -185,7 +200,10 @@ class AuditProjection(Projection):
         entry = audit.entry(self.head, notification, data)
         writes.audit.append(entry)
         self.head = entry.hash
-        writes.rows["head"] = _dumps(self.head)
+        writes.dirty.add("head")
+
+    def encode(self, key: str) -> str | None:
+        return _dumps(self.head)
 
 
 class ProjectionRunner:
@@ -280,6 +298,10 @@ class ProjectionRunner:
                         writes = batch.setdefault(name, Writes())
                         projection.apply(notification, event, writes)
                         writes.position = notification.id
+            for name, writes in batch.items():
+                # Each changed row is written once per batch, however often it changed.
+                projection = self.projections[name]
+                writes.rows = {key: projection.encode(key) for key in writes.dirty}
             self.store.write(batch)
         except BaseException:
             # Whatever was folded from this page is not stored: forget it.
@@ -306,8 +328,7 @@ class ProjectionRunner:
                 self._stopping.wait(interval)
 
 
-def _minutes_row(m: balances.MemberMinutes) -> list[int]:
-    return [m.pending, m.earned, m.redeemed, m.held, m.received, m.given]
+_LOG_FIELDS = [slot for slot in directory.LogRow.__slots__ if slot != "id"]
 
 
 def _dumps(value: Any) -> str:

@@ -37,6 +37,7 @@ class Writes:
     """What one projection changes in one batch, up to and including `position`."""
 
     position: int = 0
+    dirty: set[str] = field(default_factory=set)  # keys of the rows the batch changed
     rows: dict[str, str | None] = field(default_factory=dict)  # key -> JSON, None deletes
     statement: list[StatementLine] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
