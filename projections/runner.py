@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import AggregateEvent
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import IntegrityError, Notification
 
 from projections import audit, balances, directory
 from projections.store import ViewStore, Writes, open_view_store
@@ -303,6 +303,11 @@ class ProjectionRunner:
                 projection = self.projections[name]
                 writes.rows = {key: projection.encode(key) for key in writes.dirty}
             self.store.write(batch)
+        except IntegrityError:
+            # Another runner on this database stored these events first (several API
+            # processes on one PostgreSQL store): take its views and go on from there.
+            self._reload(self.projections)
+            return
         except BaseException:
             # Whatever was folded from this page is not stored: forget it.
             self._reload(self.projections)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
@@ -259,7 +259,7 @@ class MemoryViewStore:
         with self._lock:
             for projection, writes in batch.items():
                 if writes.position <= self._positions.get(projection, 0):
-                    raise ValueError(f"{projection} is already past {writes.position}")
+                    raise IntegrityError(f"{projection} is already past {writes.position}")
             for projection, writes in batch.items():
                 rows = self._rows.setdefault(projection, {})
                 for key, value in writes.rows.items():

@@ -167,3 +167,21 @@ def test_the_background_follower_keeps_the_views_current(app: TimeBank) -> None:
         assert runner.balances.state.members[c.zhao].balance == 40
     finally:
         runner.stop()
+
+
+def test_two_runners_on_one_database_store_each_event_once(
+    app: TimeBank, reopen: Callable[[], TimeBank]
+) -> None:
+    c = busy_community(app)
+    first = ProjectionRunner(app, batch_size=10)
+    other_app = reopen()
+    second = ProjectionRunner(other_app, batch_size=10, store=_same_store(first, app))
+    first.catch_up(limit=30)
+    second.catch_up()  # stores nothing it finds already stored, and catches up
+    first.catch_up()
+    app.transfer(actor_id=c.li, to_member_id=c.grandma, minutes=5)
+    second.catch_up()
+    first.catch_up()
+    for runner in (first, second):
+        assert runner.balances.state.members[c.grandma].received == 105
+        assert_views_equal_a_fresh_replay(app, runner)
