@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +26,13 @@ from eventsourcing.persistence import (
 )
 
 from timebank.accounts import Account
+from timebank.credentials import (
+    Credential,
+    CredentialView,
+    IssuedToken,
+    RegisteredMember,
+    digest_of,
+)
 from timebank.errors import (
     ConcurrencyError,
     IdempotencyKeyReusedError,
@@ -104,7 +112,8 @@ class TimeBank(Application[UUID]):
         self.policy = policy or Policy()
         self._clock = clock or (lambda: datetime.now(self.policy.timezone))
         self.max_attempts = max_attempts
-        self._positions = threading.local()
+        self._head = 0
+        self._head_lock = threading.Lock()
 
     @classmethod
     def from_url(
@@ -561,6 +570,182 @@ class TimeBank(Application[UUID]):
     def get_transfer(self, transfer_id: UUID) -> TransferView:
         return TransferView.of(self._get(Transfer, transfer_id, "transfer"))
 
+    # Credentials and who may read what ------------------------------------------------
+
+    def register_member_with_token(
+        self,
+        *,
+        actor_id: UUID,
+        name: str,
+        birth_date: date | None = None,
+        roles: Sequence[GlobalRole] = (),
+        request_id: str | None = None,
+    ) -> RegisteredMember:
+        """Admins register a member, open their account and issue their first token in
+        one save, so nobody is left registered without a way to sign in.
+
+        The repeat of a request gives the original answer, token included: it is
+        recomputed from the stored nonce (see `timebank.credentials`), never stored.
+        """
+        secret = self._token_secret()
+
+        def decide(actor: Actor) -> Decision[Credential]:
+            self._require_admin(actor, "register members")
+            member = Member.register(
+                actor_id=actor.id,
+                name=name,
+                birth_date=birth_date,
+                roles=list(roles),
+                today=self.today(),
+            )
+            account = Account(actor_id=actor.id, member_id=member.id)
+            credential, _ = Credential.issue(actor_id=actor.id, member_id=member.id, secret=secret)
+            return credential, [member, account, credential]
+
+        args = {"name": name, "birth_date": birth_date, "roles": sorted(roles)}
+        credential = self._execute(actor_id, request_id, "register_member_with_token", args, decide)
+        # Registration is always the member's first event: this is the member as registered.
+        member: Aggregate = self.repository.get(credential.member_id, version=1)
+        if not isinstance(member, Member):
+            raise NotFoundError("member", credential.member_id)
+        return RegisteredMember(MemberView.of(member), self._issued(credential, secret))
+
+    def issue_token(
+        self, *, actor_id: UUID, member_id: UUID, request_id: str | None = None
+    ) -> IssuedToken:
+        """Admins issue a member a new token (a lost phone, a second device).
+
+        Members do not issue their own: a stolen token could otherwise mint fresh tokens
+        that outlive its revocation.
+        """
+        secret = self._token_secret()
+
+        def decide(actor: Actor) -> Decision[Credential]:
+            self._require_admin(actor, "issue tokens")
+            member = self._get(Member, member_id, "member")
+            credential, _ = Credential.issue(actor_id=actor.id, member_id=member.id, secret=secret)
+            return credential, [credential]
+
+        args = {"member_id": member_id}
+        credential = self._execute(actor_id, request_id, "issue_token", args, decide)
+        return self._issued(credential, secret)
+
+    def revoke_token(
+        self,
+        *,
+        actor_id: UUID,
+        credential_id: UUID,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CredentialView:
+        """Admins revoke any token, a member their own; it stops working at once."""
+
+        def decide(actor: Actor) -> Decision[Credential]:
+            credential = self._get(Credential, credential_id, "credential")
+            if not (actor.is_admin or actor.id == credential.member_id):
+                raise PermissionDeniedError(
+                    actor.id, f"revoke credential {credential.id}", "it is another member's"
+                )
+            credential.revoke(actor_id=actor.id, reason=reason)
+            return credential, [credential]
+
+        args = {"credential_id": credential_id, "reason": reason}
+        credential = self._execute(actor_id, request_id, "revoke_token", args, decide)
+        return CredentialView.of(credential)
+
+    def read_credential(self, *, actor_id: UUID, credential_id: UUID) -> CredentialView:
+        """A token's record (never the token) is seen by its member, auditors and admins."""
+        actor = self._actor(actor_id)
+        credential = self._get(Credential, credential_id, "credential")
+        self._require_reader(actor, f"credential {credential.id}", {credential.member_id})
+        return CredentialView.of(credential)
+
+    def authenticate(self, token: str) -> UUID | None:
+        """The member a bearer token signs in, or None when it is unknown or revoked."""
+        digest = digest_of(token)
+        try:
+            credential: Aggregate = self.repository.get(Credential.create_id(digest))
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(credential, Credential) or not credential.is_active:
+            return None
+        return credential.member_id if credential.matches(token) else None
+
+    def read_member(self, *, actor_id: UUID, member_id: UUID) -> MemberView:
+        """A member's record is seen by the member, auditors and admins."""
+        actor = self._actor(actor_id)
+        member = self._get(Member, member_id, "member")
+        self._require_reader(actor, f"member {member.id}", {member.id})
+        return MemberView.of(member)
+
+    def read_team(self, *, actor_id: UUID, team_id: UUID) -> TeamView:
+        """Teams and their current members are seen by every registered member."""
+        self._actor(actor_id)
+        return self.get_team(team_id)
+
+    def read_service_log(self, *, actor_id: UUID, service_log_id: UUID) -> ServiceLogView:
+        """A log is seen by its volunteer, whoever logged it, the coordinators of its team,
+        auditors and admins."""
+        actor = self._actor(actor_id)
+        log = self._get(ServiceLog, service_log_id, "service log")
+        team = self._get(Team, log.team_id, "team")
+        self._require_reader(
+            actor, f"service log {log.id}", {log.volunteer_id, log.logged_by}, team
+        )
+        return ServiceLogView.of(log)
+
+    def read_redemption(self, *, actor_id: UUID, redemption_id: UUID) -> RedemptionView:
+        """A redemption is seen by its member, whoever requested it, the coordinators of
+        the delivering team, auditors and admins."""
+        actor = self._actor(actor_id)
+        redemption = self._get(Redemption, redemption_id, "redemption")
+        team = self._get(Team, redemption.team_id, "team")
+        self._require_reader(
+            actor,
+            f"redemption {redemption.id}",
+            {redemption.member_id, redemption.requested_by},
+            team,
+        )
+        return RedemptionView.of(redemption)
+
+    def read_transfer(self, *, actor_id: UUID, transfer_id: UUID) -> TransferView:
+        """A transfer is seen by its giver and receiver, auditors and admins."""
+        actor = self._actor(actor_id)
+        transfer = self._get(Transfer, transfer_id, "transfer")
+        self._require_reader(
+            actor, f"transfer {transfer.id}", {transfer.from_member_id, transfer.to_member_id}
+        )
+        return TransferView.of(transfer)
+
+    def _require_reader(
+        self, actor: Actor, subject: str, concerned: set[UUID], team: Team | None = None
+    ) -> None:
+        """Auditors and admins read everything; others what concerns them or their team."""
+        if actor.is_admin or actor.is_auditor or actor.id in concerned:
+            return
+        if team is not None and team.is_coordinator_on(actor.id, self.today()):
+            return
+        raise PermissionDeniedError(actor.id, f"read {subject}", "it does not concern them")
+
+    @staticmethod
+    def _issued(credential: Credential, secret: bytes) -> IssuedToken:
+        return IssuedToken(
+            token=credential.recover_token(secret),
+            credential_id=credential.id,
+            member_id=credential.member_id,
+        )
+
+    def _token_secret(self) -> bytes:
+        """The server secret tokens are derived with: `TOKEN_SECRET` in the application's
+        env (`TIMEBANK_TOKEN_SECRET`). Without one, a random secret for this process:
+        tokens still work after a restart, only a repeat can no longer recompute them."""
+        configured = self.env.get("TOKEN_SECRET")
+        if configured:
+            return configured.encode("utf-8")
+        # setdefault is atomic, so racing first requests agree on one secret.
+        fallback: bytes = self.__dict__.setdefault("_process_token_secret", secrets.token_bytes(32))
+        return fallback
+
     # How commands run ----------------------------------------------------------------
 
     def _execute(
@@ -611,15 +796,16 @@ class TimeBank(Application[UUID]):
         raise ConcurrencyError(self.max_attempts)
 
     def _note_position(self, recordings: Sequence[Recording[UUID]]) -> None:
-        """Remember, per thread, where the last command's events landed in the log, so
-        that a read on the same thread can wait for the projections to get there."""
+        """Remember how far this process's commands reached in the log, so that a read
+        made after a write can wait for the projections to get there."""
         if recordings:
-            self._positions.last = max(r.notification.id for r in recordings)
+            position = max(r.notification.id for r in recordings)
+            with self._head_lock:
+                self._head = max(self._head, position)
 
     def last_position(self) -> int:
-        """The log position of this thread's last saved command (0 before any)."""
-        position: int = getattr(self._positions, "last", 0)
-        return position
+        """The furthest log position any command of this process has saved (0 before any)."""
+        return self._head
 
     def _earlier_result(self, request_id: str, fingerprint: str) -> Aggregate | None:
         try:
