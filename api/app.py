@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI
 
-from api.routers import health
+from api.errors import install_error_handlers
+from api.routers import health, members, redemptions, service_logs, teams, tokens, transfers
 from api.settings import Settings
 
+DESCRIPTION = """\
+An event-sourced ledger for community time banks (时间银行): volunteers earn minutes for
+service a coordinator approves, keep them, give them to relatives and spend them on care.
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+- **Authentication.** Every endpoint but `GET /health` needs `Authorization: Bearer
+  <token>`: a member's token (from `POST /members` or `POST /members/{id}/tokens`) or the
+  bootstrap `TIMEBANK_ADMIN_TOKEN`. Missing, unknown or revoked: 401. Known but not
+  allowed: 403.
+- **Errors.** Every error has the body `{"error": {"code", "message", "details"?}}`.
+- **Retries.** Any POST or DELETE may carry `Idempotency-Key`: a repeat with the same key
+  and body returns the original status and body and changes nothing; the same key with a
+  different body is 409 `idempotency_key_reused`.
+- **Values.** Minutes are whole numbers; dates are `YYYY-MM-DD`; instants are ISO 8601
+  in UTC; ids are strings (UUIDs).
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    """The API over the configured ledger; `clock` decides "today" (tests fix it)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ledger = settings.open_ledger()
+        ledger = settings.open_ledger(clock=clock)
         app.state.ledger = ledger
         try:
             yield
@@ -26,9 +47,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Timebank",
         summary="An event-sourced ledger for community time banks (时间银行).",
+        description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.include_router(health.router)
+    install_error_handlers(app)
+    for router in (
+        health.router,
+        members.router,
+        tokens.router,
+        teams.router,
+        service_logs.router,
+        redemptions.router,
+        transfers.router,
+    ):
+        app.include_router(router)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -10,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from timebank.application import TimeBank
 from timebank.policy import Policy
 from timebank.storage import DEFAULT_DATABASE_URL, persistence_env
+
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -24,7 +28,16 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API server listens on.")
     admin_token: SecretStr | None = Field(
-        None, description="A bootstrap token that acts as an admin (keep it secret)."
+        None,
+        description="A bootstrap token that acts as an admin (keep it secret; 32+ characters).",
+    )
+    token_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "The key members' tokens are derived with (32+ characters, keep it secret): "
+            "lets a retried POST /members return its token after a restart and on other "
+            "processes. Unset: a random key per process."
+        ),
     )
     timezone: str = Field("Asia/Shanghai", description="Where 'today' is decided.")
     balance_cap_minutes: int | None = Field(
@@ -47,6 +60,16 @@ class Settings(BaseSettings):
             raise ValueError(msg) from None
         return value
 
+    @field_validator("admin_token", "token_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # set but empty counts as unset
+        if len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            msg = f"must be at least {MIN_SECRET_LENGTH} characters (secrets.token_urlsafe(32))"
+            raise ValueError(msg)
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _usable_database_url(cls, value: str) -> str:
@@ -60,7 +83,9 @@ class Settings(BaseSettings):
             redemption_min_age=self.redemption_min_age,
         )
 
-    def open_ledger(self) -> TimeBank:
+    def open_ledger(self, *, clock: Callable[[], datetime] | None = None) -> TimeBank:
         """The ledger application on the configured store."""
         env = persistence_env(self.database_url, pool_size=self.postgres_pool_size)
-        return TimeBank(env, policy=self.policy())
+        if self.token_secret is not None:
+            env["TOKEN_SECRET"] = self.token_secret.get_secret_value()
+        return TimeBank(env, policy=self.policy(), clock=clock)

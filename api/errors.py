@@ -1,0 +1,210 @@
+"""The one place where refusals become HTTP: every error body is {"error": {...}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.persistence import OperationalError
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from timebank.errors import (
+    BalanceCapExceededError,
+    ConcurrencyError,
+    ConflictError,
+    IdempotencyKeyReusedError,
+    InsufficientMinutesError,
+    InvalidRequestError,
+    InvalidStateError,
+    NotFoundError,
+    PermissionDeniedError,
+    TimebankError,
+)
+
+RETRY_AFTER_SECONDS = "1"
+
+
+class UnauthenticatedError(Exception):
+    """No bearer token came with the request, or the token is unknown or revoked."""
+
+    def __init__(self, message: str, *, token_presented: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.token_presented = token_presented
+
+
+class FieldProblem(BaseModel):
+    """What is wrong with one field of the request."""
+
+    field: str = Field(description="The field, dotted for nested ones (`roles.0`).")
+    location: str | None = Field(
+        None, description="Where the field is: body, path, query or header."
+    )
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(
+        description=(
+            "A stable, machine-readable code: unauthorized, forbidden, not_found, "
+            "method_not_allowed, invalid_request, insufficient_minutes, invalid_state, "
+            "idempotency_key_reused, balance_cap_exceeded, conflict, busy, unavailable."
+        )
+    )
+    message: str = Field(description="What went wrong, for people.")
+    details: list[FieldProblem] | None = Field(
+        None, description="The fields at fault (invalid_request only)."
+    )
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorInfo
+
+
+_DESCRIPTIONS = {
+    401: "No bearer token, or one that is unknown or revoked (code `unauthorized`).",
+    403: "The token is known, but its member may not do this (code `forbidden`).",
+    404: "No such resource (code `not_found`).",
+    405: "The path does not take this method (code `method_not_allowed`).",
+    409: (
+        "The ledger refuses in its current state: insufficient_minutes, invalid_state, "
+        "idempotency_key_reused, balance_cap_exceeded."
+    ),
+    422: (
+        "A field is unknown, of the wrong type, out of range, or breaks a rule of the "
+        "ledger (a service date in the future) (code `invalid_request`)."
+    ),
+    503: (
+        "Nothing was changed and the request may be retried: concurrent writers kept "
+        "colliding (code `busy`) or the store did not answer (code `unavailable`)."
+    ),
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for routes: each status with the error body."""
+    return {
+        status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
+        for status in statuses
+    }
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorResponse(error=ErrorInfo(code=code, message=message, details=details))
+    return JSONResponse(
+        status_code=status,
+        content=body.model_dump(mode="json", exclude_none=True),
+        headers=headers,
+    )
+
+
+# Most specific first: a subclass is looked up before its base (ConflictError last).
+_LEDGER_ERRORS: dict[type[TimebankError], tuple[int, str]] = {
+    NotFoundError: (404, "not_found"),
+    PermissionDeniedError: (403, "forbidden"),
+    InvalidRequestError: (422, "invalid_request"),
+    InsufficientMinutesError: (409, "insufficient_minutes"),
+    InvalidStateError: (409, "invalid_state"),
+    IdempotencyKeyReusedError: (409, "idempotency_key_reused"),
+    BalanceCapExceededError: (409, "balance_cap_exceeded"),
+    # Writers kept colliding and the command gave up having changed nothing: not a
+    # conflict the client must resolve, so "busy, try again" rather than 409.
+    ConcurrencyError: (503, "busy"),
+    ConflictError: (409, "conflict"),
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
+    status, code = next(
+        (_LEDGER_ERRORS[kind] for kind in type(exc).__mro__ if kind in _LEDGER_ERRORS),
+        (409, "conflict"),
+    )
+    message, details = str(exc), None
+    if isinstance(exc, InvalidRequestError):
+        details = [FieldProblem(field=exc.field, location="body", message=exc.message)]
+    if isinstance(exc, IdempotencyKeyReusedError):
+        # The ledger's request id is the key namespaced by the caller: show the key alone.
+        message = "this Idempotency-Key was already used for a different request"
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+    return error_response(status, code, message, details, headers)
+
+
+async def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:
+    presented = isinstance(exc, UnauthenticatedError) and exc.token_presented
+    # RFC 6750: name the scheme, and say when a token was given but refused.
+    challenge = 'Bearer error="invalid_token"' if presented else "Bearer"
+    return error_response(401, "unauthorized", str(exc), headers={"WWW-Authenticate": challenge})
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    problems = []
+    if isinstance(exc, RequestValidationError):
+        for error in exc.errors():
+            location, *path = [str(part) for part in error.get("loc", ())] or ["body"]
+            if error.get("type") == "json_invalid":
+                path = []  # the rest is a character position, not a field
+            problems.append(
+                FieldProblem(
+                    field=".".join(path) or location,
+                    location=location,
+                    message=str(error.get("msg", "is invalid")),
+                )
+            )
+    fields = ", ".join(dict.fromkeys(problem.field for problem in problems))
+    message = f"invalid request: {fields}" if fields else "invalid request"
+    return error_response(422, "invalid_request", message, problems)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
+    headers = exc.headers if isinstance(exc, StarletteHTTPException) else None
+    message = detail if isinstance(detail, str) else str(jsonable_encoder(detail))
+    if status == 400:
+        # FastAPI's answer to a body it cannot decode (not UTF-8, say): bad input, like
+        # malformed JSON, so it gets the same 422 invalid_request.
+        problem = FieldProblem(field="body", location="body", message=message)
+        return error_response(422, "invalid_request", message, [problem])
+    return error_response(
+        status, _HTTP_CODES.get(status, "http_error"), message, headers=dict(headers or {})
+    )
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The store timed out on a lock or lost its connection; nothing was changed."""
+    return error_response(
+        503,
+        "unavailable",
+        "the ledger's store is unavailable; try again",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(TimebankError, _ledger_error)
+    app.add_exception_handler(UnauthenticatedError, _unauthenticated)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _store_unavailable)

@@ -1,0 +1,71 @@
+"""Teams: forming them and managing who is in them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from api.dependencies import ActorId, Ledger, RequestId
+from api.errors import error_responses
+from api.schemas import TeamIn, TeamMemberIn, TeamOut
+
+router = APIRouter(prefix="/teams", tags=["teams"], responses=error_responses(401, 403, 422, 503))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
+    summary="Form a team (admins)",
+)
+def form_team(body: TeamIn, ledger: Ledger, actor_id: ActorId, request_id: RequestId) -> TeamOut:
+    view = ledger.form_team(
+        actor_id=actor_id, name=body.name, community=body.community, request_id=request_id
+    )
+    return TeamOut.model_validate(view)
+
+
+@router.get(
+    "/{team_id}",
+    responses=error_responses(404),
+    summary="Read a team and its current members (any member)",
+)
+def get_team(team_id: UUID, ledger: Ledger, actor_id: ActorId) -> TeamOut:
+    return TeamOut.model_validate(ledger.read_team(actor_id=actor_id, team_id=team_id))
+
+
+@router.post(
+    "/{team_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(404, 409),
+    summary="Add a member to a team, or change their role (admins, the team's coordinators)",
+)
+def add_team_member(
+    team_id: UUID, body: TeamMemberIn, ledger: Ledger, actor_id: ActorId, request_id: RequestId
+) -> TeamOut:
+    """Adding a current member with the role they have is 409 invalid_state."""
+    view = ledger.add_team_member(
+        actor_id=actor_id,
+        team_id=team_id,
+        member_id=body.member_id,
+        role=body.role,
+        effective_date=body.effective_date,
+        request_id=request_id,
+    )
+    return TeamOut.model_validate(view)
+
+
+@router.delete(
+    "/{team_id}/members/{member_id}",
+    responses=error_responses(404, 409),
+    summary="End a membership today (admins, the team's coordinators)",
+)
+def remove_team_member(
+    team_id: UUID, member_id: UUID, ledger: Ledger, actor_id: ActorId, request_id: RequestId
+) -> TeamOut:
+    """The team keeps the membership's history; ending it again is 409 invalid_state."""
+    view = ledger.remove_team_member(
+        actor_id=actor_id, team_id=team_id, member_id=member_id, request_id=request_id
+    )
+    return TeamOut.model_validate(view)

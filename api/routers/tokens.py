@@ -1,0 +1,38 @@
+"""Tokens: reading a token's record and revoking it (its member, or an admin)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from api.dependencies import ActorId, Ledger, RequestId
+from api.errors import error_responses
+from api.schemas import CredentialOut
+
+router = APIRouter(prefix="/tokens", tags=["tokens"], responses=error_responses(401, 403, 422, 503))
+
+
+@router.get(
+    "/{credential_id}",
+    responses=error_responses(404),
+    summary="Read a token's record, never the token (its member, auditors, admins)",
+)
+def get_token(credential_id: UUID, ledger: Ledger, actor_id: ActorId) -> CredentialOut:
+    view = ledger.read_credential(actor_id=actor_id, credential_id=credential_id)
+    return CredentialOut.model_validate(view)
+
+
+@router.delete(
+    "/{credential_id}",
+    responses=error_responses(404, 409),
+    summary="Revoke a token (its member, admins)",
+)
+def revoke_token(
+    credential_id: UUID, ledger: Ledger, actor_id: ActorId, request_id: RequestId
+) -> CredentialOut:
+    """The token stops working at once; revoking it again is 409 invalid_state."""
+    view = ledger.revoke_token(
+        actor_id=actor_id, credential_id=credential_id, request_id=request_id
+    )
+    return CredentialOut.model_validate(view)

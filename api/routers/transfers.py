@@ -1,0 +1,44 @@
+"""Transfers (转赠): a member gives minutes to another member, at once."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from api.dependencies import ActorId, Ledger, RequestId
+from api.errors import error_responses
+from api.schemas import TransferIn, TransferOut
+
+router = APIRouter(
+    prefix="/transfers", tags=["transfers"], responses=error_responses(401, 403, 422, 503)
+)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(404, 409),
+    summary="Give minutes from one's own available minutes",
+)
+def make_transfer(
+    body: TransferIn, ledger: Ledger, actor_id: ActorId, request_id: RequestId
+) -> TransferOut:
+    view = ledger.transfer(
+        actor_id=actor_id,
+        to_member_id=body.to_member_id,
+        minutes=body.minutes,
+        note=body.note,
+        request_id=request_id,
+    )
+    return TransferOut.model_validate(view)
+
+
+@router.get(
+    "/{transfer_id}",
+    responses=error_responses(404),
+    summary="Read a transfer (its giver and receiver, auditors, admins)",
+)
+def get_transfer(transfer_id: UUID, ledger: Ledger, actor_id: ActorId) -> TransferOut:
+    view = ledger.read_transfer(actor_id=actor_id, transfer_id=transfer_id)
+    return TransferOut.model_validate(view)

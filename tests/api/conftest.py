@@ -1,0 +1,152 @@
+"""API fixtures: a fresh server per test on a SQLite file, and a small community with tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from api.app import create_app
+from api.settings import Settings
+from tests.support import SINCE, TODAY, fixed_clock
+from timebank import GlobalRole, TeamRole, TimeBank
+from timebank.application import SYSTEM_ACTOR_ID
+
+ADMIN_TOKEN = "bootstrap-admin-token-0123456789abcdef0123456789"
+TOKEN_SECRET = "token-secret-for-the-api-tests-0123456789abcdef"
+
+ROLES = ("anonymous", "volunteer", "other_coordinator", "coordinator", "auditor", "admin")
+"""Who calls, as the authorization tables name them: the coordinator coordinates the team
+the resource belongs to; the other coordinator coordinates another team."""
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp_path}/timebank.db",
+        "admin_token": ADMIN_TOKEN,
+        "token_secret": TOKEN_SECRET,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {} if token is None else {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """A fresh server on its own SQLite file; "today" is 2026-11-20 in Asia/Shanghai."""
+    with TestClient(create_app(make_settings(tmp_path), clock=fixed_clock)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin(client: TestClient) -> dict[str, str]:
+    """Headers that act as the bootstrap admin."""
+    return bearer(ADMIN_TOKEN)
+
+
+@dataclass(frozen=True)
+class World:
+    """A day-care team with a coordinator and two volunteers, a patrol team with its own
+    coordinator, an auditor and an admin member, each with a token; and one of each
+    resource, all belonging to the day-care team and the volunteer Li."""
+
+    client: TestClient
+    tokens: dict[str, str]
+    admin: UUID
+    auditor: UUID
+    coordinator: UUID  # Chen, coordinates day care
+    other_coordinator: UUID  # Sun, coordinates the night patrol
+    volunteer: UUID  # Li, volunteers in day care
+    wang: UUID  # another day-care volunteer
+    care_team: UUID
+    patrol_team: UUID
+    pending_log: UUID  # Li's, awaiting review
+    approved_log: UUID  # Li's, approved for 60 minutes
+    redemption: UUID  # Li's, 30 minutes held by day care
+    transfer: UUID  # 10 minutes from Li to Wang
+    spare_credential: UUID  # a second token of Li's
+
+    def headers(self, role: str) -> dict[str, str]:
+        return bearer(self.tokens.get(role))
+
+    def call(
+        self, role: str, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> Response:
+        response: Response = self.client.request(
+            method, path, json=body, headers=self.headers(role)
+        )
+        return response
+
+
+@pytest.fixture
+def world(client: TestClient) -> World:
+    ledger: TimeBank = client.app.state.ledger  # type: ignore[attr-defined]
+    tokens: dict[str, str] = {}
+
+    def member(role: str, name: str, roles: list[GlobalRole] | None = None) -> UUID:
+        registered = ledger.register_member_with_token(
+            actor_id=SYSTEM_ACTOR_ID, name=name, roles=roles or []
+        )
+        assert registered.token.token is not None
+        tokens[role] = registered.token.token
+        return registered.member.id
+
+    admin = member("admin", "Admin Zhou", [GlobalRole.ADMIN])
+    auditor = member("auditor", "Street office", [GlobalRole.AUDITOR])
+    chen = member("coordinator", "Chen")
+    sun = member("other_coordinator", "Sun")
+    li = member("volunteer", "Li")
+    wang = ledger.register_member(actor_id=admin, name="Wang").id
+    care = ledger.form_team(actor_id=admin, name="Day care", community="Dongcheng").id
+    patrol = ledger.form_team(actor_id=admin, name="Night patrol", community="Xinghuo").id
+    for team, person, role in (
+        (care, chen, TeamRole.COORDINATOR),
+        (patrol, sun, TeamRole.COORDINATOR),
+        (care, li, TeamRole.VOLUNTEER),
+        (care, wang, TeamRole.VOLUNTEER),
+    ):
+        ledger.add_team_member(
+            actor_id=admin, team_id=team, member_id=person, role=role, effective_date=SINCE
+        )
+
+    def log(minutes: int) -> UUID:
+        return ledger.log_service(
+            actor_id=li, team_id=care, service_date=TODAY, minutes=minutes, activity="home care"
+        ).id
+
+    earned = log(120)
+    ledger.approve_service(actor_id=chen, service_log_id=earned)
+    approved = log(60)
+    ledger.approve_service(actor_id=chen, service_log_id=approved)
+    pending = log(45)
+    redemption = ledger.request_redemption(
+        actor_id=li, team_id=care, service="haircut", minutes=30
+    ).id
+    transfer = ledger.transfer(actor_id=li, to_member_id=wang, minutes=10).id
+    spare = ledger.issue_token(actor_id=admin, member_id=li).credential_id
+    return World(
+        client=client,
+        tokens=tokens,
+        admin=admin,
+        auditor=auditor,
+        coordinator=chen,
+        other_coordinator=sun,
+        volunteer=li,
+        wang=wang,
+        care_team=care,
+        patrol_team=patrol,
+        pending_log=pending,
+        approved_log=approved,
+        redemption=redemption,
+        transfer=transfer,
+        spare_credential=spare,
+    )

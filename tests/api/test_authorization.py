@@ -1,0 +1,178 @@
+"""Who may call what: every endpoint against every role, as one table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import ROLES, World
+from tests.support import TODAY
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: Callable[[World], str]
+    body: Callable[[World], dict[str, Any] | None]
+    # The status for anonymous, volunteer, other coordinator, coordinator, auditor, admin.
+    expected: tuple[int, int, int, int, int, int]
+
+
+def no_body(world: World) -> None:
+    return None
+
+
+TABLE: dict[str, Call] = {
+    "POST /members": Call(
+        "POST", lambda w: "/members", lambda w: {"name": "Zhang"}, (401, 403, 403, 403, 403, 201)
+    ),
+    "GET /members/{id}": Call(
+        "GET", lambda w: f"/members/{w.volunteer}", no_body, (401, 200, 403, 403, 200, 200)
+    ),
+    "POST /members/{id}/tokens": Call(
+        "POST", lambda w: f"/members/{w.volunteer}/tokens", no_body, (401, 403, 403, 403, 403, 201)
+    ),
+    "GET /tokens/{id}": Call(
+        "GET", lambda w: f"/tokens/{w.spare_credential}", no_body, (401, 200, 403, 403, 200, 200)
+    ),
+    "DELETE /tokens/{id}": Call(
+        "DELETE",
+        lambda w: f"/tokens/{w.spare_credential}",
+        no_body,
+        (401, 200, 403, 403, 403, 200),
+    ),
+    "POST /teams": Call(
+        "POST",
+        lambda w: "/teams",
+        lambda w: {"name": "Legal aid", "community": "Linkou"},
+        (401, 403, 403, 403, 403, 201),
+    ),
+    "GET /teams/{id}": Call(
+        "GET", lambda w: f"/teams/{w.care_team}", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    "POST /teams/{id}/members": Call(
+        "POST",
+        lambda w: f"/teams/{w.care_team}/members",
+        lambda w: {"member_id": str(w.auditor), "role": "volunteer"},
+        (401, 403, 403, 201, 403, 201),
+    ),
+    "DELETE /teams/{id}/members/{member_id}": Call(
+        "DELETE",
+        lambda w: f"/teams/{w.care_team}/members/{w.wang}",
+        no_body,
+        (401, 403, 403, 200, 403, 200),
+    ),
+    "POST /service-logs (for the volunteer)": Call(
+        "POST",
+        lambda w: "/service-logs",
+        lambda w: {
+            "team_id": str(w.care_team),
+            "volunteer_id": str(w.volunteer),
+            "service_date": TODAY.isoformat(),
+            "minutes": 90,
+            "activity": "home care",
+        },
+        (401, 201, 403, 201, 403, 201),
+    ),
+    "GET /service-logs/{id}": Call(
+        "GET", lambda w: f"/service-logs/{w.pending_log}", no_body, (401, 200, 403, 200, 200, 200)
+    ),
+    "POST /service-logs/{id}/approve": Call(
+        "POST",
+        lambda w: f"/service-logs/{w.pending_log}/approve",
+        lambda w: {"minutes": 30},
+        (401, 403, 403, 200, 403, 200),
+    ),
+    "POST /service-logs/{id}/reject": Call(
+        "POST",
+        lambda w: f"/service-logs/{w.pending_log}/reject",
+        lambda w: {"reason": "not in the rota"},
+        (401, 403, 403, 200, 403, 200),
+    ),
+    "POST /service-logs/{id}/reverse": Call(
+        "POST",
+        lambda w: f"/service-logs/{w.approved_log}/reverse",
+        lambda w: {"reason": "logged twice"},
+        (401, 403, 403, 200, 403, 200),
+    ),
+    "POST /redemptions (for the volunteer)": Call(
+        "POST",
+        lambda w: "/redemptions",
+        lambda w: {
+            "minutes": 20,
+            "service": "haircut",
+            "team_id": str(w.care_team),
+            "member_id": str(w.volunteer),
+        },
+        (401, 201, 403, 201, 403, 201),
+    ),
+    "GET /redemptions/{id}": Call(
+        "GET", lambda w: f"/redemptions/{w.redemption}", no_body, (401, 200, 403, 200, 200, 200)
+    ),
+    "POST /redemptions/{id}/fulfil": Call(
+        "POST",
+        lambda w: f"/redemptions/{w.redemption}/fulfil",
+        no_body,
+        (401, 403, 403, 200, 403, 200),
+    ),
+    "POST /redemptions/{id}/cancel": Call(
+        "POST",
+        lambda w: f"/redemptions/{w.redemption}/cancel",
+        lambda w: {"reason": "feeling better"},
+        (401, 200, 403, 200, 403, 200),
+    ),
+    # Every member may give from their own minutes; only the volunteer has any.
+    "POST /transfers": Call(
+        "POST",
+        lambda w: "/transfers",
+        lambda w: {"to_member_id": str(w.wang), "minutes": 5},
+        (401, 201, 409, 409, 409, 409),
+    ),
+    "GET /transfers/{id}": Call(
+        "GET", lambda w: f"/transfers/{w.transfer}", no_body, (401, 200, 403, 403, 200, 200)
+    ),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", TABLE)
+def test_each_role_gets_what_the_table_says(world: World, endpoint: str, role: str) -> None:
+    call = TABLE[endpoint]
+    expected = call.expected[ROLES.index(role)]
+
+    response = world.call(role, call.method, call.path(world), call.body(world))
+
+    assert response.status_code == expected, response.text
+    if expected >= 400:
+        code = {401: "unauthorized", 403: "forbidden", 409: "insufficient_minutes"}[expected]
+        assert response.json()["error"]["code"] == code
+
+
+def test_the_table_covers_every_route_but_health(world: World) -> None:
+    routes = {
+        f"{method} {path}"
+        for path, operations in world.client.get("/openapi.json").json()["paths"].items()
+        for method in operations
+    }
+    covered = {f"{call.method.lower()} {_template(name)}" for name, call in TABLE.items()}
+
+    assert routes - covered == {"get /health"}
+
+
+def _template(name: str) -> str:
+    """The OpenAPI path of a table row: `POST /service-logs/{id}` -> `/service-logs/{log_id}`."""
+    path = name.split(" ")[1]
+    for prefix, parameter in (
+        ("/members/{id}", "/members/{member_id}"),
+        ("/tokens/{id}", "/tokens/{credential_id}"),
+        ("/teams/{id}", "/teams/{team_id}"),
+        ("/service-logs/{id}", "/service-logs/{log_id}"),
+        ("/redemptions/{id}", "/redemptions/{redemption_id}"),
+        ("/transfers/{id}", "/transfers/{transfer_id}"),
+    ):
+        if path.startswith(prefix):
+            return parameter + path[len(prefix) :]
+    return path
