@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.routers import health, members, redemptions, service_logs, teams, tokens, transfers
 from api.settings import Settings
+from projections.runner import ProjectionRunner
 
 DESCRIPTION = """\
 An event-sourced ledger for community time banks (时间银行): volunteers earn minutes for
@@ -38,10 +39,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = settings.open_ledger(clock=clock)
+        runner = ProjectionRunner(ledger)
+        runner.catch_up()
+        runner.start(interval=settings.projection_interval)
         app.state.ledger = ledger
+        app.state.projections = runner
         try:
             yield
         finally:
+            runner.stop()
             ledger.close()
 
     app = FastAPI(

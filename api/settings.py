@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from projections.stars import parse_ladder
 from timebank.application import TimeBank
 from timebank.policy import Policy
 from timebank.storage import DEFAULT_DATABASE_URL, persistence_env
@@ -49,6 +50,16 @@ class Settings(BaseSettings):
     postgres_pool_size: int = Field(
         20, ge=1, le=500, description="PostgreSQL connections per process (and as many extra)."
     )
+    projection_interval: float = Field(
+        0.05,
+        gt=0,
+        le=60,
+        description="Seconds the projection runner waits between polls of the log when idle.",
+    )
+    star_ladder: str = Field(
+        "100,300,600,1000,1500",
+        description="Lifetime approved hours for one to five stars, comma separated.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -69,6 +80,15 @@ class Settings(BaseSettings):
             msg = f"must be at least {MIN_SECRET_LENGTH} characters (secrets.token_urlsafe(32))"
             raise ValueError(msg)
         return value
+
+    @field_validator("star_ladder")
+    @classmethod
+    def _rising_ladder(cls, value: str) -> str:
+        parse_ladder(value)  # raises a ValueError naming what is wrong
+        return value
+
+    def ladder(self) -> tuple[int, ...]:
+        return parse_ladder(self.star_ladder)
 
     @field_validator("database_url")
     @classmethod

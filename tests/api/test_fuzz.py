@@ -26,6 +26,12 @@ def test_every_operation_answers_as_documented(tmp_path: Path, mode: GenerationM
     @given(case=schema.as_strategy(generation_mode=mode))
     @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
     def answers_as_documented(case: schemathesis.Case[Any]) -> None:
-        case.call_and_validate(headers=bearer(ADMIN_TOKEN))
+        # The ledger rightly refuses some schema-valid requests with 422 (a birth date in
+        # the future, service on a day no membership covers): its rules are not all
+        # expressible in JSON Schema, so "valid data is accepted" cannot hold.
+        case.call_and_validate(
+            headers=bearer(ADMIN_TOKEN),
+            excluded_checks=[schemathesis.checks.positive_data_acceptance],
+        )
 
     answers_as_documented()
