@@ -196,7 +196,7 @@ class AuditProjection(Projection):
                 self.head = json.loads(value)
 
     def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
-        data = audit.decode_data(self.app.mapper, notification)
+        data = audit.event_data(self.app.mapper, notification, event)
         entry = audit.entry(self.head, notification, data)
         writes.audit.append(entry)
         self.head = entry.hash
