@@ -62,6 +62,7 @@ class LogRow:
     reason: str | None = None
     reviewed_by: UUID | None = None
     reviewed_at: datetime | None = None
+    source: str | None = None  # where the record came from, e.g. an import of paper records
 
 
 @dataclass
@@ -124,6 +125,7 @@ def apply(state: Directory, event: AggregateEvent) -> Directory:
                 note=event.note,
                 logged_by=event.actor_id,
                 recorded_at=event.timestamp,
+                source=event.source,
             )
         case ServiceLog.Approved(minutes=minutes):
             log = _reviewed(state, event, "approved")

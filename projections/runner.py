@@ -369,4 +369,5 @@ def _log_from_json(ident: UUID, data: dict[str, Any]) -> directory.LogRow:
         reason=data["reason"],
         reviewed_by=UUID(data["reviewed_by"]) if data["reviewed_by"] else None,
         reviewed_at=datetime.fromisoformat(data["reviewed_at"]) if data["reviewed_at"] else None,
+        source=data.get("source"),
     )

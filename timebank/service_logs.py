@@ -39,9 +39,14 @@ class ServiceLog(Aggregate):
         actor_id: UUID
 
     class Logged(Event, Aggregate.Created):
-        """Service was recorded, by the volunteer or by a coordinator on their behalf."""
+        """Service was recorded, by the volunteer or by a coordinator on their behalf.
+
+        Version 2 names where the record came from (`source`: an import of paper
+        records, say); version 1 events were all entered directly.
+        """
 
         TOPIC = "timebank:ServiceLog.Logged"
+        class_version = 2
         volunteer_id: UUID
         team_id: UUID
         service_date: date
@@ -49,12 +54,26 @@ class ServiceLog(Aggregate):
         activity: str
         beneficiary: str | None
         note: str | None
+        source: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["source"] = None
 
     class Approved(Event):
-        """A coordinator confirmed the service; approved minutes never exceed those logged."""
+        """A coordinator confirmed the service; approved minutes never exceed those logged.
+
+        Version 2 names the import an approval came with, like `Logged`.
+        """
 
         TOPIC = "timebank:ServiceLog.Approved"
+        class_version = 2
         minutes: int
+        source: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["source"] = None
 
     class Rejected(Event):
         """A coordinator refused the service, saying why; nothing is credited."""
@@ -81,6 +100,7 @@ class ServiceLog(Aggregate):
         beneficiary: str | None,
         note: str | None,
         today: date,
+        source: str | None = None,
     ) -> ServiceLog:
         """Service is logged for a past or present day, 1 to 1440 minutes at a time."""
         if service_date > today:
@@ -94,6 +114,7 @@ class ServiceLog(Aggregate):
             activity=require_text("activity", activity),
             beneficiary=optional_text("beneficiary", beneficiary),
             note=optional_text("note", note),
+            source=source,
         )
 
     @event(Logged)
@@ -108,6 +129,7 @@ class ServiceLog(Aggregate):
         activity: str,
         beneficiary: str | None,
         note: str | None,
+        source: str | None,
     ) -> None:
         self.volunteer_id = volunteer_id
         self.team_id = team_id
@@ -117,6 +139,7 @@ class ServiceLog(Aggregate):
         self.beneficiary = beneficiary
         self.note = note
         self.logged_by = actor_id
+        self.source = source
         self.status = ServiceStatus.PENDING
         self.approved_minutes: int | None = None
         self.reason: str | None = None
@@ -128,16 +151,18 @@ class ServiceLog(Aggregate):
             return self.approved_minutes
         return 0
 
-    def approve(self, *, actor_id: UUID, minutes: int | None = None) -> None:
+    def approve(
+        self, *, actor_id: UUID, minutes: int | None = None, source: str | None = None
+    ) -> None:
         """Approve once, all or part of the minutes logged; never one's own service."""
         self._check_reviewer(actor_id, "approve")
         self._check_status(ServiceStatus.PENDING, "approve")
         approved = self.minutes if minutes is None else minutes
         require_minutes("minutes", approved, high=self.minutes)
-        self._approved(actor_id=actor_id, minutes=approved)
+        self._approved(actor_id=actor_id, minutes=approved, source=source)
 
     @event(Approved)
-    def _approved(self, *, actor_id: UUID, minutes: int) -> None:
+    def _approved(self, *, actor_id: UUID, minutes: int, source: str | None) -> None:
         self.status = ServiceStatus.APPROVED
         self.approved_minutes = minutes
 

@@ -78,6 +78,7 @@ class ServiceLogView:
     recorded_at: datetime
     updated_at: datetime
     version: int
+    source: str | None = None  # an import of paper records, or None when entered directly
 
     @classmethod
     def of(cls, log: ServiceLog) -> ServiceLogView:
@@ -97,6 +98,7 @@ class ServiceLogView:
             recorded_at=log.created_on,
             updated_at=log.modified_on,
             version=log.version,
+            source=log.source,
         )
 
 

@@ -86,6 +86,7 @@ def logged(  # noqa: PLR0917
         activity=activity,
         beneficiary=None,
         note=None,
+        source=None,
     )
 
 
@@ -97,6 +98,7 @@ def approved(log_id: UUID, minutes: int, at: datetime = RECORDED) -> AggregateEv
         timestamp=at,
         actor_id=COORDINATOR,
         minutes=minutes,
+        source=None,
     )
 
 
