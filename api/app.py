@@ -9,7 +9,18 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import health, members, redemptions, service_logs, teams, tokens, transfers
+from api.paging import DESCRIPTION as PAGING
+from api.routers import (
+    audit,
+    health,
+    members,
+    rankings,
+    redemptions,
+    service_logs,
+    teams,
+    tokens,
+    transfers,
+)
 from api.settings import Settings
 from projections.runner import ProjectionRunner
 
@@ -27,7 +38,11 @@ service a coordinator approves, keep them, give them to relatives and spend them
   different body is 409 `idempotency_key_reused`.
 - **Values.** Minutes are whole numbers; dates are `YYYY-MM-DD`; instants are ISO 8601
   in UTC; ids are strings (UUIDs).
+- **Reads.** A read after a successful write on the same server reflects the write. A
+  member's profile, balance and statement are seen by the member, the coordinators of a
+  team they belong to, auditors and admins; the audit endpoints by auditors and admins.
 """
+DESCRIPTION += f"- **Lists.** {PAGING}\n"
 
 
 def create_app(
@@ -67,6 +82,8 @@ def create_app(
         service_logs.router,
         redemptions.router,
         transfers.router,
+        rankings.router,
+        audit.router,
     ):
         app.include_router(router)
     return app

@@ -1,4 +1,4 @@
-"""What routes are given: the ledger, the authenticated actor and the client request id."""
+"""What routes are given: the ledger, its projections, the caller and the client request id."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import UnauthenticatedError
 from api.settings import Settings
-from timebank.application import SYSTEM_ACTOR_ID, TimeBank
+from api.visibility import Viewer, require_auditor
+from projections.runner import ProjectionRunner
+from timebank.application import SYSTEM_ACTOR_ID, Actor, TimeBank
+from timebank.views import MemberView
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
@@ -35,6 +38,18 @@ def get_settings(request: Request) -> Settings:
 
 
 Ledger = Annotated[TimeBank, Depends(get_ledger)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def get_projections(request: Request, ledger: Ledger) -> ProjectionRunner:
+    """The read models, once they include every event this process's commands saved:
+    a read after a successful write on the same server sees the write."""
+    runner: ProjectionRunner = request.app.state.projections
+    runner.wait_for(ledger.last_position())
+    return runner
+
+
+Projections = Annotated[ProjectionRunner, Depends(get_projections)]
 
 
 def _same_secret(given: str, expected: str) -> bool:
@@ -47,7 +62,7 @@ def _same_secret(given: str, expected: str) -> bool:
 
 def authenticated_actor(
     ledger: Ledger,
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: AppSettings,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UUID:
     """The member the bearer token signs in; the admin token acts as the system itself."""
@@ -67,6 +82,37 @@ def authenticated_actor(
 
 
 ActorId = Annotated[UUID, Depends(authenticated_actor)]
+
+
+def current_actor(ledger: Ledger, actor_id: ActorId) -> Actor:
+    """The caller with the global roles they hold right now."""
+    return ledger.actor(actor_id)
+
+
+Caller = Annotated[Actor, Depends(current_actor)]
+
+
+def auditing_actor(actor: Caller) -> Actor:
+    require_auditor(actor)
+    return actor
+
+
+AuditingCaller = Annotated[Actor, Depends(auditing_actor)]
+
+
+def readable_member(
+    member_id: UUID, ledger: Ledger, actor: Caller, runner: Projections
+) -> MemberView:
+    """The member named in the path, once the caller may read their data. Refusal comes
+    before existence, so only those allowed to ask learn whether a member exists."""
+    today = ledger.today()
+    with runner.lock:
+        directory = runner.directory.state
+        Viewer.of(actor, directory, today).require_member(directory, member_id, today)
+    return ledger.get_member(member_id)
+
+
+ReadableMember = Annotated[MemberView, Depends(readable_member)]
 
 
 def client_request_id(

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from projections.periods import PeriodError
 from timebank.errors import (
     BalanceCapExceededError,
     ConcurrencyError,
@@ -35,6 +36,15 @@ class UnauthenticatedError(Exception):
         super().__init__(message)
         self.message = message
         self.token_presented = token_presented
+
+
+class InvalidQueryError(Exception):
+    """A query parameter is well formed but names nothing usable (an unknown `after`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
 
 
 class FieldProblem(BaseModel):
@@ -77,8 +87,9 @@ _DESCRIPTIONS = {
         "idempotency_key_reused, balance_cap_exceeded."
     ),
     422: (
-        "A field is unknown, of the wrong type, out of range, or breaks a rule of the "
-        "ledger (a service date in the future) (code `invalid_request`)."
+        "A field or query parameter is unknown, of the wrong type, out of range, or breaks "
+        "a rule of the ledger (a service date in the future, a period that does not exist, "
+        "an `after` that names nothing) (code `invalid_request`)."
     ),
     503: (
         "Nothing was changed and the request may be retried: concurrent writers kept "
@@ -177,6 +188,16 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", message, problems)
 
 
+async def _invalid_query(request: Request, exc: Exception) -> JSONResponse:
+    field, message = "query", str(exc)
+    if isinstance(exc, InvalidQueryError):
+        field, message = exc.field, exc.message
+    elif isinstance(exc, PeriodError):
+        field = "period"  # the one query parameter that names a period
+    problem = FieldProblem(field=field, location="query", message=message)
+    return error_response(422, "invalid_request", f"invalid request: {field}", [problem])
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
@@ -206,5 +227,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TimebankError, _ledger_error)
     app.add_exception_handler(UnauthenticatedError, _unauthenticated)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(InvalidQueryError, _invalid_query)
+    app.add_exception_handler(PeriodError, _invalid_query)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _store_unavailable)

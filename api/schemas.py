@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -33,6 +33,32 @@ def _iso_date_text(value: Any) -> Any:
 
 
 Day = Annotated[date, BeforeValidator(_iso_date_text)]
+
+
+def _aware_instant(value: Any) -> Any:
+    """Instants travel as ISO 8601 with a UTC offset: a local time alone is ambiguous."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            msg = "must be an ISO 8601 instant, e.g. 2026-11-20T10:00:00+08:00"
+            raise ValueError(msg) from None
+    else:
+        msg = "must be an ISO 8601 instant"
+        raise ValueError(msg)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        msg = "must carry a UTC offset (Z or +08:00): a local time is ambiguous"
+        raise ValueError(msg)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        msg = "is out of range"
+        raise ValueError(msg) from None
+
+
+Instant = Annotated[datetime, BeforeValidator(_aware_instant)]
 # Names are one line; longer texts may break lines. Other control characters are refused.
 _ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 _LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -84,6 +110,68 @@ class Response(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# Queries of lists: unknown parameters are refused too, so a misspelt filter never
+# silently widens an answer. Paging: see api/paging.py.
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+MAX_POSITION = 2**63 - 1  # the largest log position the stores can hold
+
+_LIMIT = "The most items in the page (1 to 500)."
+_AFTER_ID = "Start after this item: omit it first, then pass the `next_after` of a page."
+_AFTER_POSITION = "Start after this log position: 0 first, then the `next_after` of a page."
+
+
+class PositionPage(Request):
+    after: int = Field(0, ge=0, le=MAX_POSITION, description=_AFTER_POSITION)
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=_LIMIT)
+
+
+class IdPage(Request):
+    after: UUID | None = Field(None, description=_AFTER_ID)
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=_LIMIT)
+
+
+class TeamsQuery(IdPage):
+    community: str | None = Field(
+        None, max_length=MAX_NAME_LENGTH, description="Only this community's teams."
+    )
+
+
+class ServiceLogsQuery(IdPage):
+    status: ServiceStatus | None = Field(None, description="Only logs in this state.")
+    team_id: UUID | None = Field(None, description="Only this team's logs.")
+    volunteer_id: UUID | None = Field(None, description="Only this volunteer's logs.")
+
+
+class TeamRankingsQuery(IdPage):
+    period: str = Field(
+        "all",
+        pattern=r"^(all|\d{4}(-\d{2}|-W\d{2})?)$",
+        description=(
+            "By service date: `all` (default), a year `2026`, a month `2026-11` or an ISO "
+            "week `2026-W45` (Monday to Sunday)."
+        ),
+    )
+    community: str | None = Field(
+        None, max_length=MAX_NAME_LENGTH, description="Only this community's teams."
+    )
+
+
+class VolunteerRankingsQuery(TeamRankingsQuery):
+    team_id: UUID | None = Field(None, description="Only this team's volunteers.")
+
+
+class ReplayQuery(Request):
+    as_of: Instant | None = Field(
+        None,
+        description=(
+            "A recorded instant, ISO 8601 with its UTC offset "
+            "(`2026-11-20T10:00:00+08:00` or `...Z`); default: now."
+        ),
+    )
+
+
 # Members and tokens ----------------------------------------------------------------
 
 
@@ -98,6 +186,60 @@ class MemberOut(Response):
     name: str
     roles: list[GlobalRole]
     registered_at: datetime
+
+
+class MemberTeamOut(Response):
+    team_id: UUID
+    name: str
+    community: str
+    role: TeamRole
+    since: date
+
+
+class MemberProfileOut(MemberOut):
+    teams: list[MemberTeamOut] = Field(
+        description="The teams the member belongs to today, by team name, with their role."
+    )
+    star_level: int = Field(
+        ge=0,
+        description=(
+            "Star level (星级): how many rungs of the ladder (by default 100, 300, 600, 1000 "
+            "and 1500 hours) the lifetime minutes reach; 0 below the first."
+        ),
+    )
+    lifetime_minutes: int = Field(description="Every approved minute, net of reversals.")
+
+
+class BalanceOut(Response):
+    member_id: UUID
+    pending_minutes: int = Field(description="Logged, awaiting review; not in the balance.")
+    earned_minutes: int = Field(description="Approved, net of reversals.")
+    redeemed_minutes: int = Field(description="Spent on fulfilled redemptions.")
+    held_minutes: int = Field(description="Held by redemptions not yet fulfilled or cancelled.")
+    received_minutes: int = Field(description="Given to the member by others.")
+    given_minutes: int = Field(description="Given by the member to others.")
+    balance_minutes: int = Field(description="earned - redeemed + received - given.")
+    available_minutes: int = Field(description="balance - held: what may be spent or given.")
+
+
+class StatementLineOut(Response):
+    position: int = Field(description="The posting's position in the ledger's log.")
+    recorded_at: datetime
+    kind: Literal["earned", "earning_reversed", "redeemed", "gave", "received"]
+    reference_id: UUID = Field(description="The service log, redemption or transfer.")
+    counterparty: str = Field(
+        description="The other account: `issuance`, `redeemed` or `member:<member id>`."
+    )
+    minutes: int = Field(description="What the posting added to the balance (negative: took).")
+    balance_minutes: int = Field(description="The balance after this posting.")
+
+
+class StatementOut(Response):
+    member_id: UUID
+    items: list[StatementLineOut] = Field(description="Postings in log order.")
+    next_after: int | None = Field(
+        description="Pass it as `after` for the next page; null on the last page."
+    )
 
 
 class NewMemberOut(MemberOut):
@@ -160,6 +302,13 @@ class TeamOut(Response):
     members: list[MembershipOut] = Field(description="Current members, in order of joining.")
 
 
+class TeamsOut(Response):
+    items: list[TeamOut] = Field(description="Teams by name.")
+    next_after: UUID | None = Field(
+        description="Pass it as `after` for the next page; null on the last page."
+    )
+
+
 # Service logs -----------------------------------------------------------------------
 
 
@@ -200,6 +349,13 @@ class ServiceLogOut(Response):
     logged_by: UUID
     recorded_at: datetime
     updated_at: datetime
+
+
+class ServiceLogsOut(Response):
+    items: list[ServiceLogOut] = Field(description="Logs in the order they were recorded.")
+    next_after: UUID | None = Field(
+        description="Pass it as `after` for the next page; null on the last page."
+    )
 
 
 # Redemptions ------------------------------------------------------------------------
@@ -248,3 +404,106 @@ class TransferOut(Response):
     note: str | None
     made_by: UUID
     made_at: datetime
+
+
+# Rankings ---------------------------------------------------------------------------
+
+_RANKED = "Ranked by minutes; ties share a rank (1, 2, 2, 4) and are listed by name."
+
+
+class TeamRankOut(Response):
+    rank: int
+    team_id: UUID
+    name: str
+    community: str
+    minutes: int = Field(description="Approved minutes net of reversals, by service date.")
+    volunteers: int = Field(description="Distinct volunteers credited.")
+    person_times: int = Field(description="Approved, unreversed logs (人次).")
+    sessions: int = Field(description="Distinct service date and activity pairs (场次).")
+
+
+class VolunteerRankOut(Response):
+    rank: int
+    member_id: UUID
+    name: str
+    minutes: int = Field(description="Approved minutes net of reversals, by service date.")
+    person_times: int = Field(description="Approved, unreversed logs (人次).")
+    sessions: int = Field(description="Distinct service date and activity pairs (场次).")
+
+
+class TeamRankingsOut(Response):
+    period: str
+    items: list[TeamRankOut] = Field(description=_RANKED)
+    next_after: UUID | None = Field(
+        description="Pass it as `after` for the next page; null on the last page."
+    )
+
+
+class VolunteerRankingsOut(Response):
+    period: str
+    items: list[VolunteerRankOut] = Field(description=_RANKED)
+    next_after: UUID | None = Field(
+        description="Pass it as `after` for the next page; null on the last page."
+    )
+
+
+# Audit ------------------------------------------------------------------------------
+
+
+class AuditEventOut(Response):
+    position: int = Field(description="The event's position in the ledger's log.")
+    type: str = Field(description="The event's type, e.g. `ServiceLog.Approved`.")
+    topic: str = Field(description="The stored topic, as hashed into the chain.")
+    aggregate_id: str
+    aggregate_version: int
+    recorded_at: str | None = Field(description="When it was recorded, as stored in the event.")
+    actor_id: str | None = Field(description="The acting member, as stored in the event.")
+    data: dict[str, Any] = Field(description="The event's data, decoded as plain JSON.")
+    hash: str = Field(
+        description=(
+            "SHA-256 (hex) of the previous event's hash (64 zeros before the first), a "
+            "newline, and the compact, key-sorted JSON of position, topic, aggregate_id, "
+            "aggregate_version and data."
+        )
+    )
+
+
+class AuditEventsOut(Response):
+    items: list[AuditEventOut] = Field(description="Events in log order.")
+    next_after: int | None = Field(
+        description="Pass it as `after` for the next page; null on the last page."
+    )
+
+
+class ReplayBalanceOut(Response):
+    member_id: UUID
+    balance_minutes: int
+    held_minutes: int
+    available_minutes: int
+
+
+class ReplayOut(Response):
+    as_of: datetime = Field(description="The recorded instant replayed up to (UTC).")
+    events_replayed: int
+    balances: list[ReplayBalanceOut] = Field(description="Every member's account, by id.")
+    system_accounts: dict[str, int] = Field(
+        description="The `issuance` and `redeemed` accounts (credits minus debits)."
+    )
+    total_minutes: int = Field(description="All accounts summed: 0 when the books balance.")
+
+
+class FindingOut(Response):
+    position: int | None = Field(description="Where in the log; null for the whole ledger.")
+    kind: str = Field(
+        description=(
+            "altered, missing, unrecorded, out_of_order, undecodable, audit_chain_broken, "
+            "imbalance, overdraft, bad_posting, inconsistent or projection_mismatch."
+        )
+    )
+    detail: str
+
+
+class VerifyOut(Response):
+    ok: bool = Field(description="True when nothing was found.")
+    events_checked: int
+    problems: list[FindingOut]

@@ -44,6 +44,14 @@ class MembershipRow:
     since: date
     until: date | None
 
+    def covers(self, day: date) -> bool:
+        """The membership holds on the day: from `since`, up to (not on) `until`."""
+        return self.since <= day and (self.until is None or day < self.until)
+
+    def holds(self, on: date | None) -> bool:
+        """On a day, or (without one) as it stands: not yet ended."""
+        return self.until is None if on is None else self.covers(on)
+
 
 @dataclass(slots=True)
 class LogRow:
@@ -72,21 +80,24 @@ class Directory:
     memberships: dict[UUID, list[MembershipRow]] = field(default_factory=dict)  # by team
     logs: dict[UUID, LogRow] = field(default_factory=dict)  # in the order they were logged
 
-    def teams_of(self, member_id: UUID) -> list[MembershipRow]:
-        """The member's current memberships, by team name."""
-        current = [
-            m
-            for rows in self.memberships.values()
-            for m in rows
-            if m.member_id == member_id and m.until is None
+    def teams_of(self, member_id: UUID, on: date | None = None) -> list[MembershipRow]:
+        """The member's memberships on a day (or not yet ended), by team name."""
+        rows = [
+            row
+            for team_rows in self.memberships.values()
+            for row in team_rows
+            if row.member_id == member_id and row.holds(on)
         ]
-        return sorted(current, key=lambda m: (self.teams[m.team_id].name, str(m.team_id)))
+        return sorted(rows, key=lambda row: (self.teams[row.team_id].name, str(row.team_id)))
 
-    def coordinates(self, member_id: UUID, team_id: UUID) -> bool:
-        return any(
-            m.member_id == member_id and m.until is None and m.role == "coordinator"
-            for m in self.memberships.get(team_id, ())
+    def coordinated_by(self, member_id: UUID, on: date | None = None) -> frozenset[UUID]:
+        """The teams the member coordinates on a day (or as it stands)."""
+        return frozenset(
+            row.team_id for row in self.teams_of(member_id, on) if row.role == "coordinator"
         )
+
+    def coordinates(self, member_id: UUID, team_id: UUID, on: date | None = None) -> bool:
+        return team_id in self.coordinated_by(member_id, on)
 
 
 def apply(state: Directory, event: AggregateEvent) -> Directory:

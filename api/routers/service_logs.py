@@ -1,15 +1,27 @@
-"""Service logs: logging service and its review (approve, reject, reverse)."""
+"""Service logs: logging service, its review (approve, reject, reverse) and listing."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Query, status
 
-from api.dependencies import ActorId, Ledger, RequestId
+from api.dependencies import ActorId, Caller, Ledger, Projections, RequestId
 from api.errors import error_responses
-from api.schemas import ApproveIn, ReasonIn, ServiceLogIn, ServiceLogOut
+from api.paging import cursor, keyset_page
+from api.schemas import (
+    ApproveIn,
+    ReasonIn,
+    ServiceLogIn,
+    ServiceLogOut,
+    ServiceLogsOut,
+    ServiceLogsQuery,
+)
+from api.visibility import Viewer
+from projections.directory import LogRow
+from timebank.service_logs import ServiceStatus
 
 router = APIRouter(
     prefix="/service-logs", tags=["service logs"], responses=error_responses(401, 403, 422, 503)
@@ -38,6 +50,61 @@ def log_service(
         request_id=request_id,
     )
     return ServiceLogOut.model_validate(view)
+
+
+@router.get(
+    "",
+    summary=(
+        "List the logs the caller may see, a page at a time (their own, their teams' "
+        "for coordinators, all for auditors and admins)"
+    ),
+)
+def list_service_logs(
+    ledger: Ledger,
+    actor: Caller,
+    runner: Projections,
+    query: Annotated[ServiceLogsQuery, Query()],
+) -> ServiceLogsOut:
+    """The logs a volunteer served or logged, those of the teams a coordinator coordinates
+    today, and every log for auditors and admins; filters narrow them down."""
+
+    def key(log: LogRow) -> tuple[datetime, str]:
+        return log.recorded_at, str(log.id)
+
+    with runner.lock:
+        directory = runner.directory.state
+        viewer = Viewer.of(actor, directory, ledger.today())
+        after = query.after
+        start = None if after is None else key(cursor(directory.logs.get(after)))
+        wanted = (
+            log
+            for log in directory.logs.values()
+            if query.status in (None, log.status)
+            and query.team_id in (None, log.team_id)
+            and query.volunteer_id in (None, log.volunteer_id)
+            and viewer.may_see_log(log)
+        )
+        logs, more = keyset_page(wanted, key=key, after=start, limit=query.limit)
+        items = [
+            ServiceLogOut(
+                id=log.id,
+                volunteer_id=log.volunteer_id,
+                team_id=log.team_id,
+                service_date=log.service_date,
+                minutes=log.minutes,
+                approved_minutes=log.approved_minutes,
+                status=ServiceStatus(log.status),
+                activity=log.activity,
+                beneficiary=log.beneficiary,
+                note=log.note,
+                reason=log.reason,
+                logged_by=log.logged_by,
+                recorded_at=log.recorded_at,
+                updated_at=log.reviewed_at or log.recorded_at,
+            )
+            for log in logs
+        ]
+    return ServiceLogsOut(items=items, next_after=logs[-1].id if more else None)
 
 
 @router.get(

@@ -1,14 +1,17 @@
-"""Teams: forming them and managing who is in them."""
+"""Teams: forming them, listing them and managing who is in them."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
-from api.dependencies import ActorId, Ledger, RequestId
+from api.dependencies import ActorId, Ledger, Projections, RequestId
 from api.errors import error_responses
-from api.schemas import TeamIn, TeamMemberIn, TeamOut
+from api.paging import cursor, keyset_page
+from api.schemas import MembershipOut, TeamIn, TeamMemberIn, TeamOut, TeamsOut, TeamsQuery
+from projections.directory import TeamRow
 
 router = APIRouter(prefix="/teams", tags=["teams"], responses=error_responses(401, 403, 422, 503))
 
@@ -24,6 +27,41 @@ def form_team(body: TeamIn, ledger: Ledger, actor_id: ActorId, request_id: Reque
         actor_id=actor_id, name=body.name, community=body.community, request_id=request_id
     )
     return TeamOut.model_validate(view)
+
+
+@router.get("", summary="List teams with their current members, a page at a time (any member)")
+def list_teams(
+    actor_id: ActorId, runner: Projections, query: Annotated[TeamsQuery, Query()]
+) -> TeamsOut:
+    """Teams by name; each as `GET /teams/{id}` shows it."""
+
+    def key(team: TeamRow) -> tuple[str, str]:
+        return team.name, str(team.id)
+
+    with runner.lock:
+        directory = runner.directory.state
+        after = query.after
+        start = None if after is None else key(cursor(directory.teams.get(after)))
+        teams, more = keyset_page(
+            (t for t in directory.teams.values() if query.community in (None, t.community)),
+            key=key,
+            after=start,
+            limit=query.limit,
+        )
+        items = [
+            TeamOut(
+                id=team.id,
+                name=team.name,
+                community=team.community,
+                members=[
+                    MembershipOut.model_validate(row)
+                    for row in directory.memberships.get(team.id, ())
+                    if row.until is None
+                ],
+            )
+            for team in teams
+        ]
+    return TeamsOut(items=items, next_after=teams[-1].id if more else None)
 
 
 @router.get(

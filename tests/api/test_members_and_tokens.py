@@ -28,7 +28,11 @@ def test_an_admin_registers_a_member_who_signs_in_with_the_token_shown(
     assert body["registered_at"].endswith("Z")
     member = client.get(f"/members/{body['id']}", headers=bearer(body["token"]))
     assert member.status_code == 200
-    assert member.json() == {k: body[k] for k in ("id", "name", "roles", "registered_at")}
+    profile = member.json()
+    assert {k: profile[k] for k in ("id", "name", "roles", "registered_at")} == {
+        k: body[k] for k in ("id", "name", "roles", "registered_at")
+    }
+    assert (profile["teams"], profile["star_level"], profile["lifetime_minutes"]) == ([], 0, 0)
 
 
 def test_the_ledger_keeps_no_token_in_the_clear(

@@ -15,12 +15,14 @@ from tests.projections.events import (
     approved,
     joined,
     logged,
+    make,
     member,
     rejected,
     reversed_,
     served,
     team,
 )
+from timebank.teams import Team
 
 CARE, PATROL, CLINIC, HAIRCUT = uuid4(), uuid4(), uuid4(), uuid4()
 LI, WANG, ZHAO, SUN = uuid4(), uuid4(), uuid4(), uuid4()
@@ -202,3 +204,26 @@ def test_member_ids_in_rows_are_the_volunteers() -> None:
     top = volunteer_rankings(state, parse_period("all"), team_id=CARE)[0]
     assert isinstance(top.member_id, UUID)
     assert (top.member_id, top.person_times, top.sessions) == (LI, 1, 1)
+
+
+def test_memberships_count_from_their_effective_date() -> None:
+    later = uuid4()
+    state = fold(
+        [
+            *community(),
+            make(
+                Team.MemberJoined,
+                originator_id=CARE,
+                originator_version=4,
+                timestamp=datetime(2026, 11, 20, tzinfo=UTC),
+                actor_id=LI,
+                member_id=later,
+                role="coordinator",
+                effective_date=date(2026, 12, 1),
+            ),
+        ]
+    )
+    assert not state.coordinates(later, CARE, on=date(2026, 11, 30))
+    assert state.coordinates(later, CARE, on=date(2026, 12, 1))
+    assert [row.team_id for row in state.teams_of(LI, on=date(2026, 11, 30))] == [CARE]
+    assert state.teams_of(later, on=date(2026, 11, 30)) == []
