@@ -68,12 +68,32 @@ _ADDED_BY_MAPPER = frozenset({"originator_id", "originator_version"})
 
 def chain(previous_hash: str, notification: Notification, data: dict[str, Any]) -> str:
     """The next link: SHA-256 of the previous hash and the event's canonical form."""
+    return chain_of(
+        previous_hash,
+        position=notification.id,
+        topic=notification.topic,
+        aggregate_id=str(notification.originator_id),
+        aggregate_version=notification.originator_version,
+        data=data,
+    )
+
+
+def chain_of(
+    previous_hash: str,
+    *,
+    position: int,
+    topic: str,
+    aggregate_id: str,
+    aggregate_version: int,
+    data: dict[str, Any],
+) -> str:
+    """The same link from plain values, as an exported line holds them."""
     canonical = json.dumps(
         {
-            "position": notification.id,
-            "topic": notification.topic,
-            "aggregate_id": str(notification.originator_id),
-            "aggregate_version": notification.originator_version,
+            "position": position,
+            "topic": topic,
+            "aggregate_id": aggregate_id,
+            "aggregate_version": aggregate_version,
             "data": data,
         },
         sort_keys=True,

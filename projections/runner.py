@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -239,8 +239,11 @@ class ProjectionRunner:
         with self.lock:
             return min(self.positions.values())
 
-    def catch_up(self, *, limit: int | None = None) -> int:
-        """Apply every event stored so far (or at most `limit` of them); return how many."""
+    def catch_up(
+        self, *, limit: int | None = None, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Apply every event stored so far (or at most `limit` of them); return how many.
+        `progress` hears how many more events each stored batch applied."""
         applied = 0
         with self.lock:
             while limit is None or applied < limit:
@@ -250,6 +253,8 @@ class ProjectionRunner:
                     break
                 self._process(page)
                 applied += len(page)
+                if progress is not None:
+                    progress(len(page))
                 if len(page) < size:
                     break
         return applied
@@ -275,14 +280,19 @@ class ProjectionRunner:
             self._thread.join(timeout=30)
             self._thread = None
 
-    def rebuild(self, names: Sequence[str] | None = None) -> int:
+    def rebuild(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Drop projections (all by default) with their positions and fold the log again."""
         chosen = {name: self.projections[name] for name in (names or self.projections)}
         with self.lock:
             for name in chosen:
                 self.store.drop(name)
             self._reload(chosen)
-            return self.catch_up()
+            return self.catch_up(progress=progress)
 
     # Inside ------------------------------------------------------------------------
 

@@ -36,9 +36,14 @@ from timebank.credentials import (
 from timebank.errors import (
     ConcurrencyError,
     IdempotencyKeyReusedError,
+    InvalidRequestError,
+    InvalidStateError,
     NotFoundError,
     PermissionDeniedError,
+    RecordsRejectedError,
+    TimebankError,
 )
+from timebank.imports import ImportView, ServiceImport, ServiceRecord, source_of
 from timebank.members import GlobalRole, Member
 from timebank.policy import Policy
 from timebank.redemptions import Redemption
@@ -435,6 +440,88 @@ class TimeBank(Application[UUID]):
     def get_service_log(self, service_log_id: UUID) -> ServiceLogView:
         return ServiceLogView.of(self._get(ServiceLog, service_log_id, "service log"))
 
+    def import_service_records(
+        self,
+        *,
+        actor_id: UUID,
+        team_id: UUID,
+        name: str,
+        digest: str,
+        records: Sequence[ServiceRecord],
+    ) -> ImportView:
+        """Paper records enter as logged and approved by the importing coordinator, each
+        naming the import. Every row is checked first; the whole file is saved in one
+        transaction or, when any row breaks a rule, not at all. A file is imported once:
+        the import's id follows from the file's digest."""
+
+        def decide(actor: Actor) -> Decision[ServiceImport]:
+            team = self._get(Team, team_id, "team")
+            self._require_team_lead(actor, team, "import service records into the team")
+            import_id = ServiceImport.create_id(digest)
+            if import_id in self.repository:
+                raise InvalidStateError("import", import_id, "already imported", "import")
+            if not records:
+                raise InvalidRequestError("records", "the file holds no service records")
+            source = source_of(import_id, name)
+            logs: list[ServiceLog] = []
+            accounts: dict[UUID, Account] = {}
+            problems: list[tuple[int, str, str]] = []
+            for record in records:
+                try:
+                    logs.append(self._imported_log(actor, team, record, source, accounts))
+                except TimebankError as error:
+                    problems.append((record.line, *_row_problem(error)))
+            if problems:
+                raise RecordsRejectedError(problems)
+            batch = ServiceImport.record(
+                actor_id=actor.id,
+                digest=digest,
+                team_id=team.id,
+                name=name,
+                rows=len(logs),
+                minutes=sum(log.credited_minutes for log in logs),
+            )
+            return batch, [batch, *logs, *accounts.values()]
+
+        return ImportView.of(self._execute(actor_id, None, "import_service_records", {}, decide))
+
+    def _imported_log(
+        self,
+        actor: Actor,
+        team: Team,
+        record: ServiceRecord,
+        source: str,
+        accounts: dict[UUID, Account],
+    ) -> ServiceLog:
+        if team.role_on(record.volunteer_id, record.service_date) is None:
+            raise PermissionDeniedError(
+                actor.id,
+                "import this row",
+                f"member {record.volunteer_id} was not in the team on {record.service_date}",
+            )
+        log = ServiceLog.log(
+            actor_id=actor.id,
+            volunteer_id=record.volunteer_id,
+            team_id=team.id,
+            service_date=record.service_date,
+            minutes=record.minutes,
+            activity=record.activity,
+            beneficiary=record.beneficiary,
+            note=record.note,
+            today=self.today(),
+            source=source,
+        )
+        log.approve(actor_id=actor.id, source=source)
+        if record.volunteer_id not in accounts:
+            accounts[record.volunteer_id] = self._account(record.volunteer_id)
+        accounts[record.volunteer_id].earn(
+            actor_id=actor.id,
+            service_log_id=log.id,
+            minutes=log.credited_minutes,
+            cap=self.policy.balance_cap_minutes,
+        )
+        return log
+
     # Redemptions -------------------------------------------------------------------
 
     def request_redemption(
@@ -671,13 +758,6 @@ class TimeBank(Application[UUID]):
             return None
         return credential.member_id if credential.matches(token) else None
 
-    def read_member(self, *, actor_id: UUID, member_id: UUID) -> MemberView:
-        """A member's record is seen by the member, auditors and admins."""
-        actor = self._actor(actor_id)
-        member = self._get(Member, member_id, "member")
-        self._require_reader(actor, f"member {member.id}", {member.id})
-        return MemberView.of(member)
-
     def read_team(self, *, actor_id: UUID, team_id: UUID) -> TeamView:
         """Teams and their current members are seen by every registered member."""
         self._actor(actor_id)
@@ -716,6 +796,11 @@ class TimeBank(Application[UUID]):
             actor, f"transfer {transfer.id}", {transfer.from_member_id, transfer.to_member_id}
         )
         return TransferView.of(transfer)
+
+    def actor(self, actor_id: UUID) -> Actor:
+        """Who is acting, with the global roles they hold right now; an unknown member may
+        not act. The HTTP API's read side decides what the caller sees from this."""
+        return self._actor(actor_id)
 
     def _require_reader(
         self, actor: Actor, subject: str, concerned: set[UUID], team: Team | None = None
@@ -864,6 +949,17 @@ class TimeBank(Application[UUID]):
                 f"redeem minutes of member {member.id}",
                 f"members redeem from age {min_age} (age: {age if age is not None else 'unknown'})",
             )
+
+
+def _row_problem(error: TimebankError) -> tuple[str, str]:
+    """Which field of a row an error is about, and what is wrong, in a user's words."""
+    if isinstance(error, InvalidRequestError):
+        return error.field, error.message
+    if isinstance(error, PermissionDeniedError):
+        return "volunteer", error.reason
+    if isinstance(error, NotFoundError):
+        return "volunteer", f"no member {error.id}"
+    return "minutes", str(error)
 
 
 def _fingerprint(command: str, actor_id: UUID, args: Mapping[str, Any]) -> str:

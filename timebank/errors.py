@@ -92,3 +92,14 @@ class ConcurrencyError(ConflictError):
     def __init__(self, attempts: int) -> None:
         super().__init__(f"gave up after {attempts} conflicting attempts")
         self.attempts = attempts
+
+
+class RecordsRejectedError(TimebankError):
+    """An import was refused because some of its rows break the ledger's rules."""
+
+    def __init__(self, problems: list[tuple[int, str, str]]) -> None:
+        first = problems[0] if problems else (0, "", "")
+        super().__init__(
+            f"{len(problems)} rows refused; first at line {first[0]}: {first[1]}: {first[2]}"
+        )
+        self.problems = problems  # (line, field, message), in line order

@@ -1,0 +1,127 @@
+"""The auditor's commands: verify, replay, rebuild, export and verify-export."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.settings import Settings
+from cli.progress import progress_bar
+from projections import auditor
+from projections.export import ExportError, export_ledger, verify_export
+from projections.runner import ProjectionRunner
+from timebank.application import TimeBank
+
+PROJECTIONS = ("directory", "balances", "audit")
+
+
+def verify() -> None:
+    """Check the hash chain, the books and every projection; exit 1 on any finding."""
+    ledger = Settings().open_ledger()
+    try:
+        runner = ProjectionRunner(ledger)
+        with progress_bar("catching up", _pending(ledger, runner)) as advance:
+            runner.catch_up(progress=advance)  # the audit sees every event before the check
+        report = auditor.verify(ledger, runner.store)
+    finally:
+        ledger.close()
+    for problem in report.problems:
+        where = "-" if problem.position is None else str(problem.position)
+        typer.echo(f"{where}\t{problem.kind}\t{problem.detail}")
+    verdict = "verified" if report.ok else f"{len(report.problems)} problems"
+    typer.echo(f"{report.events_checked} events checked: {verdict}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def replay(
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(help="A recorded instant, ISO 8601 with a UTC offset (default: now)."),
+    ] = None,
+) -> None:
+    """Every member's balance recomputed from the stored events alone."""
+    if as_of is not None and as_of.tzinfo is None:
+        raise typer.BadParameter("give the instant with its UTC offset, e.g. +08:00")
+    ledger = Settings().open_ledger()
+    try:
+        result = auditor.replay(ledger, as_of)
+    finally:
+        ledger.close()
+    typer.echo(f"as of {result.as_of.isoformat()}: {result.events_replayed} events replayed")
+    typer.echo("member_id\tbalance\theld\tavailable")
+    for row in result.balances:
+        typer.echo(
+            f"{row.member_id}\t{row.balance_minutes}\t{row.held_minutes}\t{row.available_minutes}"
+        )
+    typer.echo(f"system accounts: {result.system}; total {result.total}")
+
+
+def rebuild(
+    projection: Annotated[
+        str | None, typer.Argument(help=f"One of {', '.join(PROJECTIONS)} (default: all).")
+    ] = None,
+) -> None:
+    """Drop a projection (or all) with its position, and fold the log again."""
+    if projection is not None and projection not in PROJECTIONS:
+        raise typer.BadParameter(f"choose one of {', '.join(PROJECTIONS)}")
+    ledger = Settings().open_ledger()
+    try:
+        runner = ProjectionRunner(ledger)
+        total = ledger.recorder.max_notification_id() or 0
+        with progress_bar(f"rebuilding {projection or 'all'}", total) as advance:
+            applied = runner.rebuild([projection] if projection else None, progress=advance)
+    finally:
+        ledger.close()
+    typer.echo(f"rebuilt {projection or 'all projections'} from {applied} events")
+
+
+def export(
+    file: Annotated[Path, typer.Argument(help="Where to write the JSON Lines export.")],
+) -> None:
+    """Write the whole ledger as JSON Lines, one event a line, closed by a checkpoint."""
+    ledger = Settings().open_ledger()
+    partial = file.with_name(file.name + ".partial")
+    try:
+        runner = ProjectionRunner(ledger)
+        runner.catch_up()  # every exported hash is checked against the audit trail
+        total = ledger.recorder.max_notification_id() or 0
+        with partial.open("w", encoding="utf-8") as out, progress_bar("exporting", total) as step:
+            checkpoint = export_ledger(ledger, runner.store, out, progress=step)
+    except ExportError as error:
+        partial.unlink(missing_ok=True)
+        typer.echo(f"not exported: {error}; run `timebank verify`", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        ledger.close()
+    os.replace(partial, file)
+    typer.echo(
+        f"exported {checkpoint['count']} events to {file}; head hash {checkpoint['head_hash']}"
+    )
+
+
+def verify_export_command(
+    file: Annotated[Path, typer.Argument(help="An export written by `timebank export`.")],
+) -> None:
+    """Check an export from the file alone: chain, balances, zero sum, no overdraft."""
+    if not file.is_file():
+        raise typer.BadParameter(f"no file {file}")
+    with file.open(encoding="utf-8") as lines, progress_bar("checking", None) as step:
+        check = verify_export(lines, progress=step)
+    if check.problem is not None:
+        line, message = check.problem
+        typer.echo(f"line {line}: {message}", err=True)
+        raise typer.Exit(1)
+    checkpoint = check.checkpoint or {}
+    typer.echo(
+        f"{file}: {checkpoint.get('count')} events verified; "
+        f"head hash {checkpoint.get('head_hash')}"
+    )
+
+
+def _pending(ledger: TimeBank, runner: ProjectionRunner) -> int:
+    """How many stored events the runner has yet to apply."""
+    return max((ledger.recorder.max_notification_id() or 0) - runner.position, 0)

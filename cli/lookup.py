@@ -1,0 +1,37 @@
+"""Finding members and teams by id or by name, as people type them at a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from projections.directory import Directory
+
+
+class NotFoundByNameError(ValueError):
+    """No such member or team, or the name fits several."""
+
+
+def find(kind: str, text: str, names: Iterable[tuple[UUID, str]]) -> UUID:
+    """The one id whose id or exact name is `text`."""
+    pairs = list(names)
+    try:
+        wanted = UUID(text)
+    except ValueError:
+        matches = [ident for ident, name in pairs if name == text.strip()]
+    else:
+        matches = [ident for ident, _ in pairs if ident == wanted]
+    if not matches:
+        raise NotFoundByNameError(f"no {kind} {text!r}")
+    if len(matches) > 1:
+        raise NotFoundByNameError(f"{len(matches)} {kind}s are named {text!r}: use the id")
+    return matches[0]
+
+
+def find_member(directory: Directory, text: str, among: set[UUID] | None = None) -> UUID:
+    members = directory.members.values()
+    return find("member", text, ((m.id, m.name) for m in members if among is None or m.id in among))
+
+
+def find_team(directory: Directory, text: str) -> UUID:
+    return find("team", text, ((t.id, t.name) for t in directory.teams.values()))
