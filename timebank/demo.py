@@ -420,6 +420,12 @@ class _Builder:
             self.elders.append(self._register(None, rng.choice(COMMUNITIES), (80, 96)))
         self.summary.elders = len(self.elders)
         order = rng.sample(self.teams, len(self.teams))
+        # The volunteer whose token is printed serves in a team the printed coordinator
+        # coordinates, so that the tour can follow one log from logging to approval.
+        [shown] = [t.member_id for t in self.summary.tokens if t.role == "coordinator"]
+        showcase = next(t for t in order if t.coordinator.id == shown)
+        order.remove(showcase)
+        order.insert(0, showcase)
         for index in range(volunteers):
             self._enlist(index, order[index % len(order)], founded)
             tick(1)
