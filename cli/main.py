@@ -10,6 +10,9 @@ import uvicorn
 from api.app import create_app
 from api.settings import Settings
 from cli import auditing, demo, records, reports
+from projections.runner import ProjectionRunner
+from timebank.application import SYSTEM_ACTOR_ID
+from timebank.members import GlobalRole
 
 app = typer.Typer(
     help="Timebank: an event-sourced ledger for community time banks.",
@@ -25,30 +28,60 @@ def serve(
     with_demo: Annotated[
         bool, typer.Option("--demo", help="Fill an empty store with the demo community first.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes; each keeps its own projections current from the shared log.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP API on the configured store (TIMEBANK_DATABASE_URL)."""
     settings = Settings()
     if with_demo:
         demo.fill_if_empty(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-    )
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level="info",
+        )
+    else:  # each worker process builds its own application from the same settings
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level="info",
+        )
 
 
 @app.command()
 def init(
     name: Annotated[str, typer.Option(help="The first admin's name.")] = "Admin",
 ) -> None:
-    """Create the first admin member of a new ledger."""
+    """Create the first admin member of a new ledger and print their token, once."""
     ledger = Settings().open_ledger()
     try:
-        admin = ledger.bootstrap_admin(name=name)
+        runner = ProjectionRunner(ledger)
+        runner.catch_up()
+        with runner.lock:
+            admins = [m for m in runner.directory.state.members.values() if "admin" in m.roles]
+        if admins:
+            typer.echo(
+                f"this ledger already has an admin: {admins[0].name} ({admins[0].id})", err=True
+            )
+            raise typer.Exit(1)
+        registered = ledger.register_member_with_token(
+            actor_id=SYSTEM_ACTOR_ID, name=name, roles=[GlobalRole.ADMIN]
+        )
     finally:
         ledger.close()
-    typer.echo(f"admin member {admin.id} ({admin.name}) created")
+    typer.echo(f"admin member {registered.member.id} ({registered.member.name}) created")
+    typer.echo(f"token (shown once; the ledger keeps only its digest): {registered.token.token}")
 
 
 app.command()(auditing.verify)
