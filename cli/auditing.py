@@ -12,7 +12,7 @@ import typer
 from api.settings import Settings
 from cli.progress import progress_bar
 from projections import auditor
-from projections.export import ExportError, export_ledger, verify_export
+from projections.export import ExportError, export_ledger, read_checkpoint, verify_export
 from projections.runner import ProjectionRunner
 from timebank.application import TimeBank
 
@@ -105,12 +105,27 @@ def export(
 
 def verify_export_command(
     file: Annotated[Path, typer.Argument(help="An export written by `timebank export`.")],
+    earlier: Annotated[
+        Path | None,
+        typer.Option(
+            help="An earlier export of the same ledger: its history must be this one's start."
+        ),
+    ] = None,
 ) -> None:
     """Check an export from the file alone: chain, balances, zero sum, no overdraft."""
     if not file.is_file():
         raise typer.BadParameter(f"no file {file}")
+    anchor = None
+    if earlier is not None:
+        if not earlier.is_file():
+            raise typer.BadParameter(f"no file {earlier}", param_hint="--earlier")
+        try:
+            with earlier.open(encoding="utf-8") as old:
+                anchor = read_checkpoint(old)
+        except ValueError as error:
+            raise typer.BadParameter(f"{earlier}: {error}", param_hint="--earlier") from None
     with file.open(encoding="utf-8") as lines, progress_bar("checking", None) as step:
-        check = verify_export(lines, progress=step)
+        check = verify_export(lines, earlier=anchor, progress=step)
     if check.problem is not None:
         line, message = check.problem
         typer.echo(f"line {line}: {message}", err=True)

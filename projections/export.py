@@ -157,10 +157,34 @@ class ExportCheck:
         return self.problem is None
 
 
+def read_checkpoint(lines: Iterable[str]) -> dict[str, Any]:
+    """The checkpoint of an export (its last line), to hold a later export against."""
+    last = ""
+    for last in lines:  # noqa: B007 -- only the last line matters
+        pass
+    try:
+        record = json.loads(last)
+        checkpoint = record["checkpoint"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise ValueError("the file does not end with a checkpoint line") from None
+    if not isinstance(checkpoint, dict):
+        raise ValueError("the checkpoint is not an object")
+    return checkpoint
+
+
 def verify_export(
-    lines: Iterable[str], *, progress: Callable[[int], None] | None = None
+    lines: Iterable[str],
+    *,
+    earlier: dict[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ExportCheck:
-    """Check an export from its lines alone: the chain, the books, the checkpoint."""
+    """Check an export from its lines alone: the chain, the books, the checkpoint.
+
+    With the checkpoint of an `earlier` export, also check that this export's history up to
+    that point is the one the earlier export certified: the hash at its last position must
+    be its head hash, so a history rewritten in between (chain and all) is caught.
+    """
+    anchor = None if earlier is None else (earlier.get("last_position"), earlier.get("head_hash"))
     books = Books()
     head, count, last_position = audit.GENESIS_HASH, 0, 0
     versions: dict[str, int] = {}
@@ -181,11 +205,19 @@ def verify_export(
             checkpoint = record["checkpoint"]
             continue
         problem = _check_event(record, head, last_position, versions, books)
+        if problem is None and anchor is not None and record["position"] == anchor[0]:
+            if record["hash"] != anchor[1]:
+                problem = "history differs from the earlier export's checkpoint here"
+            anchor = None
         if problem is not None:
             return ExportCheck(number, (number, problem), None)
         head, last_position, count = record["hash"], record["position"], count + 1
     if checkpoint is None:
         return ExportCheck(number, (number + 1, "the file ends without a checkpoint"), None)
+    if anchor is not None:
+        return ExportCheck(
+            number, (number, f"the earlier export's last event {anchor[0]} is not here"), None
+        )
     problem = _check_checkpoint(checkpoint, count, head, books)
     return ExportCheck(number, None if problem is None else (number, problem), checkpoint)
 

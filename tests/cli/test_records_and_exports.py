@@ -282,3 +282,31 @@ def test_rankings_and_balances_print_readable_tables(ledger: tuple[str, Communit
     code, output = run("balance", "Nobody")
     assert code == 2
     assert "no member 'Nobody'" in output
+
+
+def test_a_later_export_is_held_against_an_earlier_checkpoint(
+    ledger: tuple[str, Community], tmp_path: Path
+) -> None:
+    url, c = ledger
+    earlier = tmp_path / "march.jsonl"
+    assert run("export", str(earlier))[0] == 0
+    app = open_ledger(url)
+    app.transfer(actor_id=c.li, to_member_id=c.grandma, minutes=10)
+    app.close()
+    later = tmp_path / "april.jsonl"
+    assert run("export", str(later))[0] == 0
+    code, output = run("verify-export", str(later), "--earlier", str(earlier))
+    assert code == 0, output
+
+    # Someone rewrites history before the earlier checkpoint, chain and all.
+    number = line_of(later, "timebank:Transfer.Made")
+    edit_line(later, number, {"note": "rewritten"}, rechain=True)
+    lines = later.read_text(encoding="utf-8").splitlines()
+    records = [json.loads(x) for x in lines[:-1]]
+    checkpoint = json.loads(lines[-1])
+    checkpoint["checkpoint"]["head_hash"] = records[-1]["hash"]
+    later.write_text("\n".join([*lines[:-1], json.dumps(checkpoint)]) + "\n", encoding="utf-8")
+    assert run("verify-export", str(later))[0] == 0  # consistent with itself ...
+    code, output = run("verify-export", str(later), "--earlier", str(earlier))
+    assert code == 1  # ... but not with what the earlier export certified
+    assert "history differs from the earlier export's checkpoint" in output
