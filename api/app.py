@@ -9,6 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
 from api.paging import DESCRIPTION as PAGING
 from api.routers import (
     audit,
@@ -74,6 +75,7 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for router in (
         health.router,
         members.router,

@@ -86,6 +86,7 @@ _DESCRIPTIONS = {
         "The ledger refuses in its current state: insufficient_minutes, invalid_state, "
         "idempotency_key_reused, balance_cap_exceeded."
     ),
+    413: "The request body is larger than the server takes (code `payload_too_large`).",
     422: (
         "A field or query parameter is unknown, of the wrong type, out of range, or breaks "
         "a rule of the ledger (a service date in the future, a period that does not exist, "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from projections.stars import parse_ladder
 from timebank.application import TimeBank
 from timebank.policy import Policy
-from timebank.storage import DEFAULT_DATABASE_URL, persistence_env
+from timebank.storage import DEFAULT_DATABASE_URL, encryption_env, persistence_env
 
 MIN_SECRET_LENGTH = 32
 
@@ -39,6 +41,16 @@ class Settings(BaseSettings):
             "lets a retried POST /members return its token after a restart and on other "
             "processes. Unset: a random key per process."
         ),
+    )
+    encryption_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Base64 of a 16, 24 or 32 byte key: event payloads and views are encrypted at "
+            "rest with AES-GCM. Unset: stored in the clear."
+        ),
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Largest request body (else 413)."
     )
     timezone: str = Field("Asia/Shanghai", description="Where 'today' is decided.")
     balance_cap_minutes: int | None = Field(
@@ -81,6 +93,19 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
+    @field_validator("encryption_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            key = base64.b64decode(value.get_secret_value(), validate=True)
+        except binascii.Error:
+            raise ValueError("must be base64 (AESCipher.create_key(32))") from None
+        if len(key) not in (16, 24, 32):
+            raise ValueError(f"must decode to 16, 24 or 32 bytes, not {len(key)}")
+        return value
+
     @field_validator("star_ladder")
     @classmethod
     def _rising_ladder(cls, value: str) -> str:
@@ -108,4 +133,6 @@ class Settings(BaseSettings):
         env = persistence_env(self.database_url, pool_size=self.postgres_pool_size)
         if self.token_secret is not None:
             env["TOKEN_SECRET"] = self.token_secret.get_secret_value()
+        if self.encryption_key is not None:
+            env.update(encryption_env(self.encryption_key.get_secret_value()))
         return TimeBank(env, policy=self.policy(), clock=clock)

@@ -12,6 +12,7 @@ applied to a stored view exactly once, and a restart resumes after the last comm
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
+from eventsourcing.persistence import Cipher, IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
@@ -71,8 +72,11 @@ class ViewStore(Protocol):
 def open_view_store(app: TimeBank) -> ViewStore:
     """The view store beside the application's events, in the same database."""
     recorder = app.factory.tracking_recorder()
+    sealer = _Sealer(app.mapper.cipher)
     if isinstance(recorder, SQLiteTrackingRecorder):
-        return SQLViewStore(recorder, placeholder="?", prefix="", tracking_table="tracking")
+        return SQLViewStore(
+            recorder, placeholder="?", prefix="", tracking_table="tracking", sealer=sealer
+        )
     if isinstance(recorder, PostgresTrackingRecorder):
         schema = recorder.datastore.schema
         if not _IDENTIFIER.match(schema):
@@ -82,10 +86,29 @@ def open_view_store(app: TimeBank) -> ViewStore:
             placeholder="%s",
             prefix=f'"{schema}".',
             tracking_table=f'"{schema}"."{recorder.tracking_table_name}"',
+            sealer=sealer,
         )
     if isinstance(recorder, POPOTrackingRecorder):
         return MemoryViewStore(recorder)
     raise TypeError(f"no view store for {type(recorder).__name__}")
+
+
+class _Sealer:
+    """Views hold names and notes too: with a cipher, their text is encrypted like the
+    events' payloads (AES-GCM, base64 in the text columns)."""
+
+    def __init__(self, cipher: Cipher | None) -> None:
+        self.cipher = cipher
+
+    def seal(self, text: str) -> str:
+        if self.cipher is None:
+            return text
+        return base64.b64encode(self.cipher.encrypt(text.encode("utf-8"))).decode("ascii")
+
+    def open(self, text: str) -> str:
+        if self.cipher is None:
+            return text
+        return self.cipher.decrypt(base64.b64decode(text)).decode("utf-8")
 
 
 def _tracking_name(projection: str) -> str:
@@ -102,8 +125,10 @@ class SQLViewStore:
         placeholder: str,
         prefix: str,
         tracking_table: str,
+        sealer: _Sealer,
     ) -> None:
         self.recorder = recorder
+        self.sealer = sealer
         self.datastore = recorder.datastore
         p = placeholder
         rows, statement, audit = (
@@ -159,12 +184,16 @@ class SQLViewStore:
             cursor.execute(self._select_rows, (projection,))
             rows = cursor.fetchall()
         for row in rows:
-            yield row["key"], row["value"]
+            yield row["key"], self.sealer.open(row["value"])
 
     def write(self, batch: dict[str, Writes]) -> None:
         with self.datastore.transaction(commit=True) as cursor:
             for projection, writes in batch.items():
-                upserts = [(projection, k, v) for k, v in writes.rows.items() if v is not None]
+                upserts = [
+                    (projection, k, self.sealer.seal(v))
+                    for k, v in writes.rows.items()
+                    if v is not None
+                ]
                 deletes = [(projection, k) for k, v in writes.rows.items() if v is None]
                 if upserts:
                     cursor.executemany(self._upsert, upserts)
@@ -173,7 +202,9 @@ class SQLViewStore:
                 if writes.statement:
                     cursor.executemany(self._insert_line, [_line_row(x) for x in writes.statement])
                 if writes.audit:
-                    cursor.executemany(self._insert_audit, [_audit_row(x) for x in writes.audit])
+                    cursor.executemany(
+                        self._insert_audit, [_audit_row(x, self.sealer) for x in writes.audit]
+                    )
                 tracking = Tracking(_tracking_name(projection), writes.position)
                 # The library's own insert, inside our transaction: it refuses a position
                 # that does not move forward, which rolls the whole batch back.
@@ -219,7 +250,7 @@ class SQLViewStore:
                 aggregate_version=r["aggregate_version"],
                 actor_id=r["actor_id"],
                 recorded_at=r["recorded_at"],
-                data=json.loads(r["data"]),
+                data=json.loads(self.sealer.open(r["data"])),
                 hash=r["hash"],
             )
             for r in rows
@@ -316,7 +347,7 @@ def _line_row(line: StatementLine) -> Sequence[Any]:
     )
 
 
-def _audit_row(entry: AuditEntry) -> Sequence[Any]:
+def _audit_row(entry: AuditEntry, sealer: _Sealer) -> Sequence[Any]:
     return (
         entry.position,
         entry.topic,
@@ -324,6 +355,6 @@ def _audit_row(entry: AuditEntry) -> Sequence[Any]:
         entry.aggregate_version,
         entry.actor_id,
         entry.recorded_at,
-        json.dumps(entry.data, sort_keys=True, ensure_ascii=False),
+        sealer.seal(json.dumps(entry.data, sort_keys=True, ensure_ascii=False)),
         entry.hash,
     )

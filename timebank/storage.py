@@ -7,6 +7,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 DEFAULT_DATABASE_URL = "sqlite:///timebank.db"
 
 
+def encryption_env(key: str) -> dict[str, str]:
+    """The library's settings for AES-GCM encryption of stored event payloads.
+
+    Only the payload is encrypted: aggregate ids, versions and topics stay readable, so
+    the store can still be ordered and checked. `key` is base64 of 16, 24 or 32 bytes.
+    """
+    return {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": key}
+
+
 class StorageURLError(ValueError):
     """The database URL names no store the ledger knows how to use."""
 

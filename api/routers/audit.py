@@ -20,7 +20,9 @@ from api.schemas import (
 )
 from projections.auditor import replay, verify
 
-router = APIRouter(prefix="/audit", tags=["audit"], responses=error_responses(401, 403, 422, 503))
+router = APIRouter(
+    prefix="/audit", tags=["audit"], responses=error_responses(401, 403, 413, 422, 503)
+)
 
 
 @router.get("/events", summary="Read every stored event, a page at a time (auditors, admins)")

@@ -25,7 +25,7 @@ from projections.balances import MemberMinutes
 from projections.stars import star_level
 
 router = APIRouter(
-    prefix="/members", tags=["members"], responses=error_responses(401, 403, 422, 503)
+    prefix="/members", tags=["members"], responses=error_responses(401, 403, 413, 422, 503)
 )
 
 

@@ -21,7 +21,7 @@ from projections.periods import parse_period
 from projections.rankings import TeamRank, VolunteerRank, team_rankings, volunteer_rankings
 
 router = APIRouter(
-    prefix="/rankings", tags=["rankings"], responses=error_responses(401, 403, 422, 503)
+    prefix="/rankings", tags=["rankings"], responses=error_responses(401, 403, 413, 422, 503)
 )
 
 

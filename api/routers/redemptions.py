@@ -12,7 +12,7 @@ from api.errors import error_responses
 from api.schemas import CancelIn, RedemptionIn, RedemptionOut
 
 router = APIRouter(
-    prefix="/redemptions", tags=["redemptions"], responses=error_responses(401, 403, 422, 503)
+    prefix="/redemptions", tags=["redemptions"], responses=error_responses(401, 403, 413, 422, 503)
 )
 
 

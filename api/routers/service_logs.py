@@ -24,7 +24,9 @@ from projections.directory import LogRow
 from timebank.service_logs import ServiceStatus
 
 router = APIRouter(
-    prefix="/service-logs", tags=["service logs"], responses=error_responses(401, 403, 422, 503)
+    prefix="/service-logs",
+    tags=["service logs"],
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 
 

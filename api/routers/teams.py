@@ -13,7 +13,9 @@ from api.paging import cursor, keyset_page
 from api.schemas import MembershipOut, TeamIn, TeamMemberIn, TeamOut, TeamsOut, TeamsQuery
 from projections.directory import TeamRow
 
-router = APIRouter(prefix="/teams", tags=["teams"], responses=error_responses(401, 403, 422, 503))
+router = APIRouter(
+    prefix="/teams", tags=["teams"], responses=error_responses(401, 403, 413, 422, 503)
+)
 
 
 @router.post(

@@ -10,7 +10,9 @@ from api.dependencies import ActorId, Ledger, RequestId
 from api.errors import error_responses
 from api.schemas import CredentialOut
 
-router = APIRouter(prefix="/tokens", tags=["tokens"], responses=error_responses(401, 403, 422, 503))
+router = APIRouter(
+    prefix="/tokens", tags=["tokens"], responses=error_responses(401, 403, 413, 422, 503)
+)
 
 
 @router.get(

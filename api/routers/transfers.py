@@ -11,7 +11,7 @@ from api.errors import error_responses
 from api.schemas import TransferIn, TransferOut
 
 router = APIRouter(
-    prefix="/transfers", tags=["transfers"], responses=error_responses(401, 403, 422, 503)
+    prefix="/transfers", tags=["transfers"], responses=error_responses(401, 403, 413, 422, 503)
 )
 
 
