@@ -9,7 +9,7 @@ import uvicorn
 
 from api.app import create_app
 from api.settings import Settings
-from cli import auditing, demo, records, reports
+from cli import auditing, demo, records, reports, tokens
 from projections.runner import ProjectionRunner
 from timebank.application import SYSTEM_ACTOR_ID
 from timebank.members import GlobalRole
@@ -91,6 +91,7 @@ app.command()(auditing.export)
 app.command("verify-export")(auditing.verify_export_command)
 app.command("import-service")(records.import_service)
 app.command()(reports.rankings)
+app.add_typer(tokens.app, name="token")
 app.command()(reports.balance)
 app.command()(demo.demo)
 

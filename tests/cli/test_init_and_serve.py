@@ -101,3 +101,35 @@ def test_the_server_answers_over_http(server: str) -> None:
     assert created.status_code == 201, created.text
     team = httpx.get(f"{server}/teams/{created.json()['id']}", headers=admin, timeout=10)
     assert team.json()["name"] == "日间照料"
+
+
+def test_an_operator_issues_and_revokes_a_members_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    monkeypatch.setenv("TIMEBANK_DATABASE_URL", url)
+    ledger = open_ledger(url)
+    admin = ledger.bootstrap_admin(name="Admin").id
+    ledger.register_member(actor_id=admin, name="李阿姨")
+    ledger.close()
+
+    issued = CliRunner().invoke(cli, ["token", "issue", "李阿姨"])
+    assert issued.exit_code == 0, issued.output
+    token = issued.output.split("shown once; the ledger keeps only its digest): ")[1].strip()
+    credential = issued.output.split("credential ")[1].split()[0]
+    ledger = open_ledger(url)
+    try:
+        assert ledger.authenticate(token) is not None
+    finally:
+        ledger.close()
+
+    revoked = CliRunner().invoke(cli, ["token", "revoke", credential, "--reason", "lost phone"])
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in revoked.output
+    ledger = open_ledger(url)
+    try:
+        assert ledger.authenticate(token) is None
+    finally:
+        ledger.close()
+    assert CliRunner().invoke(cli, ["token", "revoke", credential]).exit_code == 1
+    assert CliRunner().invoke(cli, ["token", "issue", "Nobody"]).exit_code == 2
