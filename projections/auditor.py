@@ -8,10 +8,10 @@ data and never stops at a damaged event: it reports it and goes on.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import AggregateEvent
@@ -113,10 +113,11 @@ class _Verifier:
         self.open_transfers: dict[UUID, tuple[int, str, str]] = {}
         self.versions: dict[str, int] = {}
         self.checked = 0
-        self.pending_comparisons = {
-            "balances": store.tracked("balances"),
-            "directory": store.tracked("directory"),
-        }
+        # The stored views are read first, each with the position it stood at, and
+        # compared once the replay reaches that position.
+        self.stored_balances, balances_at = _stable(store, "balances", BalancesProjection)
+        self.stored_directory, directory_at = _stable(store, "directory", DirectoryProjection)
+        self.pending_comparisons = {"balances": balances_at, "directory": directory_at}
 
     def report(self, position: int | None, kind: str, detail: str) -> None:
         self.problems.append(Finding(position, kind, detail))
@@ -274,8 +275,7 @@ class _Verifier:
                 self._compare_directory(position)
 
     def _compare_balances(self, position: int) -> None:
-        stored = BalancesProjection()
-        stored.load(self.store.load("balances"))
+        stored = self.stored_balances
         if stored.state.members != self.balances.members:
             differing = {
                 m
@@ -299,11 +299,26 @@ class _Verifier:
                 )
 
     def _compare_directory(self, position: int) -> None:
-        stored = DirectoryProjection()
-        stored.load(self.store.load("directory"))
+        stored = self.stored_directory
         for part in ("members", "teams", "memberships", "logs"):
             if getattr(stored.state, part) != getattr(self.directory, part):
                 self.report(position, "projection_mismatch", f"directory {part} differ")
+
+
+_P = TypeVar("_P", BalancesProjection, DirectoryProjection)
+
+
+def _stable(store: ViewStore, name: str, kind: Callable[[], _P]) -> tuple[_P, int]:
+    """A stored view together with the position it stands at, read consistently even while
+    another process's runner stores batches: each batch moves the tracked position, so
+    rows read between two equal readings of it belong to exactly that position."""
+    for _ in range(100):
+        before = store.tracked(name)
+        view = kind()
+        view.load(store.load(name))
+        if store.tracked(name) == before:
+            return view, before
+    raise RuntimeError(f"the {name} view kept moving; stop the other runners and verify again")
 
 
 def _as_notification(entry: audit.AuditEntry) -> Notification:

@@ -6,11 +6,13 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from projections.auditor import Report, replay, verify
 from projections.runner import ProjectionRunner
+from projections.store import ViewStore
 from tests.projections.test_runner import busy_community
 from tests.support import Community, event_count, open_ledger
 from timebank import TimeBank
@@ -185,3 +187,32 @@ def test_an_unbalanced_ledger_is_reported(
     found = kinds(report)
     assert (None, "imbalance") in found
     assert (position, "missing") in found
+
+
+def test_verify_while_another_runner_stores_views_reports_no_mismatch(
+    ledger_file: Ledger,
+) -> None:
+    app, runner, c, path = ledger_file
+    for _ in range(5):
+        app.transfer(actor_id=c.li, to_member_id=c.grandma, minutes=1)
+    other_app = open_ledger(f"sqlite:///{path}")
+    other = ProjectionRunner(other_app, batch_size=4)
+
+    class RacingStore:
+        """The store, with another process's runner storing batches mid-read."""
+
+        def __init__(self, store: ViewStore) -> None:
+            self.store = store
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.store, name)
+
+        def load(self, projection: str) -> Iterator[tuple[str, str]]:
+            other.catch_up(limit=4)  # moves the stored views on, just before they are read
+            return self.store.load(projection)
+
+    try:
+        report = verify(app, RacingStore(runner.store))
+        assert report.ok, report.problems
+    finally:
+        other_app.close()
