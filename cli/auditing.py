@@ -48,7 +48,9 @@ def replay(
         raise typer.BadParameter("give the instant with its UTC offset, e.g. +08:00")
     ledger = Settings().open_ledger()
     try:
-        result = auditor.replay(ledger, as_of)
+        total = ledger.recorder.max_notification_id() or 0
+        with progress_bar("replaying", total) as step:
+            result = auditor.replay(ledger, as_of, progress=step)
     finally:
         ledger.close()
     typer.echo(f"as of {result.as_of.isoformat()}: {result.events_replayed} events replayed")

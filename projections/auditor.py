@@ -76,12 +76,19 @@ def notifications(app: TimeBank, *, after: int = 0) -> Iterator[Notification]:
         start = page[-1].id + 1
 
 
-def replay(app: TimeBank, as_of: datetime | None = None) -> Replay:
+def replay(
+    app: TimeBank,
+    as_of: datetime | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Replay:
     """Every member's balance from the stored events alone, as of a recorded instant."""
     moment = as_of or datetime.now(UTC)
     state = balances.Balances()
     replayed = 0
     for notification in notifications(app):
+        if progress is not None:
+            progress(1)
         event = app.mapper.to_domain_event(notification)
         if isinstance(event, AggregateEvent) and event.timestamp <= moment:
             balances.apply(state, event)
