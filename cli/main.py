@@ -9,7 +9,7 @@ import uvicorn
 
 from api.app import create_app
 from api.settings import Settings
-from cli import auditing, demo, records, reports, tokens
+from cli import auditing, demo, project, records, reports, tokens
 from projections.runner import ProjectionRunner
 from timebank.application import SYSTEM_ACTOR_ID
 from timebank.members import GlobalRole
@@ -94,6 +94,7 @@ app.command()(reports.rankings)
 app.add_typer(tokens.app, name="token")
 app.command()(reports.balance)
 app.command()(demo.demo)
+app.command()(project.project)
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ from timebank.application import TimeBank
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1000
+_RELOAD_ATTEMPTS = 100
 
 
 class Projection(ABC):
@@ -326,11 +327,22 @@ class ProjectionRunner:
             self.positions[name] = writes.position
 
     def _reload(self, projections: dict[str, Projection]) -> None:
+        """Restore each projection from its stored rows and the position they stand at.
+
+        Another process may store a batch while the rows are read: each batch moves the
+        tracked position, so rows read between two equal readings of it are exactly the
+        rows of that position; otherwise read again."""
         with self.lock:
             for name, projection in projections.items():
-                projection.reset()
-                projection.load(self.store.load(name))
-                self.positions[name] = self.store.tracked(name)
+                for _ in range(_RELOAD_ATTEMPTS):
+                    before = self.store.tracked(name)
+                    projection.reset()
+                    projection.load(self.store.load(name))
+                    if self.store.tracked(name) == before:
+                        self.positions[name] = before
+                        break
+                else:
+                    raise RuntimeError(f"the stored {name} view kept moving while it was read")
 
     def _follow(self, interval: float) -> None:
         while not self._stopping.is_set():

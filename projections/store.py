@@ -14,14 +14,23 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import Cipher, IntegrityError, Tracking, TrackingRecorder
+from eventsourcing.persistence import (
+    Cipher,
+    IntegrityError,
+    InternalError,
+    ProgrammingError,
+    Tracking,
+    TrackingRecorder,
+)
 from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
@@ -70,7 +79,25 @@ class ViewStore(Protocol):
 
 
 def open_view_store(app: TimeBank) -> ViewStore:
-    """The view store beside the application's events, in the same database."""
+    """The view store beside the application's events, in the same database.
+
+    Processes starting together on an empty database race to create the tables
+    (PostgreSQL: "already exists", duplicate keys in its catalogue); the losers try again.
+    """
+    for attempt in range(1, _STARTUP_ATTEMPTS + 1):
+        try:
+            return _open_view_store(app)
+        except (IntegrityError, InternalError, ProgrammingError):
+            if attempt == _STARTUP_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.01, 0.1))  # noqa: S311
+    raise AssertionError  # unreachable: the last attempt returns or raises
+
+
+_STARTUP_ATTEMPTS = 10
+
+
+def _open_view_store(app: TimeBank) -> ViewStore:
     recorder = app.factory.tracking_recorder()
     sealer = _Sealer(app.mapper.cipher)
     if isinstance(recorder, SQLiteTrackingRecorder):
