@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean bench
 
 run: $(VENV)/.installed
 	$(BIN)/timebank serve
@@ -15,6 +15,11 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Benchmarks (BENCHMARKS.md): `make bench`, or `make bench BENCH_ARGS=--full`.
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || echo "wrk not found (apt-get install wrk): the Python load generator is used"
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 install: $(VENV)/.installed
 
