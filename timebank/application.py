@@ -177,20 +177,26 @@ class TimeBank(Application[UUID]):
         """Admins register members; each member's account opens with them."""
 
         def decide(actor: Actor) -> Decision[Member]:
-            self._require_admin(actor, "register members")
-            member = Member.register(
-                actor_id=actor.id,
-                name=name,
-                birth_date=birth_date,
-                roles=list(roles),
-                today=self.today(),
-            )
-            account = Account(actor_id=actor.id, member_id=member.id)
+            member, account = self._registration(actor, name, birth_date, roles)
             return member, [member, account]
 
         args = {"name": name, "birth_date": birth_date, "roles": sorted(roles)}
         member = self._execute(actor_id, request_id, "register_member", args, decide)
         return MemberView.of(member)
+
+    def _registration(
+        self, actor: Actor, name: str, birth_date: date | None, roles: Sequence[GlobalRole]
+    ) -> tuple[Member, Account]:
+        """Admins register members; each member's account opens with them."""
+        self._require_admin(actor, "register members")
+        member = Member.register(
+            actor_id=actor.id,
+            name=name,
+            birth_date=birth_date,
+            roles=list(roles),
+            today=self.today(),
+        )
+        return member, Account(actor_id=actor.id, member_id=member.id)
 
     def grant_role(
         self,
@@ -677,15 +683,7 @@ class TimeBank(Application[UUID]):
         secret = self._token_secret()
 
         def decide(actor: Actor) -> Decision[Credential]:
-            self._require_admin(actor, "register members")
-            member = Member.register(
-                actor_id=actor.id,
-                name=name,
-                birth_date=birth_date,
-                roles=list(roles),
-                today=self.today(),
-            )
-            account = Account(actor_id=actor.id, member_id=member.id)
+            member, account = self._registration(actor, name, birth_date, roles)
             credential, _ = Credential.issue(actor_id=actor.id, member_id=member.id, secret=secret)
             return credential, [member, account, credential]
 
