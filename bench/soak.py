@@ -1,0 +1,128 @@
+"""A soak: minutes of mixed load on the real server, watching its memory and its errors.
+
+`python -m bench.soak [--minutes M]` starts `timebank serve` on a fresh store (or the one
+TIMEBANK_DATABASE_URL names), loads it from another process with 16 connections (three
+balance reads to each service-log write), in slices, and samples the server's resident
+memory after each slice. It writes a "Soak" section into BENCHMARKS.md. Not run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench.load import Call, LoadResult, choose_loader, loader_version, run_load
+from bench.report import HEADER, machine
+from bench.server import balance_calls, running_server, service_log_calls, setup_over_http
+
+SLICE_SECONDS = 15.0
+CONNECTIONS = 16
+_SECTION = re.compile(r"<!-- bench:(?P<key>[\w-]+) -->\n.*?<!-- /bench:(?P=key) -->\n", re.S)
+
+
+@dataclass(frozen=True)
+class Slice:
+    result: LoadResult
+    rss_mib: float
+
+
+def server_rss_mib(port: int) -> float:
+    """Resident memory of the `timebank serve` process listening on the port."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if b"serve" in command and str(port).encode() in command:
+            match = re.search(r"VmRSS:\s+(\d+) kB", status)
+            if match:
+                return int(match.group(1)) / 1024
+    raise LookupError(f"no server process on port {port}")
+
+
+def soak(minutes: float, out: Path, loader_preference: str = "auto") -> str:
+    loader = choose_loader(loader_preference)
+    with tempfile.TemporaryDirectory(prefix="timebank-soak-") as tmp:
+        workdir = Path(tmp)
+        url = f"sqlite:///{workdir / 'timebank.db'}"
+        with running_server(url, workdir) as server:
+            port = urlsplit(server.base_url).port or 0
+            community = setup_over_http(server, members=16)
+            reads, writes = balance_calls(community), service_log_calls(community)
+            calls: list[Call] = []
+            for index, write in enumerate(writes):
+                calls.extend(reads[index : index + 1] * 3)
+                calls.append(write)
+            started = server_rss_mib(port)
+            slices: list[Slice] = []
+            for _ in range(max(1, round(minutes * 60 / SLICE_SECONDS))):
+                result = run_load(
+                    loader,
+                    server.base_url,
+                    calls,
+                    connections=CONNECTIONS,
+                    seconds=SLICE_SECONDS,
+                    workdir=workdir,
+                )
+                slices.append(Slice(result, server_rss_mib(port)))
+    section = _markdown(minutes, loader, started, slices)
+    _write(out, section)
+    return section
+
+
+def _markdown(minutes: float, loader: str, started: float, slices: list[Slice]) -> str:
+    requests = sum(s.result.requests for s in slices)
+    failed = sum(s.result.non_2xx + s.result.errors for s in slices)
+    warm = slices[0].rss_mib
+    last = slices[-1].rss_mib
+    facts = machine()
+    rows = "\n".join(
+        f"| {n} | {s.result.rate:,.0f} | {s.result.p99 * 1000:,.0f} | "
+        f"{s.result.non_2xx + s.result.errors} | {s.rss_mib:,.1f} |"
+        for n, s in enumerate(slices, start=1)
+    )
+    return (
+        f"## Soak (SQLite, {minutes:g} minutes)\n\n"
+        f"- Command: `python -m bench.soak --minutes {minutes:g}`\n"
+        f"- Run at {datetime.now(UTC).isoformat(timespec='seconds')}; "
+        f"machine: {facts.get('CPU', '?')}, {facts.get('cores', '?')} cores\n"
+        f"- Load: {loader_version(loader)}, {CONNECTIONS} connections, three balance reads "
+        f"to each service-log write, {len(slices)} slices of {SLICE_SECONDS:g} s\n"
+        f"- Requests: {requests:,}; non-2xx or failed: {failed:,}\n"
+        f"- Server memory (RSS): {started:,.1f} MiB at start, {warm:,.1f} MiB after the "
+        f"first slice, {last:,.1f} MiB at the end "
+        f"({last - warm:+,.1f} MiB over the run after warm-up)\n\n"
+        "| slice | requests/s | p99 ms | non-2xx or failed | server RSS MiB |\n"
+        "|---|---|---|---|---|\n"
+        f"{rows}\n"
+    )
+
+
+def _write(path: Path, markdown: str) -> None:
+    """Replace the soak's section of BENCHMARKS.md (or add it), keeping the others."""
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    section = f"<!-- bench:soak -->\n{markdown}<!-- /bench:soak -->\n"
+    kept = [m.group(0) for m in _SECTION.finditer(text) if m.group("key") != "soak"]
+    head = text.split("<!-- bench:", 1)[0].rstrip("\n") + "\n"
+    path.write_text(head + "".join(f"\n{s}" for s in [*kept, section]), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=3.0, help="how long (default 3)")
+    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto")
+    args = parser.parse_args()
+    print(soak(args.minutes, args.out, args.loader))
+
+
+if __name__ == "__main__":
+    main()
