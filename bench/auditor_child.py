@@ -1,9 +1,7 @@
-"""Run in a child process: replay or verify, against scan-and-decode, with peak memory.
+"""Run replay or verify beside scan-and-decode in a fresh process; report its peak memory."""
 
-`python -m bench.auditor_child replay|verify URL REPEATS` prints one JSON object. The
-child is a fresh interpreter, so its peak resident set is the auditor's own, not the
-benchmark's.
-"""
+# `python -m bench.auditor_child replay|verify URL REPEATS` prints one JSON object. A fresh
+# interpreter, so that its peak resident set is the auditor's own, not the benchmark's.
 
 from __future__ import annotations
 
@@ -11,6 +9,7 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 from bench.logscan import scan_and_decode
 from projections.auditor import replay, verify
@@ -19,6 +18,13 @@ from timebank import TimeBank
 
 
 def _peak_mib() -> float:
+    """This process's peak resident set. On Linux, VmHWM: ru_maxrss would also count the
+    parent's peak, which the kernel carries across fork and exec."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 

@@ -1,7 +1,6 @@
-"""The Python load generator (when wrk is not installed): httpx.AsyncClient, N workers.
+"""The Python load generator (when wrk is not installed): httpx.AsyncClient, N workers."""
 
-`python -m bench.pyload BASE_URL CALLS.json CONNECTIONS SECONDS` prints one JSON object.
-"""
+# `python -m bench.pyload BASE_URL CALLS.json CONNECTIONS SECONDS` prints one JSON object.
 
 from __future__ import annotations
 

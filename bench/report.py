@@ -15,7 +15,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-_SECTION = re.compile(r"<!-- bench:(?P<key>[a-z]+) -->\n.*?<!-- /bench:(?P=key) -->\n", re.DOTALL)
+_SECTION = re.compile(r"<!-- bench:(?P<key>[\w-]+) -->\n.*?<!-- /bench:(?P=key) -->\n", re.DOTALL)
 
 HEADER = """\
 # Benchmarks
