@@ -18,12 +18,11 @@ from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import Notification
 
 from projections import audit, balances, directory
+from projections.log import PAGE_SIZE, notifications
 from projections.runner import BalancesProjection, DirectoryProjection
-from projections.store import ViewStore
+from projections.store import ViewStore, read_view
 from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
 from timebank.application import TimeBank
-
-PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -63,17 +62,6 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def notifications(app: TimeBank, *, after: int = 0) -> Iterator[Notification]:
-    """Every stored event after a position, raw, in log order."""
-    start = after + 1
-    while True:
-        page = app.recorder.select_notifications(start=start, limit=PAGE_SIZE)
-        yield from page
-        if len(page) < PAGE_SIZE:
-            return
-        start = page[-1].id + 1
 
 
 def replay(
@@ -316,16 +304,11 @@ _P = TypeVar("_P", BalancesProjection, DirectoryProjection)
 
 
 def _stable(store: ViewStore, name: str, kind: Callable[[], _P]) -> tuple[_P, int]:
-    """A stored view together with the position it stands at, read consistently even while
-    another process's runner stores batches: each batch moves the tracked position, so
-    rows read between two equal readings of it belong to exactly that position."""
-    for _ in range(100):
-        before = store.tracked(name)
-        view = kind()
-        view.load(store.load(name))
-        if store.tracked(name) == before:
-            return view, before
-    raise RuntimeError(f"the {name} view kept moving; stop the other runners and verify again")
+    """A stored view with the position it stands at, read consistently (see `read_view`)."""
+    rows, position = read_view(store, name)
+    view = kind()
+    view.load(rows)
+    return view, position
 
 
 def _as_notification(entry: audit.AuditEntry) -> Notification:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from projections import audit
-from projections.auditor import notifications
+from projections.log import notifications
 from projections.store import ViewStore
 from timebank.application import TimeBank
 

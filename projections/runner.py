@@ -23,13 +23,12 @@ from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import IntegrityError, Notification
 
 from projections import audit, balances, directory
-from projections.store import ViewStore, Writes, open_view_store
+from projections.store import ViewStore, Writes, open_view_store, read_view
 from timebank.application import TimeBank
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1000
-_RELOAD_ATTEMPTS = 100
 
 
 class Projection(ABC):
@@ -327,22 +326,13 @@ class ProjectionRunner:
             self.positions[name] = writes.position
 
     def _reload(self, projections: dict[str, Projection]) -> None:
-        """Restore each projection from its stored rows and the position they stand at.
-
-        Another process may store a batch while the rows are read: each batch moves the
-        tracked position, so rows read between two equal readings of it are exactly the
-        rows of that position; otherwise read again."""
+        """Restore each projection from its stored rows and the position they stand at."""
         with self.lock:
             for name, projection in projections.items():
-                for _ in range(_RELOAD_ATTEMPTS):
-                    before = self.store.tracked(name)
-                    projection.reset()
-                    projection.load(self.store.load(name))
-                    if self.store.tracked(name) == before:
-                        self.positions[name] = before
-                        break
-                else:
-                    raise RuntimeError(f"the stored {name} view kept moving while it was read")
+                rows, position = read_view(self.store, name)
+                projection.reset()
+                projection.load(rows)
+                self.positions[name] = position
 
     def _follow(self, interval: float) -> None:
         while not self._stopping.is_set():

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import re
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,8 +24,6 @@ from uuid import UUID
 from eventsourcing.persistence import (
     Cipher,
     IntegrityError,
-    InternalError,
-    ProgrammingError,
     Tracking,
     TrackingRecorder,
 )
@@ -38,6 +34,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from projections.audit import AuditEntry
 from projections.balances import StatementLine
 from timebank.application import TimeBank
+from timebank.storage import retried_at_startup
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -78,23 +75,26 @@ class ViewStore(Protocol):
     def close(self) -> None: ...
 
 
+def read_view(store: ViewStore, name: str) -> tuple[list[tuple[str, str]], int]:
+    """A projection's stored rows and the position they stand at, read consistently even
+    while another process's runner stores batches: each batch moves the tracked position,
+    so rows read between two equal readings of it are exactly that position's rows."""
+    for _ in range(_READ_ATTEMPTS):
+        before = store.tracked(name)
+        rows = list(store.load(name))
+        if store.tracked(name) == before:
+            return rows, before
+    raise RuntimeError(f"the stored {name} view kept moving while it was read")
+
+
+_READ_ATTEMPTS = 100
+
+
 def open_view_store(app: TimeBank) -> ViewStore:
-    """The view store beside the application's events, in the same database.
-
-    Processes starting together on an empty database race to create the tables
-    (PostgreSQL: "already exists", duplicate keys in its catalogue); the losers try again.
-    """
-    for attempt in range(1, _STARTUP_ATTEMPTS + 1):
-        try:
-            return _open_view_store(app)
-        except (IntegrityError, InternalError, ProgrammingError):
-            if attempt == _STARTUP_ATTEMPTS:
-                raise
-            time.sleep(random.uniform(0.01, 0.1))  # noqa: S311
-    raise AssertionError  # unreachable: the last attempt returns or raises
-
-
-_STARTUP_ATTEMPTS = 10
+    """The view store beside the application's events, in the same database (creating its
+    tables is retried when processes start together)."""
+    store: ViewStore = retried_at_startup(_open_view_store)(app)
+    return store
 
 
 def _open_view_store(app: TimeBank) -> ViewStore:

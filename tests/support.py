@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from projections.auditor import notifications
 from projections.balances import Balances, apply
-from projections.log import read_events
+from projections.log import notifications, read_events
 from timebank import GlobalRole, TeamRole, TimeBank
 from timebank.policy import Policy
 

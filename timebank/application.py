@@ -19,7 +19,6 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
-    InternalError,
     JSONTranscoder,
     Recording,
     Transcoding,
@@ -49,7 +48,7 @@ from timebank.policy import Policy
 from timebank.redemptions import Redemption
 from timebank.requests import ClientRequest
 from timebank.service_logs import ServiceLog
-from timebank.storage import DEFAULT_DATABASE_URL, persistence_env
+from timebank.storage import DEFAULT_DATABASE_URL, persistence_env, retried_at_startup
 from timebank.teams import Team, TeamRole
 from timebank.transfers import Transfer
 from timebank.views import (
@@ -63,8 +62,6 @@ from timebank.views import (
 
 SYSTEM_ACTOR_ID = UUID(int=0)
 """The acting member of work done by the system itself: bootstrap and the admin token."""
-
-_STARTUP_ATTEMPTS = 10
 
 A = TypeVar("A", bound=Aggregate)
 Decision = tuple[A, Sequence[Aggregate]]
@@ -135,16 +132,9 @@ class TimeBank(Application[UUID]):
         return cls(env, policy=policy, clock=clock)
 
     def construct_recorder(self) -> ApplicationRecorder:
-        """Several processes starting together race to create the tables and functions
-        (PostgreSQL answers "tuple concurrently updated"); the losers try again."""
-        for attempt in range(1, _STARTUP_ATTEMPTS + 1):
-            try:
-                return super().construct_recorder()
-            except (InternalError, IntegrityError):
-                if attempt == _STARTUP_ATTEMPTS:
-                    raise
-                time.sleep(random.uniform(0.01, 0.1))  # noqa: S311
-        raise AssertionError  # unreachable: the last attempt returns or raises
+        """Creating the tables is retried when processes start together (see storage)."""
+        recorder: ApplicationRecorder = retried_at_startup(super().construct_recorder)()
+        return recorder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

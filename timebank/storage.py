@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
+from eventsourcing.utils import retry
+
 DEFAULT_DATABASE_URL = "sqlite:///timebank.db"
+
+T = TypeVar("T", bound=Callable[..., Any])
+
+
+def retried_at_startup(create: T) -> T:
+    """Several processes starting together on an empty database race to create its tables
+    and functions (PostgreSQL: "tuple concurrently updated", "already exists", duplicate
+    keys in its catalogue): the losers wait a moment and try again."""
+    wrapped: T = retry(
+        (IntegrityError, InternalError, ProgrammingError), max_attempts=10, wait=0.05
+    )(create)
+    return wrapped
 
 
 def encryption_env(key: str) -> dict[str, str]:
