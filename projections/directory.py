@@ -79,21 +79,24 @@ class Directory:
     teams: dict[UUID, TeamRow] = field(default_factory=dict)
     memberships: dict[UUID, list[MembershipRow]] = field(default_factory=dict)  # by team
     logs: dict[UUID, LogRow] = field(default_factory=dict)  # in the order they were logged
+    # The same membership rows by member, so a caller's teams are found without a scan.
+    by_member: dict[UUID, list[MembershipRow]] = field(default_factory=dict)
+
+    def add_membership(self, row: MembershipRow) -> None:
+        self.memberships.setdefault(row.team_id, []).append(row)
+        self.by_member.setdefault(row.member_id, []).append(row)
 
     def teams_of(self, member_id: UUID, on: date | None = None) -> list[MembershipRow]:
         """The member's memberships on a day (or not yet ended), by team name."""
-        rows = [
-            row
-            for team_rows in self.memberships.values()
-            for row in team_rows
-            if row.member_id == member_id and row.holds(on)
-        ]
+        rows = [row for row in self.by_member.get(member_id, ()) if row.holds(on)]
         return sorted(rows, key=lambda row: (self.teams[row.team_id].name, str(row.team_id)))
 
     def coordinated_by(self, member_id: UUID, on: date | None = None) -> frozenset[UUID]:
         """The teams the member coordinates on a day (or as it stands)."""
         return frozenset(
-            row.team_id for row in self.teams_of(member_id, on) if row.role == "coordinator"
+            row.team_id
+            for row in self.by_member.get(member_id, ())
+            if row.role == "coordinator" and row.holds(on)
         )
 
     def coordinates(self, member_id: UUID, team_id: UUID, on: date | None = None) -> bool:
@@ -119,11 +122,10 @@ def apply(state: Directory, event: AggregateEvent) -> Directory:
             )
             state.memberships[event.originator_id] = []
         case Team.MemberJoined(member_id=member_id, role=role, effective_date=since):
-            rows = state.memberships[event.originator_id]
-            _close(rows, member_id, since)
-            rows.append(MembershipRow(event.originator_id, member_id, role, since, None))
+            _close(state, event.originator_id, member_id, since)
+            state.add_membership(MembershipRow(event.originator_id, member_id, role, since, None))
         case Team.MemberLeft(member_id=member_id, effective_date=until):
-            _close(state.memberships[event.originator_id], member_id, until)
+            _close(state, event.originator_id, member_id, until)
         case ServiceLog.Logged():
             state.logs[event.originator_id] = LogRow(
                 id=event.originator_id,
@@ -156,7 +158,7 @@ def _reviewed(state: Directory, event: AggregateEvent, status: str) -> LogRow:
     return log
 
 
-def _close(rows: list[MembershipRow], member_id: UUID, until: date) -> None:
-    for row in rows:
-        if row.member_id == member_id and row.until is None:
+def _close(state: Directory, team_id: UUID, member_id: UUID, until: date) -> None:
+    for row in state.by_member.get(member_id, ()):
+        if row.team_id == team_id and row.until is None:
             row.until = until

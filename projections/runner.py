@@ -83,12 +83,13 @@ class DirectoryProjection(Projection):
                     datetime.fromisoformat(data["formed_at"]),
                 )
             elif kind == "memberships":
-                self.state.memberships[UUID(ident)] = [
-                    directory.MembershipRow(
-                        UUID(ident), UUID(m), role, date.fromisoformat(since), _date(until)
+                self.state.memberships[UUID(ident)] = []
+                for m, role, since, until in data:
+                    self.state.add_membership(
+                        directory.MembershipRow(
+                            UUID(ident), UUID(m), role, date.fromisoformat(since), _date(until)
+                        )
                     )
-                    for m, role, since, until in data
-                ]
             elif kind == "log":
                 logs.append(_log_from_json(UUID(ident), data))
         for row in sorted(logs, key=lambda x: (x.recorded_at, str(x.id))):

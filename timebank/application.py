@@ -223,7 +223,7 @@ class TimeBank(Application[UUID]):
         return MemberView.of(self._execute(actor_id, request_id, "revoke_role", args, decide))
 
     def get_member(self, member_id: UUID) -> MemberView:
-        return MemberView.of(self._get(Member, member_id, "member"))
+        return MemberView.of(self._read(Member, member_id, "member"))
 
     def get_account(self, member_id: UUID) -> AccountView:
         """The member's minutes as their account decides them: balance, held, available."""
@@ -262,7 +262,7 @@ class TimeBank(Application[UUID]):
         def decide(actor: Actor) -> Decision[Team]:
             team = self._get(Team, team_id, "team")
             self._require_team_lead(actor, team, "add members to the team")
-            self._get(Member, member_id, "member")
+            self._read(Member, member_id, "member")
             team.add_member(
                 actor_id=actor.id,
                 member_id=member_id,
@@ -310,7 +310,7 @@ class TimeBank(Application[UUID]):
         return TeamView.of(team)
 
     def get_team(self, team_id: UUID) -> TeamView:
-        return TeamView.of(self._get(Team, team_id, "team"))
+        return TeamView.of(self._read(Team, team_id, "team"))
 
     # Service logs ------------------------------------------------------------------
 
@@ -330,7 +330,7 @@ class TimeBank(Application[UUID]):
         """Volunteers log their own service in their teams; coordinators may log for them."""
 
         def decide(actor: Actor) -> Decision[ServiceLog]:
-            team = self._get(Team, team_id, "team")
+            team = self._read(Team, team_id, "team")
             volunteer = volunteer_id or actor.id
             if volunteer != actor.id:
                 self._require_team_lead(actor, team, "log service for another member")
@@ -434,7 +434,7 @@ class TimeBank(Application[UUID]):
         return ServiceLogView.of(log)
 
     def get_service_log(self, service_log_id: UUID) -> ServiceLogView:
-        return ServiceLogView.of(self._get(ServiceLog, service_log_id, "service log"))
+        return ServiceLogView.of(self._read(ServiceLog, service_log_id, "service log"))
 
     def import_service_records(
         self,
@@ -451,7 +451,7 @@ class TimeBank(Application[UUID]):
         the import's id follows from the file's digest."""
 
         def decide(actor: Actor) -> Decision[ServiceImport]:
-            team = self._get(Team, team_id, "team")
+            team = self._read(Team, team_id, "team")
             self._require_team_lead(actor, team, "import service records into the team")
             import_id = ServiceImport.create_id(digest)
             if import_id in self.repository:
@@ -534,11 +534,11 @@ class TimeBank(Application[UUID]):
         an admin or by a coordinator of the delivering team."""
 
         def decide(actor: Actor) -> Decision[Redemption]:
-            team = self._get(Team, team_id, "team")
+            team = self._read(Team, team_id, "team")
             spender = member_id or actor.id
             if spender != actor.id:
                 self._require_team_lead(actor, team, "redeem another member's minutes")
-            member = self._get(Member, spender, "member")
+            member = self._read(Member, spender, "member")
             self._check_redemption_age(actor, member)
             redemption = Redemption.request(
                 actor_id=actor.id,
@@ -567,7 +567,7 @@ class TimeBank(Application[UUID]):
 
         def decide(actor: Actor) -> Decision[Redemption]:
             redemption = self._get(Redemption, redemption_id, "redemption")
-            team = self._get(Team, redemption.team_id, "team")
+            team = self._read(Team, redemption.team_id, "team")
             self._require_team_lead(actor, team, "fulfil redemptions of the team")
             redemption.fulfil(actor_id=actor.id)
             account = self._account(redemption.member_id)
@@ -591,7 +591,7 @@ class TimeBank(Application[UUID]):
         def decide(actor: Actor) -> Decision[Redemption]:
             redemption = self._get(Redemption, redemption_id, "redemption")
             if actor.id != redemption.member_id:
-                team = self._get(Team, redemption.team_id, "team")
+                team = self._read(Team, redemption.team_id, "team")
                 self._require_team_lead(actor, team, "cancel another member's redemption")
             redemption.cancel(actor_id=actor.id, reason=reason)
             account = self._account(redemption.member_id)
@@ -603,7 +603,7 @@ class TimeBank(Application[UUID]):
         return RedemptionView.of(redemption)
 
     def get_redemption(self, redemption_id: UUID) -> RedemptionView:
-        return RedemptionView.of(self._get(Redemption, redemption_id, "redemption"))
+        return RedemptionView.of(self._read(Redemption, redemption_id, "redemption"))
 
     # Transfers ---------------------------------------------------------------------
 
@@ -621,7 +621,7 @@ class TimeBank(Application[UUID]):
         def decide(actor: Actor) -> Decision[Transfer]:
             if actor.id == SYSTEM_ACTOR_ID:
                 raise PermissionDeniedError(actor.id, "give minutes", "the system has none")
-            self._get(Member, to_member_id, "member")
+            self._read(Member, to_member_id, "member")
             transfer = Transfer.make(
                 actor_id=actor.id,
                 from_member_id=actor.id,
@@ -651,7 +651,7 @@ class TimeBank(Application[UUID]):
         return TransferView.of(transfer)
 
     def get_transfer(self, transfer_id: UUID) -> TransferView:
-        return TransferView.of(self._get(Transfer, transfer_id, "transfer"))
+        return TransferView.of(self._read(Transfer, transfer_id, "transfer"))
 
     # Credentials and who may read what ------------------------------------------------
 
@@ -697,7 +697,7 @@ class TimeBank(Application[UUID]):
 
         def decide(actor: Actor) -> Decision[Credential]:
             self._require_admin(actor, "issue tokens")
-            member = self._get(Member, member_id, "member")
+            member = self._read(Member, member_id, "member")
             credential, _ = Credential.issue(actor_id=actor.id, member_id=member.id, secret=secret)
             return credential, [credential]
 
@@ -731,7 +731,7 @@ class TimeBank(Application[UUID]):
     def read_credential(self, *, actor_id: UUID, credential_id: UUID) -> CredentialView:
         """A token's record (never the token) is seen by its member, auditors and admins."""
         actor = self._actor(actor_id)
-        credential = self._get(Credential, credential_id, "credential")
+        credential = self._read(Credential, credential_id, "credential")
         self._require_reader(actor, f"credential {credential.id}", {credential.member_id})
         return CredentialView.of(credential)
 
@@ -739,7 +739,9 @@ class TimeBank(Application[UUID]):
         """The member a bearer token signs in, or None when it is unknown or revoked."""
         digest = digest_of(token)
         try:
-            credential: Aggregate = self.repository.get(Credential.create_id(digest))
+            credential: Aggregate = self.repository.get(
+                Credential.create_id(digest), deepcopy_from_cache=False
+            )
         except AggregateNotFoundError:
             return None
         if not isinstance(credential, Credential) or not credential.is_active:
@@ -755,8 +757,8 @@ class TimeBank(Application[UUID]):
         """A log is seen by its volunteer, whoever logged it, the coordinators of its team,
         auditors and admins."""
         actor = self._actor(actor_id)
-        log = self._get(ServiceLog, service_log_id, "service log")
-        team = self._get(Team, log.team_id, "team")
+        log = self._read(ServiceLog, service_log_id, "service log")
+        team = self._read(Team, log.team_id, "team")
         self._require_reader(
             actor, f"service log {log.id}", {log.volunteer_id, log.logged_by}, team
         )
@@ -766,8 +768,8 @@ class TimeBank(Application[UUID]):
         """A redemption is seen by its member, whoever requested it, the coordinators of
         the delivering team, auditors and admins."""
         actor = self._actor(actor_id)
-        redemption = self._get(Redemption, redemption_id, "redemption")
-        team = self._get(Team, redemption.team_id, "team")
+        redemption = self._read(Redemption, redemption_id, "redemption")
+        team = self._read(Team, redemption.team_id, "team")
         self._require_reader(
             actor,
             f"redemption {redemption.id}",
@@ -779,7 +781,7 @@ class TimeBank(Application[UUID]):
     def read_transfer(self, *, actor_id: UUID, transfer_id: UUID) -> TransferView:
         """A transfer is seen by its giver and receiver, auditors and admins."""
         actor = self._actor(actor_id)
-        transfer = self._get(Transfer, transfer_id, "transfer")
+        transfer = self._read(Transfer, transfer_id, "transfer")
         self._require_reader(
             actor, f"transfer {transfer.id}", {transfer.from_member_id, transfer.to_member_id}
         )
@@ -882,7 +884,7 @@ class TimeBank(Application[UUID]):
 
     def _earlier_result(self, request_id: str, fingerprint: str) -> Aggregate | None:
         try:
-            request = self._get(ClientRequest, ClientRequest.create_id(request_id), "request")
+            request = self._read(ClientRequest, ClientRequest.create_id(request_id), "request")
         except NotFoundError:
             return None
         if request.fingerprint != fingerprint:
@@ -894,14 +896,25 @@ class TimeBank(Application[UUID]):
         if actor_id == SYSTEM_ACTOR_ID:
             return Actor(SYSTEM_ACTOR_ID, is_admin=True, is_auditor=True)
         try:
-            member = self._get(Member, actor_id, "member")
+            member = self._read(Member, actor_id, "member")
         except NotFoundError:
             raise PermissionDeniedError(actor_id, "act", "not a registered member") from None
         return Actor(member.id, is_admin=member.is_admin, is_auditor=member.is_auditor)
 
     def _get(self, kind: type[A], aggregate_id: UUID, label: str) -> A:
+        """An aggregate to change: the caller's own copy, so a refused change leaves
+        nothing behind in the cache."""
+        return self._fetch(kind, aggregate_id, label, copy=True)
+
+    def _read(self, kind: type[A], aggregate_id: UUID, label: str) -> A:
+        """An aggregate only looked at (who is acting, who is in a team): the cached
+        object itself, brought up to date, not copied. Never change what this returns.
+        A team of a thousand members is not copied on every command that checks one."""
+        return self._fetch(kind, aggregate_id, label, copy=False)
+
+    def _fetch(self, kind: type[A], aggregate_id: UUID, label: str, *, copy: bool) -> A:
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise NotFoundError(label, aggregate_id) from None
         if not isinstance(aggregate, kind):
@@ -923,7 +936,7 @@ class TimeBank(Application[UUID]):
             )
 
     def _require_reviewer(self, actor: Actor, log: ServiceLog, action: str) -> None:
-        team = self._get(Team, log.team_id, "team")
+        team = self._read(Team, log.team_id, "team")
         self._require_team_lead(actor, team, f"{action} service logs of the team")
 
     def _check_redemption_age(self, actor: Actor, member: Member) -> None:

@@ -77,17 +77,17 @@ class Team(Aggregate):
         self.name = name
         self.community = community
         self.memberships: list[Membership] = []
+        # Each member's stretches in order, so a check is as quick in a team of a thousand.
+        self._stretches: dict[UUID, list[Membership]] = {}
 
     def current_membership(self, member_id: UUID) -> Membership | None:
-        for membership in reversed(self.memberships):
-            if membership.member_id == member_id:
-                return membership if membership.until is None else None
-        return None
+        latest = self._latest_membership(member_id)
+        return latest if latest is not None and latest.until is None else None
 
     def role_on(self, member_id: UUID, day: date) -> TeamRole | None:
         """The member's role in this team on that day, or None if not a member then."""
-        for membership in reversed(self.memberships):
-            if membership.member_id == member_id and membership.covers(day):
+        for membership in reversed(self._stretches.get(member_id, ())):
+            if membership.covers(day):
                 return membership.role
         return None
 
@@ -124,7 +124,9 @@ class Team(Aggregate):
         self, *, actor_id: UUID, member_id: UUID, role: str, effective_date: date
     ) -> None:
         self._close(member_id, effective_date)
-        self.memberships.append(Membership(member_id, TeamRole(role), effective_date))
+        membership = Membership(member_id, TeamRole(role), effective_date)
+        self.memberships.append(membership)
+        self._stretches.setdefault(member_id, []).append(membership)
 
     def remove_member(self, *, actor_id: UUID, member_id: UUID, effective_date: date) -> None:
         """Leaving ends the current stretch; it cannot end before it began."""
@@ -143,14 +145,18 @@ class Team(Aggregate):
         self._close(member_id, effective_date)
 
     def _latest_membership(self, member_id: UUID) -> Membership | None:
-        for membership in reversed(self.memberships):
-            if membership.member_id == member_id:
-                return membership
-        return None
+        stretches = self._stretches.get(member_id)
+        return stretches[-1] if stretches else None
 
     def _close(self, member_id: UUID, until: date) -> None:
-        for index, membership in enumerate(self.memberships):
-            if membership.member_id == member_id and membership.until is None:
-                self.memberships[index] = Membership(
-                    member_id, membership.role, membership.since, until
-                )
+        """End the member's open stretch, if any: only the latest one can be open."""
+        latest = self._latest_membership(member_id)
+        if latest is None or latest.until is not None:
+            return
+        ended = Membership(member_id, latest.role, latest.since, until)
+        self._stretches[member_id][-1] = ended
+        # The same stretch in the team's list, searched from the end where it usually is.
+        for index in range(len(self.memberships) - 1, -1, -1):
+            if self.memberships[index] is latest:
+                self.memberships[index] = ended
+                return
