@@ -9,13 +9,15 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import UnauthenticatedError
 from api.settings import Settings
 from api.visibility import Viewer, require_auditor
+from projections.directory import MemberRow
 from projections.runner import ProjectionRunner
 from timebank.application import SYSTEM_ACTOR_ID, Actor, TimeBank
-from timebank.views import MemberView
+from timebank.errors import NotFoundError
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
@@ -27,12 +29,16 @@ _bearer = HTTPBearer(
 )
 
 
-def get_ledger(request: Request) -> TimeBank:
+# Dependencies that only look at memory are `async`: FastAPI runs them on the event loop
+# instead of sending each to a worker thread. Those that read the store stay plain `def`.
+
+
+async def get_ledger(request: Request) -> TimeBank:
     ledger: TimeBank = request.app.state.ledger
     return ledger
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -41,11 +47,13 @@ Ledger = Annotated[TimeBank, Depends(get_ledger)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
-def get_projections(request: Request, ledger: Ledger) -> ProjectionRunner:
+async def get_projections(request: Request, ledger: Ledger) -> ProjectionRunner:
     """The read models, once they include every event this process's commands saved:
     a read after a successful write on the same server sees the write."""
     runner: ProjectionRunner = request.app.state.projections
-    runner.wait_for(ledger.last_position())
+    head = ledger.last_position()
+    if runner.position < head:  # catching up reads the store: not on the event loop
+        await run_in_threadpool(runner.wait_for, head)
     return runner
 
 
@@ -60,11 +68,10 @@ def _same_secret(given: str, expected: str) -> bool:
     )
 
 
-def authenticated_actor(
-    ledger: Ledger,
-    settings: AppSettings,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> UUID:
+BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def authenticated_actor(ledger: Ledger, settings: AppSettings, credentials: BearerToken) -> UUID:
     """The member the bearer token signs in; the admin token acts as the system itself."""
     if credentials is None:
         raise UnauthenticatedError(
@@ -84,15 +91,16 @@ def authenticated_actor(
 ActorId = Annotated[UUID, Depends(authenticated_actor)]
 
 
-def current_actor(ledger: Ledger, actor_id: ActorId) -> Actor:
-    """The caller with the global roles they hold right now."""
-    return ledger.actor(actor_id)
+def current_actor(ledger: Ledger, settings: AppSettings, credentials: BearerToken) -> Actor:
+    """The caller with the global roles they hold right now: signing in and looking up
+    the member in one worker-thread call."""
+    return ledger.actor(authenticated_actor(ledger, settings, credentials))
 
 
 Caller = Annotated[Actor, Depends(current_actor)]
 
 
-def auditing_actor(actor: Caller) -> Actor:
+async def auditing_actor(actor: Caller) -> Actor:
     require_auditor(actor)
     return actor
 
@@ -100,22 +108,26 @@ def auditing_actor(actor: Caller) -> Actor:
 AuditingCaller = Annotated[Actor, Depends(auditing_actor)]
 
 
-def readable_member(
+async def readable_member(
     member_id: UUID, ledger: Ledger, actor: Caller, runner: Projections
-) -> MemberView:
-    """The member named in the path, once the caller may read their data. Refusal comes
-    before existence, so only those allowed to ask learn whether a member exists."""
+) -> MemberRow:
+    """The member named in the path, from the directory, once the caller may read their
+    data. Refusal comes before existence, so only those allowed to ask learn whether a
+    member exists."""
     today = ledger.today()
     with runner.lock:
         directory = runner.directory.state
         Viewer.of(actor, directory, today).require_member(directory, member_id, today)
-    return ledger.get_member(member_id)
+        member = directory.members.get(member_id)
+    if member is None:
+        raise NotFoundError("member", member_id)
+    return member
 
 
-ReadableMember = Annotated[MemberView, Depends(readable_member)]
+ReadableMember = Annotated[MemberRow, Depends(readable_member)]
 
 
-def client_request_id(
+async def client_request_id(
     actor_id: ActorId,
     idempotency_key: Annotated[
         str | None,

@@ -14,7 +14,8 @@ import json
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -227,7 +228,11 @@ class ProjectionRunner:
             p.name: p for p in (self.directory, self.balances, self.audit)
         }
         self.positions: dict[str, int] = {}
+        # Readers hold `lock` while they look at the in-memory views; a page is folded
+        # under it, so they see whole events, but the log is read and the views are stored
+        # outside it. `_writer` lets one catch-up, rebuild or reload run at a time.
         self.lock = threading.RLock()
+        self._writer = threading.RLock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._reload(self.projections)
@@ -246,7 +251,7 @@ class ProjectionRunner:
         """Apply every event stored so far (or at most `limit` of them); return how many.
         `progress` hears how many more events each stored batch applied."""
         applied = 0
-        with self.lock:
+        with self._writer:
             while limit is None or applied < limit:
                 size = self.batch_size if limit is None else min(self.batch_size, limit - applied)
                 page = self.app.recorder.select_notifications(start=self.position + 1, limit=size)
@@ -259,6 +264,12 @@ class ProjectionRunner:
                 if len(page) < size:
                     break
         return applied
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The stored views stand still (no catch-up) until the block ends; readers go on."""
+        with self._writer:
+            yield
 
     def wait_for(self, position: int) -> None:
         """Read-your-writes: make sure the views include the event at `position`."""
@@ -289,7 +300,7 @@ class ProjectionRunner:
     ) -> int:
         """Drop projections (all by default) with their positions and fold the log again."""
         chosen = {name: self.projections[name] for name in (names or self.projections)}
-        with self.lock:
+        with self._writer, self.lock:
             for name in chosen:
                 self.store.drop(name)
             self._reload(chosen)
@@ -300,17 +311,19 @@ class ProjectionRunner:
     def _process(self, page: Sequence[Notification]) -> None:
         batch: dict[str, Writes] = {}
         try:
-            for notification in page:
-                event = self.app.mapper.to_domain_event(notification)
-                if not isinstance(event, AggregateEvent):
-                    continue
-                for name, projection in self.projections.items():
-                    if self.positions[name] < notification.id:
-                        writes = batch.setdefault(name, Writes())
-                        projection.apply(notification, event, writes)
-                        writes.position = notification.id
+            events = [self.app.mapper.to_domain_event(n) for n in page]
+            with self.lock:
+                for notification, event in zip(page, events, strict=True):
+                    if not isinstance(event, AggregateEvent):
+                        continue
+                    for name, projection in self.projections.items():
+                        if self.positions[name] < notification.id:
+                            writes = batch.setdefault(name, Writes())
+                            projection.apply(notification, event, writes)
+                            writes.position = notification.id
             for name, writes in batch.items():
                 # Each changed row is written once per batch, however often it changed.
+                # Only this writer changes the views, so encoding needs no reader's lock.
                 projection = self.projections[name]
                 writes.rows = {key: projection.encode(key) for key in writes.dirty}
             self.store.write(batch)
@@ -323,12 +336,13 @@ class ProjectionRunner:
             # Whatever was folded from this page is not stored: forget it.
             self._reload(self.projections)
             raise
-        for name, writes in batch.items():
-            self.positions[name] = writes.position
+        with self.lock:
+            for name, writes in batch.items():
+                self.positions[name] = writes.position
 
     def _reload(self, projections: dict[str, Projection]) -> None:
         """Restore each projection from its stored rows and the position they stand at."""
-        with self.lock:
+        with self._writer, self.lock:
             for name, projection in projections.items():
                 rows, position = read_view(self.store, name)
                 projection.reset()

@@ -61,9 +61,9 @@ def verify_ledger(actor: AuditingCaller, ledger: Ledger, runner: Projections) ->
     """Checks every stored event against the audit trail's hash chain, that the accounts
     sum to zero and never went below zero, and that the stored views agree with a fresh
     replay. Findings come back as data; `ok` is true when there are none."""
-    # The runner's lock keeps the views still while verify compares them with its replay;
-    # catching up first lets the audit trail see every event stored so far.
-    with runner.lock:
+    # The stored views stand still while verify compares them with its replay (readers
+    # go on meanwhile); catching up first lets the audit trail see every event so far.
+    with runner.paused():
         runner.catch_up()
         report = verify(ledger, runner.store)
     return VerifyOut(

@@ -64,7 +64,7 @@ _READERS = "the member, coordinators of their teams, auditors, admins"
     responses=error_responses(404),
     summary=f"Read a member's profile ({_READERS})",
 )
-def get_member(
+async def get_member(
     member: ReadableMember, ledger: Ledger, runner: Projections, settings: AppSettings
 ) -> MemberProfileOut:
     """Who they are, the teams they belong to today with their role, and their star level
@@ -99,7 +99,7 @@ def get_member(
     responses=error_responses(404),
     summary=f"Read a member's minutes ({_READERS})",
 )
-def get_balance(member: ReadableMember, runner: Projections) -> BalanceOut:
+async def get_balance(member: ReadableMember, runner: Projections) -> BalanceOut:
     with runner.lock:
         minutes = runner.balances.state.members.get(member.id, MemberMinutes())
         return BalanceOut(
