@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring as _quoted  # as dumps quotes text
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import Mapper, Notification
+
+from timebank.upcasting import STORED_CLASS_VERSION
 
 GENESIS_HASH = "0" * 64
 
@@ -31,6 +34,8 @@ class AuditEntry:
     recorded_at: str | None
     data: dict[str, Any]
     hash: str
+    # `data` as canonical JSON, when the entry was just chained: stored as it is.
+    data_json: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def type(self) -> str:
@@ -54,13 +59,16 @@ def decode_data(mapper: Mapper[UUID], notification: Notification) -> dict[str, A
 def event_data(
     mapper: Mapper[UUID], notification: Notification, event: AggregateEvent
 ) -> dict[str, Any]:
-    """The same data as `decode_data`, taken from the already decoded event when no
-    upcasting can have changed it (saves reading the stored state twice)."""
-    if getattr(type(event), "class_version", 1) != 1:
+    """The same data as `decode_data`, taken from the already decoded event unless an
+    upcaster changed it (see `timebank.upcasting`): saves reading the stored state twice."""
+    state = vars(event)
+    if STORED_CLASS_VERSION in state:
         return decode_data(mapper, notification)
-    return {
-        key: _jsonable(value) for key, value in vars(event).items() if key not in _ADDED_BY_MAPPER
-    }
+    data = {key: _jsonable(value) for key, value in state.items() if key not in _ADDED_BY_MAPPER}
+    class_version = getattr(type(event), "class_version", 1)
+    if class_version != 1:
+        data["class_version"] = class_version  # stored with the state; the mapper takes it
+    return data
 
 
 _ADDED_BY_MAPPER = frozenset({"originator_id", "originator_version"})
@@ -68,14 +76,25 @@ _ADDED_BY_MAPPER = frozenset({"originator_id", "originator_version"})
 
 def chain(previous_hash: str, notification: Notification, data: dict[str, Any]) -> str:
     """The next link: SHA-256 of the previous hash and the event's canonical form."""
-    return chain_of(
-        previous_hash,
-        position=notification.id,
-        topic=notification.topic,
-        aggregate_id=str(notification.originator_id),
-        aggregate_version=notification.originator_version,
-        data=data,
+    return _link(previous_hash, notification, canonical_json(data))
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, text as it is: the form the chain hashes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _link(previous_hash: str, notification: Notification, data_json: str) -> str:
+    """`chain_of`'s link with the data already in canonical JSON: the same text as the
+    canonical form of the whole object, whose keys sort as written here."""
+    canonical = (
+        f'{{"aggregate_id":{_quoted(str(notification.originator_id))},'
+        f'"aggregate_version":{int(notification.originator_version)},'
+        f'"data":{data_json},'
+        f'"position":{int(notification.id)},'
+        f'"topic":{_quoted(notification.topic)}}}'
     )
+    return hashlib.sha256(f"{previous_hash}\n{canonical}".encode()).hexdigest()
 
 
 def chain_of(
@@ -88,17 +107,14 @@ def chain_of(
     data: dict[str, Any],
 ) -> str:
     """The same link from plain values, as an exported line holds them."""
-    canonical = json.dumps(
+    canonical = canonical_json(
         {
             "position": position,
             "topic": topic,
             "aggregate_id": aggregate_id,
             "aggregate_version": aggregate_version,
             "data": data,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     )
     return hashlib.sha256(f"{previous_hash}\n{canonical}".encode()).hexdigest()
 
@@ -106,6 +122,7 @@ def chain_of(
 def entry(previous_hash: str, notification: Notification, data: dict[str, Any]) -> AuditEntry:
     actor = data.get("actor_id")
     recorded = data.get("timestamp")
+    data_json = canonical_json(data)
     return AuditEntry(
         position=notification.id,
         topic=notification.topic,
@@ -114,11 +131,17 @@ def entry(previous_hash: str, notification: Notification, data: dict[str, Any]) 
         actor_id=actor if isinstance(actor, str) else None,
         recorded_at=recorded if isinstance(recorded, str) else None,
         data=data,
-        hash=chain(previous_hash, notification, data),
+        hash=_link(previous_hash, notification, data_json),
+        data_json=data_json,
     )
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most of an event's values: checked first, as it runs a lot
+        return value
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime | date):

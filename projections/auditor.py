@@ -127,16 +127,16 @@ class _Verifier:
                 self.report(expected.position, "missing", "audited event no longer stored")
                 previous, expected = expected.hash, next(audited, None)
             self.checked += 1
-            data = self._decode(notification)
+            decoded = self._decode(notification)
             if expected is not None and expected.position == notification.id:
-                if data is not None:
-                    self._check_link(notification, data, previous, expected)
+                if decoded is not None:
+                    self._check_link(notification, decoded[1], previous, expected)
                 previous, expected = expected.hash, next(audited, None)
             elif notification.id <= audit_head:
                 self.report(notification.id, "unrecorded", "stored event the audit never saw")
             self._check_version(notification)
-            if data is not None:
-                self._fold(notification)
+            if decoded is not None:
+                self._fold(notification.id, decoded[0])
         while expected is not None:
             self.report(expected.position, "missing", "audited event no longer stored")
             expected = next(audited, None)
@@ -167,9 +167,13 @@ class _Verifier:
                 return
             after = page[-1].position
 
-    def _decode(self, notification: Notification) -> dict[str, Any] | None:
+    def _decode(self, notification: Notification) -> tuple[Any, dict[str, Any]] | None:
+        """The stored event, read once: as the domain event, and as the data it stored."""
         try:
-            return audit.decode_data(self.app.mapper, notification)
+            event = self.app.mapper.to_domain_event(notification)
+            if not isinstance(event, AggregateEvent):
+                return event, audit.decode_data(self.app.mapper, notification)
+            return event, audit.event_data(self.app.mapper, notification, event)
         except Exception as error:
             self.report(notification.id, "undecodable", f"{type(error).__name__}: {error}")
             return None
@@ -203,17 +207,16 @@ class _Verifier:
 
     # The books -------------------------------------------------------------------------
 
-    def _fold(self, notification: Notification) -> None:
+    def _fold(self, position: int, event: Any) -> None:
+        if not isinstance(event, AggregateEvent):
+            return
         try:
-            event = self.app.mapper.to_domain_event(notification)
-            if not isinstance(event, AggregateEvent):
-                return
             balances.apply(self.balances, event)
             directory.apply(self.directory, event)
         except Exception as error:
-            self.report(notification.id, "inconsistent", f"{type(error).__name__}: {error}")
+            self.report(position, "inconsistent", f"{type(error).__name__}: {error}")
             return
-        self._check_posting(notification.id, event)
+        self._check_posting(position, event)
 
     def _check_posting(self, position: int, event: AggregateEvent) -> None:
         owner_id = self.balances.account_owner.get(event.originator_id)

@@ -31,7 +31,7 @@ from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
-from projections.audit import AuditEntry
+from projections.audit import AuditEntry, canonical_json
 from projections.balances import StatementLine
 from timebank.application import TimeBank
 from timebank.storage import retried_at_startup
@@ -382,6 +382,6 @@ def _audit_row(entry: AuditEntry, sealer: _Sealer) -> Sequence[Any]:
         entry.aggregate_version,
         entry.actor_id,
         entry.recorded_at,
-        sealer.seal(json.dumps(entry.data, sort_keys=True, ensure_ascii=False)),
+        sealer.seal(entry.data_json or canonical_json(entry.data)),
         entry.hash,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -20,6 +21,7 @@ from timebank.rules import (
     require_minutes,
     require_text,
 )
+from timebank.upcasting import upcast_from
 
 
 class ServiceStatus(StrEnum):
@@ -57,7 +59,8 @@ class ServiceLog(Aggregate):
         source: str | None
 
         @staticmethod
-        def upcast_v1_v2(state: dict[str, object]) -> None:
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_from(state, 1)
             state["source"] = None
 
     class Approved(Event):
@@ -72,7 +75,8 @@ class ServiceLog(Aggregate):
         source: str | None
 
         @staticmethod
-        def upcast_v1_v2(state: dict[str, object]) -> None:
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_from(state, 1)
             state["source"] = None
 
     class Rejected(Event):
