@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any, NoReturn
 
 import typer
 import uvicorn
+from eventsourcing.persistence import InterfaceError, OperationalError
+from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import Settings
@@ -98,4 +101,23 @@ app.command()(project.project)
 
 
 def main() -> None:
-    app()
+    """The console script: a bad setting or an unreachable store is one line, not a
+    traceback, and exit status 2."""
+    try:
+        app(standalone_mode=True)
+    except ValidationError as error:
+        _fail(*(_setting_problem(problem) for problem in error.errors()))
+    except (InterfaceError, OperationalError) as error:
+        _fail(f"cannot open the store named by TIMEBANK_DATABASE_URL: {error}")
+
+
+def _setting_problem(problem: Mapping[str, Any]) -> str:
+    names = [str(part) for part in problem.get("loc", ())]
+    where = f"TIMEBANK_{names[0].upper()}" if names else "a TIMEBANK_ setting"
+    return f"{where}: {problem.get('msg', 'invalid')}"
+
+
+def _fail(*lines: str) -> NoReturn:
+    for line in lines:
+        typer.echo(f"timebank: {line}", err=True)
+    raise SystemExit(2)

@@ -133,3 +133,29 @@ def test_an_operator_issues_and_revokes_a_members_token(
         ledger.close()
     assert CliRunner().invoke(cli, ["token", "revoke", credential]).exit_code == 1
     assert CliRunner().invoke(cli, ["token", "issue", "Nobody"]).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TIMEBANK_TOKEN_SECRET", "too-short", "TIMEBANK_TOKEN_SECRET: Value error, must be"),
+        ("TIMEBANK_DATABASE_URL", "sqlite:///no/such/folder/x.db", "cannot open the store"),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_exit_status_2(
+    variable: str, value: str, message: str, tmp_path: Path
+) -> None:
+    """The console script, as an operator runs it: no traceback for a mistyped setting."""
+    env = {**os.environ, variable: value}
+    done = subprocess.run(  # noqa: S603  (our own interpreter and module)
+        [sys.executable, "-m", "cli", "verify"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"timebank: {message}"), done.stderr
+    assert "Traceback" not in done.stderr
