@@ -228,9 +228,10 @@ class ProjectionRunner:
             p.name: p for p in (self.directory, self.balances, self.audit)
         }
         self.positions: dict[str, int] = {}
-        # Readers hold `lock` while they look at the in-memory views; a page is folded
-        # under it, so they see whole events, but the log is read and the views are stored
-        # outside it. `_writer` lets one catch-up, rebuild or reload run at a time.
+        # Readers hold `lock` while they look at the in-memory views. Each event is folded
+        # into every projection under it, so readers see whole events and wait at most for
+        # one; the log is read and the views are stored outside it. `_writer` lets one
+        # catch-up, rebuild or reload run at a time.
         self.lock = threading.RLock()
         self._writer = threading.RLock()
         self._stopping = threading.Event()
@@ -241,9 +242,9 @@ class ProjectionRunner:
 
     @property
     def position(self) -> int:
-        """The log position every projection has reached."""
-        with self.lock:
-            return min(self.positions.values())
+        """The log position every projection has reached (a quick read, without the lock:
+        the positions only move forward, after their batch is stored)."""
+        return min(self.positions.values())
 
     def catch_up(
         self, *, limit: int | None = None, progress: Callable[[int], None] | None = None
@@ -312,10 +313,10 @@ class ProjectionRunner:
         batch: dict[str, Writes] = {}
         try:
             events = [self.app.mapper.to_domain_event(n) for n in page]
-            with self.lock:
-                for notification, event in zip(page, events, strict=True):
-                    if not isinstance(event, AggregateEvent):
-                        continue
+            for notification, event in zip(page, events, strict=True):
+                if not isinstance(event, AggregateEvent):
+                    continue
+                with self.lock:
                     for name, projection in self.projections.items():
                         if self.positions[name] < notification.id:
                             writes = batch.setdefault(name, Writes())
@@ -336,9 +337,8 @@ class ProjectionRunner:
             # Whatever was folded from this page is not stored: forget it.
             self._reload(self.projections)
             raise
-        with self.lock:
-            for name, writes in batch.items():
-                self.positions[name] = writes.position
+        for name, writes in batch.items():
+            self.positions[name] = writes.position
 
     def _reload(self, projections: dict[str, Projection]) -> None:
         """Restore each projection from its stored rows and the position they stand at."""

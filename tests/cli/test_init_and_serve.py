@@ -147,7 +147,7 @@ def test_a_bad_setting_is_one_line_and_exit_status_2(
 ) -> None:
     """The console script, as an operator runs it: no traceback for a mistyped setting."""
     env = {**os.environ, variable: value}
-    done = subprocess.run(  # noqa: S603  (our own interpreter and module)
+    done = subprocess.run(
         [sys.executable, "-m", "cli", "verify"],
         env=env,
         cwd=tmp_path,
