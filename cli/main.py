@@ -104,7 +104,7 @@ def main() -> None:
     """The console script: a bad setting or an unreachable store is one line, not a
     traceback, and exit status 2."""
     try:
-        app(standalone_mode=True)
+        app()
     except ValidationError as error:
         _fail(*(_setting_problem(problem) for problem in error.errors()))
     except (InterfaceError, OperationalError) as error:

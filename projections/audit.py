@@ -79,24 +79,6 @@ def chain(previous_hash: str, notification: Notification, data: dict[str, Any]) 
     return _link(previous_hash, notification, canonical_json(data))
 
 
-def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, text as it is: the form the chain hashes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _link(previous_hash: str, notification: Notification, data_json: str) -> str:
-    """`chain_of`'s link with the data already in canonical JSON: the same text as the
-    canonical form of the whole object, whose keys sort as written here."""
-    canonical = (
-        f'{{"aggregate_id":{_quoted(str(notification.originator_id))},'
-        f'"aggregate_version":{int(notification.originator_version)},'
-        f'"data":{data_json},'
-        f'"position":{int(notification.id)},'
-        f'"topic":{_quoted(notification.topic)}}}'
-    )
-    return hashlib.sha256(f"{previous_hash}\n{canonical}".encode()).hexdigest()
-
-
 def chain_of(
     previous_hash: str,
     *,
@@ -107,16 +89,52 @@ def chain_of(
     data: dict[str, Any],
 ) -> str:
     """The same link from plain values, as an exported line holds them."""
-    canonical = canonical_json(
-        {
-            "position": position,
-            "topic": topic,
-            "aggregate_id": aggregate_id,
-            "aggregate_version": aggregate_version,
-            "data": data,
-        }
+    return link_of(
+        previous_hash,
+        position=position,
+        topic=topic,
+        aggregate_id=aggregate_id,
+        aggregate_version=aggregate_version,
+        data_json=canonical_json(data),
+    )
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, text as it is: the form the chain hashes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def link_of(
+    previous_hash: str,
+    *,
+    position: int,
+    topic: str,
+    aggregate_id: str,
+    aggregate_version: int,
+    data_json: str,
+) -> str:
+    """SHA-256 of the previous hash and the canonical JSON of the object {position, topic,
+    aggregate_id, aggregate_version, data}, written out with its keys in sorted order so
+    that the data, already canonical, is not encoded again."""
+    canonical = (
+        f'{{"aggregate_id":{_quoted(aggregate_id)},'
+        f'"aggregate_version":{int(aggregate_version)},'
+        f'"data":{data_json},'
+        f'"position":{int(position)},'
+        f'"topic":{_quoted(topic)}}}'
     )
     return hashlib.sha256(f"{previous_hash}\n{canonical}".encode()).hexdigest()
+
+
+def _link(previous_hash: str, notification: Notification, data_json: str) -> str:
+    return link_of(
+        previous_hash,
+        position=notification.id,
+        topic=notification.topic,
+        aggregate_id=str(notification.originator_id),
+        aggregate_version=notification.originator_version,
+        data_json=data_json,
+    )
 
 
 def entry(previous_hash: str, notification: Notification, data: dict[str, Any]) -> AuditEntry:

@@ -1,7 +1,10 @@
-"""The audit chain's link is one canonical text, however it is computed."""
+"""The audit chain's link is the canonical JSON of the whole object, as ledgers stored
+before the link was written out by hand were hashed."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 from uuid import uuid4
 
@@ -24,11 +27,11 @@ json_values = st.recursive(
     version=st.integers(min_value=1, max_value=10**6),
     topic=st.text(min_size=1),
 )
-def test_the_runner_link_and_the_export_link_agree(
+def test_the_link_hashes_the_canonical_json_of_the_whole_object(
     data: dict[str, Any], position: int, version: int, topic: str
 ) -> None:
-    """The runner hashes from a stored notification, verify-export from an exported line:
-    text with quotes, backslashes or Chinese must give the same link either way."""
+    """From a stored notification (the runner, verify) or an exported line (verify-export),
+    text with quotes, backslashes or Chinese gives the link of the definition."""
     aggregate_id = uuid4()
     notification = Notification(
         id=position,
@@ -37,11 +40,24 @@ def test_the_runner_link_and_the_export_link_agree(
         topic=topic,
         state=b"",
     )
-    assert chain(GENESIS_HASH, notification, data) == chain_of(
-        GENESIS_HASH,
-        position=position,
-        topic=topic,
-        aggregate_id=str(aggregate_id),
-        aggregate_version=version,
-        data=data,
+    whole = {
+        "position": position,
+        "topic": topic,
+        "aggregate_id": str(aggregate_id),
+        "aggregate_version": version,
+        "data": data,
+    }
+    canonical = json.dumps(whole, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    defined = hashlib.sha256(f"{GENESIS_HASH}\n{canonical}".encode()).hexdigest()
+    assert chain(GENESIS_HASH, notification, data) == defined
+    assert (
+        chain_of(
+            GENESIS_HASH,
+            position=position,
+            topic=topic,
+            aggregate_id=str(aggregate_id),
+            aggregate_version=version,
+            data=data,
+        )
+        == defined
     )
