@@ -6,6 +6,7 @@ rankings. Rows are mutable slotted dataclasses owned by the fold.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
@@ -82,6 +83,19 @@ class Directory:
     # The same membership rows by member, so a caller's teams are found without a scan.
     by_member: dict[UUID, list[MembershipRow]] = field(default_factory=dict)
 
+    # Each service log row names members, a team, a day and an activity that many other
+    # rows name too: rows share one object for each (`shared`), rather than each keeping the
+    # copy its event was decoded into. A million-event ledger fits in memory this way.
+    _days: dict[date, date] = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, ident: UUID) -> UUID:
+        """The directory's own object for a member's or a team's id, where it knows one."""
+        row = self.members.get(ident) or self.teams.get(ident)
+        return ident if row is None else row.id
+
+    def shared_day(self, day: date) -> date:
+        return self._days.setdefault(day, day)
+
     def add_membership(self, row: MembershipRow) -> None:
         self.memberships.setdefault(row.team_id, []).append(row)
         self.by_member.setdefault(row.member_id, []).append(row)
@@ -129,16 +143,16 @@ def apply(state: Directory, event: AggregateEvent) -> Directory:
         case ServiceLog.Logged():
             state.logs[event.originator_id] = LogRow(
                 id=event.originator_id,
-                volunteer_id=event.volunteer_id,
-                team_id=event.team_id,
-                service_date=event.service_date,
+                volunteer_id=state.shared(event.volunteer_id),
+                team_id=state.shared(event.team_id),
+                service_date=state.shared_day(event.service_date),
                 minutes=event.minutes,
-                activity=event.activity,
+                activity=sys.intern(event.activity),
                 beneficiary=event.beneficiary,
                 note=event.note,
-                logged_by=event.actor_id,
+                logged_by=state.shared(event.actor_id),
                 recorded_at=event.timestamp,
-                source=event.source,
+                source=None if event.source is None else sys.intern(event.source),
             )
         case ServiceLog.Approved(minutes=minutes):
             log = _reviewed(state, event, "approved")
@@ -153,7 +167,8 @@ def apply(state: Directory, event: AggregateEvent) -> Directory:
 def _reviewed(state: Directory, event: AggregateEvent, status: str) -> LogRow:
     log = state.logs[event.originator_id]
     log.status = status
-    log.reviewed_by = getattr(event, "actor_id", None)
+    reviewer = getattr(event, "actor_id", None)
+    log.reviewed_by = None if reviewer is None else state.shared(reviewer)
     log.reviewed_at = event.timestamp
     return log
 

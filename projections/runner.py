@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,6 +45,11 @@ class Projection(ABC):
     @abstractmethod
     def load(self, rows: Iterable[tuple[str, str]]) -> None:
         """Restore the state from its stored rows."""
+
+    def reload(self, rows: Iterable[tuple[str, str]]) -> None:
+        """Start from nothing and load the stored rows."""
+        self.reset()
+        self.load(rows)
 
     @abstractmethod
     def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
@@ -92,7 +98,7 @@ class DirectoryProjection(Projection):
                         )
                     )
             elif kind == "log":
-                logs.append(_log_from_json(UUID(ident), data))
+                logs.append(_log_from_json(self.state, UUID(ident), data))
         for row in sorted(logs, key=lambda x: (x.recorded_at, str(x.id))):
             self.state.logs[row.id] = row
 
@@ -105,6 +111,16 @@ class DirectoryProjection(Projection):
             writes.dirty.update((f"team:{ident}", f"memberships:{ident}"))
         elif ident in self.state.logs:
             writes.dirty.add(f"log:{ident}")
+
+    def row_keys(self) -> Iterator[str]:
+        """The key of every row the state stores."""
+        for ident in self.state.members:
+            yield f"member:{ident}"
+        for ident in self.state.teams:
+            yield f"team:{ident}"
+            yield f"memberships:{ident}"
+        for ident in self.state.logs:
+            yield f"log:{ident}"
 
     def encode(self, key: str) -> str | None:
         kind, _, text = key.partition(":")
@@ -344,9 +360,7 @@ class ProjectionRunner:
         """Restore each projection from its stored rows and the position they stand at."""
         with self._writer, self.lock:
             for name, projection in projections.items():
-                rows, position = read_view(self.store, name)
-                projection.reset()
-                projection.load(rows)
+                _, position = read_view(self.store, name, projection.reload)
                 self.positions[name] = position
 
     def _follow(self, interval: float) -> None:
@@ -379,22 +393,26 @@ def _date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
-def _log_from_json(ident: UUID, data: dict[str, Any]) -> directory.LogRow:
+def _log_from_json(
+    state: directory.Directory, ident: UUID, data: dict[str, Any]
+) -> directory.LogRow:
+    """A stored log row, sharing what it names with the directory (see `Directory.shared`)."""
+    source = data.get("source")
     return directory.LogRow(
         id=ident,
-        volunteer_id=UUID(data["volunteer_id"]),
-        team_id=UUID(data["team_id"]),
-        service_date=date.fromisoformat(data["service_date"]),
+        volunteer_id=state.shared(UUID(data["volunteer_id"])),
+        team_id=state.shared(UUID(data["team_id"])),
+        service_date=state.shared_day(date.fromisoformat(data["service_date"])),
         minutes=data["minutes"],
-        activity=data["activity"],
+        activity=sys.intern(data["activity"]),
         beneficiary=data["beneficiary"],
         note=data["note"],
-        logged_by=UUID(data["logged_by"]),
+        logged_by=state.shared(UUID(data["logged_by"])),
         recorded_at=datetime.fromisoformat(data["recorded_at"]),
         status=data["status"],
         approved_minutes=data["approved_minutes"],
         reason=data["reason"],
-        reviewed_by=UUID(data["reviewed_by"]) if data["reviewed_by"] else None,
+        reviewed_by=state.shared(UUID(data["reviewed_by"])) if data["reviewed_by"] else None,
         reviewed_at=datetime.fromisoformat(data["reviewed_at"]) if data["reviewed_at"] else None,
-        source=data.get("source"),
+        source=None if source is None else sys.intern(source),
     )

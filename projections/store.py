@@ -16,9 +16,9 @@ import base64
 import json
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -36,6 +36,7 @@ from projections.balances import StatementLine
 from timebank.application import TimeBank
 from timebank.storage import retried_at_startup
 
+_ROWS_PAGE = 5000  # view rows read per query
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -55,7 +56,8 @@ class ViewStore(Protocol):
         """The position of the last event applied to the stored view (0: none)."""
 
     def load(self, projection: str) -> Iterator[tuple[str, str]]:
-        """Every stored row of a projection, as key and JSON."""
+        """Every stored row of a projection, as key and JSON, in key order, read in pages
+        (a view of a million rows never sits in memory as a whole)."""
 
     def write(self, batch: dict[str, Writes]) -> None:
         """Store the changes of several projections and their positions, atomically."""
@@ -75,16 +77,22 @@ class ViewStore(Protocol):
     def close(self) -> None: ...
 
 
-def read_view(store: ViewStore, name: str) -> tuple[list[tuple[str, str]], int]:
-    """A projection's stored rows and the position they stand at, read consistently even
-    while another process's runner stores batches: each batch moves the tracked position,
-    so rows read between two equal readings of it are exactly that position's rows."""
+def read_view(
+    store: ViewStore, name: str, consume: Callable[[Iterator[tuple[str, str]]], _T]
+) -> tuple[_T, int]:
+    """What `consume` makes of a projection's stored rows, and the position they stand at,
+    read consistently even while another process's runner stores batches: each batch moves
+    the tracked position, so rows read between two equal readings of it are exactly that
+    position's rows. `consume` may be called again, on a fresh reading, when they moved."""
     for _ in range(_READ_ATTEMPTS):
         before = store.tracked(name)
-        rows = list(store.load(name))
+        result = consume(store.load(name))
         if store.tracked(name) == before:
-            return rows, before
+            return result, before
     raise RuntimeError(f"the stored {name} view kept moving while it was read")
+
+
+_T = TypeVar("_T")
 
 
 _READ_ATTEMPTS = 100
@@ -179,7 +187,10 @@ class SQLViewStore:
             "ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value"
         )
         self._delete = f"DELETE FROM {rows} WHERE projection = {p} AND key = {p}"
-        self._select_rows = f"SELECT key, value FROM {rows} WHERE projection = {p}"
+        self._select_rows = (
+            f"SELECT key, value FROM {rows} WHERE projection = {p} AND key > {p} "
+            f"ORDER BY key LIMIT {p}"
+        )
         self._insert_line = f"INSERT INTO {statement} VALUES ({', '.join([p] * 8)})"
         self._insert_audit = f"INSERT INTO {audit} VALUES ({', '.join([p] * 8)})"
         self._select_lines = (
@@ -207,11 +218,16 @@ class SQLViewStore:
         return self.recorder.max_tracking_id(_tracking_name(projection)) or 0
 
     def load(self, projection: str) -> Iterator[tuple[str, str]]:
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._select_rows, (projection,))
-            rows = cursor.fetchall()
-        for row in rows:
-            yield row["key"], self.sealer.open(row["value"])
+        after = ""
+        while True:
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(self._select_rows, (projection, after, _ROWS_PAGE))
+                page = cursor.fetchall()
+            for row in page:
+                yield row["key"], self.sealer.open(row["value"])
+            if len(page) < _ROWS_PAGE:
+                return
+            after = page[-1]["key"]
 
     def write(self, batch: dict[str, Writes]) -> None:
         with self.datastore.transaction(commit=True) as cursor:
@@ -310,7 +326,7 @@ class MemoryViewStore:
 
     def load(self, projection: str) -> Iterator[tuple[str, str]]:
         with self._lock:
-            rows = list(self._rows.get(projection, {}).items())
+            rows = sorted(self._rows.get(projection, {}).items())
         yield from rows
 
     def write(self, batch: dict[str, Writes]) -> None:

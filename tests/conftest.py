@@ -7,10 +7,16 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from hypothesis import settings
 from psycopg import sql
 
 from tests.support import Community, build_community, open_ledger, postgres_test_url
 from timebank import TimeBank
+
+# Property tests check what the code does, never how fast: on a busy two-core machine the
+# first example of a test can take half a second while modules warm up.
+settings.register_profile("timebank", deadline=None)
+settings.load_profile("timebank")
 
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -175,6 +177,70 @@ def test_a_forged_balance_view_is_reported(
     )
     report = verify(app, runner.store)
     assert any(kind == "projection_mismatch" for _, kind in kinds(report))
+
+
+def directory_row(path: Path, kind: str) -> tuple[str, str]:
+    """One stored row of the directory view: its key and its JSON."""
+    with sqlite3.connect(path) as db:
+        key, value = db.execute(
+            "SELECT key, value FROM timebank_view_rows WHERE projection = 'directory' "
+            "AND key LIKE ? ORDER BY key",
+            (f"{kind}:%",),
+        ).fetchone()
+    return str(key), str(value)
+
+
+def change_minutes(path: Path) -> str:
+    key, value = directory_row(path, "log")
+    forged = json.dumps({**json.loads(value), "minutes": 600})
+    tamper(
+        path,
+        (
+            "UPDATE timebank_view_rows SET value = ? WHERE projection = 'directory' AND key = ?",
+            (forged, key),
+        ),
+    )
+    return "directory logs differ"
+
+
+def drop_member(path: Path) -> str:
+    key, _ = directory_row(path, "member")
+    tamper(
+        path, ("DELETE FROM timebank_view_rows WHERE projection = 'directory' AND key = ?", (key,))
+    )
+    return "directory members differ"
+
+
+def add_team(path: Path) -> str:
+    _, value = directory_row(path, "team")
+    row = ("directory", f"team:{uuid4()}", value)
+    tamper(path, ("INSERT INTO timebank_view_rows VALUES (?, ?, ?)", row))
+    return "directory teams differ"
+
+
+@pytest.mark.parametrize("forge", [change_minutes, drop_member, add_team])
+def test_a_forged_directory_view_is_reported(
+    ledger_file: Ledger, forge: Callable[[Path], str]
+) -> None:
+    app, runner, _, path = ledger_file
+    finding = forge(path)
+    report = verify(app, runner.store)
+    assert [p.detail for p in report.problems if p.kind == "projection_mismatch"] == [finding]
+
+
+def test_a_directory_row_stored_with_other_spacing_verifies(ledger_file: Ledger) -> None:
+    """Rows are compared by the values they hold, not by how their JSON is spelled."""
+    app, runner, _, path = ledger_file
+    tamper(
+        path,
+        (
+            "UPDATE timebank_view_rows SET value = replace(value, ',', ', ') "
+            "WHERE projection = 'directory' AND key LIKE 'log:%'",
+            (),
+        ),
+    )
+    report = verify(app, runner.store)
+    assert report.ok, report.problems
 
 
 def test_an_unbalanced_ledger_is_reported(

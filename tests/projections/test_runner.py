@@ -133,6 +133,21 @@ def test_a_restarted_runner_resumes_where_it_stopped(
     assert_views_equal_a_fresh_replay(second_app, second)
 
 
+def test_a_restarted_runner_reads_back_views_larger_than_a_page(
+    app: TimeBank, reopen: Callable[[], TimeBank], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy_community(app)
+    first = ProjectionRunner(app)
+    first.catch_up()
+    monkeypatch.setattr("projections.store._ROWS_PAGE", 3)  # every view spans many pages
+    second_app = reopen()
+    second = ProjectionRunner(second_app, store=_same_store(first, app))
+    assert second.catch_up() == 0
+    assert second.directory.state == first.directory.state
+    assert second.balances.state == first.balances.state
+    assert_views_equal_a_fresh_replay(second_app, second)
+
+
 def test_a_rebuild_drops_and_refolds_one_projection_or_all(app: TimeBank) -> None:
     c = busy_community(app)
     runner = ProjectionRunner(app, batch_size=7)
