@@ -93,8 +93,9 @@ ActorId = Annotated[UUID, Depends(authenticated_actor)]
 
 def current_actor(ledger: Ledger, settings: AppSettings, credentials: BearerToken) -> Actor:
     """The caller with the global roles they hold right now: signing in and looking up
-    the member in one worker-thread call."""
-    return ledger.actor(authenticated_actor(ledger, settings, credentials))
+    the member in one worker-thread call, and one question to the store."""
+    with ledger.reading():
+        return ledger.actor(authenticated_actor(ledger, settings, credentials))
 
 
 Caller = Annotated[Actor, Depends(current_actor)]

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -25,6 +32,7 @@ from eventsourcing.persistence import (
 )
 
 from timebank.accounts import Account
+from timebank.cache import FollowedCache, FollowedRepository
 from timebank.credentials import (
     Credential,
     CredentialView,
@@ -64,6 +72,8 @@ SYSTEM_ACTOR_ID = UUID(int=0)
 """The acting member of work done by the system itself: bootstrap and the admin token."""
 
 A = TypeVar("A", bound=Aggregate)
+P = ParamSpec("P")
+R = TypeVar("R")
 Decision = tuple[A, Sequence[Aggregate]]
 
 
@@ -87,6 +97,18 @@ class Actor:
     id: UUID
     is_admin: bool
     is_auditor: bool
+
+
+def _reads(method: Callable[Concatenate[TimeBank, P], R]) -> Callable[Concatenate[TimeBank, P], R]:
+    """A use case that only reads: all its reads see the ledger as of one moment, for the
+    price of one question to the store (see `TimeBank.reading`)."""
+
+    def reading(self: TimeBank, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.reading():
+            return method(self, *args, **kwargs)
+
+    functools.update_wrapper(reading, method)
+    return reading
 
 
 class TimeBank(Application[UUID]):
@@ -135,6 +157,38 @@ class TimeBank(Application[UUID]):
         """Creating the tables is retried when processes start together (see storage)."""
         recorder: ApplicationRecorder = retried_at_startup(super().construct_recorder)()
         return recorder
+
+    def construct_repository(self) -> Repository[UUID]:
+        """With a cache, one that follows the log (see `timebank.cache`): a command asks the
+        store once what changed, not once per aggregate it reads."""
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        if not maxsize:
+            return super().construct_repository()
+        return FollowedRepository(self.events, FollowedCache(int(maxsize), self.recorder))
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        repository = self.repository
+        if not isinstance(repository, FollowedRepository):
+            return super()._record(processing_event)
+        since = repository.cache.generation  # before the save: see `FollowedCache.saved`
+        recordings = self.events.put(
+            processing_event.events,
+            tracking=processing_event.tracking,
+            **processing_event.saved_kwargs,
+        )
+        repository.cache.saved(processing_event.aggregates.values(), recordings, since)
+        return recordings
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Reads in the block see the ledger as it stood when the block began, at the cost
+        of one question to the store (without a cache: one per read, as always)."""
+        repository = self.repository
+        if isinstance(repository, FollowedRepository):
+            with repository.current():
+                yield
+        else:
+            yield
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -222,9 +276,11 @@ class TimeBank(Application[UUID]):
         args = {"member_id": member_id, "role": role}
         return MemberView.of(self._execute(actor_id, request_id, "revoke_role", args, decide))
 
+    @_reads
     def get_member(self, member_id: UUID) -> MemberView:
         return MemberView.of(self._read(Member, member_id, "member"))
 
+    @_reads
     def get_account(self, member_id: UUID) -> AccountView:
         """The member's minutes as their account decides them: balance, held, available."""
         return AccountView.of(self._account(member_id))
@@ -309,6 +365,7 @@ class TimeBank(Application[UUID]):
         team = self._execute(actor_id, request_id, "remove_team_member", args, decide)
         return TeamView.of(team)
 
+    @_reads
     def get_team(self, team_id: UUID) -> TeamView:
         return TeamView.of(self._read(Team, team_id, "team"))
 
@@ -433,6 +490,7 @@ class TimeBank(Application[UUID]):
         log = self._execute(actor_id, request_id, "reverse_service", args, decide)
         return ServiceLogView.of(log)
 
+    @_reads
     def get_service_log(self, service_log_id: UUID) -> ServiceLogView:
         return ServiceLogView.of(self._read(ServiceLog, service_log_id, "service log"))
 
@@ -602,6 +660,7 @@ class TimeBank(Application[UUID]):
         redemption = self._execute(actor_id, request_id, "cancel_redemption", args, decide)
         return RedemptionView.of(redemption)
 
+    @_reads
     def get_redemption(self, redemption_id: UUID) -> RedemptionView:
         return RedemptionView.of(self._read(Redemption, redemption_id, "redemption"))
 
@@ -650,6 +709,7 @@ class TimeBank(Application[UUID]):
         transfer = self._execute(actor_id, request_id, "transfer", args, decide)
         return TransferView.of(transfer)
 
+    @_reads
     def get_transfer(self, transfer_id: UUID) -> TransferView:
         return TransferView.of(self._read(Transfer, transfer_id, "transfer"))
 
@@ -728,6 +788,7 @@ class TimeBank(Application[UUID]):
         credential = self._execute(actor_id, request_id, "revoke_token", args, decide)
         return CredentialView.of(credential)
 
+    @_reads
     def read_credential(self, *, actor_id: UUID, credential_id: UUID) -> CredentialView:
         """A token's record (never the token) is seen by its member, auditors and admins."""
         actor = self._actor(actor_id)
@@ -735,6 +796,7 @@ class TimeBank(Application[UUID]):
         self._require_reader(actor, f"credential {credential.id}", {credential.member_id})
         return CredentialView.of(credential)
 
+    @_reads
     def authenticate(self, token: str) -> UUID | None:
         """The member a bearer token signs in, or None when it is unknown or revoked."""
         digest = digest_of(token)
@@ -748,11 +810,13 @@ class TimeBank(Application[UUID]):
             return None
         return credential.member_id if credential.matches(token) else None
 
+    @_reads
     def read_team(self, *, actor_id: UUID, team_id: UUID) -> TeamView:
         """Teams and their current members are seen by every registered member."""
         self._actor(actor_id)
         return self.get_team(team_id)
 
+    @_reads
     def read_service_log(self, *, actor_id: UUID, service_log_id: UUID) -> ServiceLogView:
         """A log is seen by its volunteer, whoever logged it, the coordinators of its team,
         auditors and admins."""
@@ -764,6 +828,7 @@ class TimeBank(Application[UUID]):
         )
         return ServiceLogView.of(log)
 
+    @_reads
     def read_redemption(self, *, actor_id: UUID, redemption_id: UUID) -> RedemptionView:
         """A redemption is seen by its member, whoever requested it, the coordinators of
         the delivering team, auditors and admins."""
@@ -778,6 +843,7 @@ class TimeBank(Application[UUID]):
         )
         return RedemptionView.of(redemption)
 
+    @_reads
     def read_transfer(self, *, actor_id: UUID, transfer_id: UUID) -> TransferView:
         """A transfer is seen by its giver and receiver, auditors and admins."""
         actor = self._actor(actor_id)
@@ -787,6 +853,7 @@ class TimeBank(Application[UUID]):
         )
         return TransferView.of(transfer)
 
+    @_reads
     def actor(self, actor_id: UUID) -> Actor:
         """Who is acting, with the global roles they hold right now; an unknown member may
         not act. The HTTP API's read side decides what the caller sees from this."""
@@ -839,12 +906,13 @@ class TimeBank(Application[UUID]):
         """
         fingerprint = _fingerprint(command, actor_id, args)
         for attempt in range(1, self.max_attempts + 1):
-            if request_id is not None:
-                earlier = self._earlier_result(request_id, fingerprint)
-                if earlier is not None:
-                    return earlier  # type: ignore[return-value]
-            actor = self._actor(actor_id)
-            result, changed = decide(actor)
+            with self.reading():
+                if request_id is not None:
+                    earlier = self._earlier_result(request_id, fingerprint)
+                    if earlier is not None:
+                        return earlier  # type: ignore[return-value]
+                actor = self._actor(actor_id)
+                result, changed = decide(actor)
             records: list[Aggregate] = list(changed)
             if request_id is not None:
                 records.append(

@@ -1,0 +1,109 @@
+"""The aggregate cache follows the log: what another process stores is seen by the next
+command here, and an aggregate read while another process changed it is not kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from tests.support import TODAY, build_community, open_ledger
+from timebank import GlobalRole, TimeBank
+from timebank.cache import FOLLOW_PAGE, REMEMBERED_GENERATIONS, FollowedRepository
+from timebank.errors import InsufficientMinutesError, PermissionDeniedError
+from timebank.members import Member
+
+# Two processes need a store both can open: a SQLite file or PostgreSQL.
+pytestmark = pytest.mark.parametrize(
+    "store_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@pytest.fixture
+def other(store_url: str) -> Iterator[TimeBank]:
+    """Another process's application on the same store."""
+    ledger = open_ledger(store_url)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def followed(app: TimeBank) -> FollowedRepository:
+    repository = app.repository
+    assert isinstance(repository, FollowedRepository)
+    return repository
+
+
+def test_a_member_removed_by_another_process_cannot_log_service_here(
+    app: TimeBank, other: TimeBank
+) -> None:
+    c = build_community(app)
+    c.earn(c.li, 30)  # the team and Li are now cached here
+    other.remove_team_member(actor_id=c.admin, team_id=c.care_team, member_id=c.li)
+    with pytest.raises(PermissionDeniedError):
+        app.log_service(
+            actor_id=c.li, team_id=c.care_team, service_date=TODAY, minutes=30, activity="care"
+        )
+
+
+def test_minutes_spent_through_another_process_are_gone_here(
+    app: TimeBank, other: TimeBank
+) -> None:
+    c = build_community(app)
+    c.earn(c.li, 60)
+    assert app.get_account(c.li).available_minutes == 60  # cached here
+    other.transfer(actor_id=c.li, to_member_id=c.wang, minutes=45)
+    assert app.get_account(c.li).available_minutes == 15
+    with pytest.raises(InsufficientMinutesError):
+        app.transfer(actor_id=c.li, to_member_id=c.wang, minutes=30)
+
+
+def test_a_role_revoked_by_another_process_is_gone_at_once(app: TimeBank, other: TimeBank) -> None:
+    c = build_community(app)
+    assert app.actor(c.auditor).is_auditor
+    other.revoke_role(actor_id=c.admin, member_id=c.auditor, role=GlobalRole.AUDITOR)
+    assert not app.actor(c.auditor).is_auditor
+
+
+def test_an_aggregate_read_while_another_process_changed_it_is_not_kept(
+    app: TimeBank, other: TimeBank
+) -> None:
+    c = build_community(app)
+    cache = followed(app).cache
+    stale: Member = app.repository.get(c.grandma, deepcopy_from_cache=False)
+    cache.get(c.grandma, evict=True)
+    read_began = cache.generation  # a read begins, and finds this version...
+    other.grant_role(actor_id=c.admin, member_id=c.grandma, role=GlobalRole.AUDITOR)
+    cache.catch_up()  # ...while another thread here sees the newer one
+    cache.offer(stale, read_began)  # the late read offers what it found
+    fresh: Member = app.repository.get(c.grandma)
+    assert fresh.version == stale.version + 1
+    assert app.actor(c.grandma).is_auditor
+
+
+def test_an_offer_from_before_every_remembered_catch_up_is_refused(
+    app: TimeBank, other: TimeBank
+) -> None:
+    c = build_community(app)
+    cache = followed(app).cache
+    member: Member = app.repository.get(c.grandma, deepcopy_from_cache=False)
+    cache.get(c.grandma, evict=True)
+    read_began = cache.generation
+    for _ in range(REMEMBERED_GENERATIONS + 1):
+        other.register_member(actor_id=c.admin, name="Neighbour")
+        cache.catch_up()
+    cache.offer(member, read_began)
+    with pytest.raises(KeyError):
+        cache.get(c.grandma)
+
+
+def test_a_cache_far_behind_starts_again_from_the_store(app: TimeBank, other: TimeBank) -> None:
+    c = build_community(app)
+    assert app.get_account(c.li).available_minutes == 0  # cached here
+    through_other = replace(c, app=other)
+    earnings = FOLLOW_PAGE // 3 + 1  # each stores three events: more than a page in all
+    for _ in range(earnings):
+        through_other.earn(c.li, 1)
+    assert app.get_account(c.li).available_minutes == earnings
