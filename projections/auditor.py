@@ -23,7 +23,7 @@ from eventsourcing.persistence import Notification
 
 from projections import audit, balances, directory
 from projections.log import PAGE_SIZE, notifications
-from projections.runner import BalancesProjection, DirectoryProjection
+from projections.runner import BalancesProjection, DirectoryProjection, canonical_row
 from projections.store import ViewStore, read_view
 from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
 from timebank.application import TimeBank
@@ -115,7 +115,7 @@ class _Verifier:
         # The stored views are read first, each with the position it stood at, and
         # compared once the replay reaches that position.
         self.stored_balances, balances_at = read_view(store, "balances", _loaded_balances)
-        self.stored_directory, directory_at = read_view(store, "directory", _digest)
+        self.stored_directory, directory_at = read_view(store, "directory", _stored_digest)
         self.pending_comparisons = {"balances": balances_at, "directory": directory_at}
 
     def report(self, position: int | None, kind: str, detail: str) -> None:
@@ -304,7 +304,7 @@ class _Verifier:
     def _compare_directory(self, position: int) -> None:
         fresh = DirectoryProjection()
         fresh.state = self.directory
-        digest = _digest((key, fresh.encode(key) or "null") for key in fresh.row_keys())
+        digest = _digest((key, canonical_row(fresh.row_value(key))) for key in fresh.row_keys())
         for part, name in _DIRECTORY_PARTS.items():
             if self.stored_directory.get(part) != digest.get(part):
                 self.report(position, "projection_mismatch", f"directory {name} differ")
@@ -325,15 +325,19 @@ _DIRECTORY_PARTS = {
 }
 
 
+def _stored_digest(rows: Iterable[tuple[str, str]]) -> dict[str, tuple[int, int]]:
+    return _digest((key, canonical_row(json.loads(value))) for key, value in rows)
+
+
 def _digest(rows: Iterable[tuple[str, str]]) -> dict[str, tuple[int, int]]:
     """Per kind of row: how many rows, and the sum of their hashes (so the order in which
     rows come does not matter). A view with one row per service log is compared this way
-    without holding a second copy of it in memory. Each row is hashed as canonical JSON, so
-    two rows differ exactly when the values they load as differ."""
+    without holding a second copy of it in memory. Rows come as canonical JSON, so two
+    rows differ exactly when the values they load as differ."""
     parts: dict[str, tuple[int, int]] = {}
-    for key, value in rows:
+    for key, canonical in rows:
         kind = key.partition(":")[0]
-        text = f"{key}\n{audit.canonical_json(json.loads(value))}".encode()
+        text = f"{key}\n{canonical}".encode()
         count, total = parts.get(kind, (0, 0))
         row_hash = int.from_bytes(hashlib.sha256(text).digest())
         parts[kind] = (count + 1, (total + row_hash) % _DIGEST_MODULUS)

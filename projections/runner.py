@@ -123,26 +123,28 @@ class DirectoryProjection(Projection):
             yield f"log:{ident}"
 
     def encode(self, key: str) -> str | None:
+        return _dumps(self.row_value(key))
+
+    def row_value(self, key: str) -> Any:
+        """A row as the value its JSON holds (ids and dates not yet turned into text)."""
         kind, _, text = key.partition(":")
         ident = UUID(text)
         if kind == "member":
             m = self.state.members[ident]
-            return _dumps(
-                {
-                    "name": m.name,
-                    "roles": m.roles,
-                    "birth_date": m.birth_date,
-                    "registered_at": m.registered_at,
-                }
-            )
+            return {
+                "name": m.name,
+                "roles": m.roles,
+                "birth_date": m.birth_date,
+                "registered_at": m.registered_at,
+            }
         if kind == "team":
             t = self.state.teams[ident]
-            return _dumps({"name": t.name, "community": t.community, "formed_at": t.formed_at})
+            return {"name": t.name, "community": t.community, "formed_at": t.formed_at}
         if kind == "memberships":
             rows = self.state.memberships[ident]
-            return _dumps([[r.member_id, r.role, r.since, r.until] for r in rows])
+            return [[r.member_id, r.role, r.since, r.until] for r in rows]
         row = self.state.logs[ident]
-        return _dumps({slot: getattr(row, slot) for slot in _LOG_FIELDS})
+        return {slot: getattr(row, slot) for slot in _LOG_FIELDS}
 
 
 class BalancesProjection(Projection):
@@ -379,6 +381,13 @@ _LOG_FIELDS = [slot for slot in directory.LogRow.__slots__ if slot != "id"]
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, default=_encode, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_row(value: Any) -> str:
+    """A row's value as canonical JSON (sorted keys, no spaces): equal values, equal text."""
+    return json.dumps(
+        value, default=_encode, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def _encode(value: Any) -> Any:
