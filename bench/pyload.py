@@ -27,8 +27,12 @@ async def _load(
         deadline = start + seconds
 
         async def worker(offset: int) -> None:
+            """Every connection makes at least one request, however late it starts (on a
+            starved machine a short run could otherwise measure nothing)."""
             i = offset
-            while time.perf_counter() < deadline:
+            first = True
+            while first or time.perf_counter() < deadline:
+                first = False
                 call = calls[i % len(calls)]
                 i += connections
                 sent = time.perf_counter()
