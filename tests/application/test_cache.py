@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from uuid import UUID
 
 import pytest
 
@@ -34,6 +35,15 @@ def followed(app: TimeBank) -> FollowedRepository:
     repository = app.repository
     assert isinstance(repository, FollowedRepository)
     return repository
+
+
+def read_and_dropped(app: TimeBank, member_id: UUID) -> tuple[Member, int]:
+    """A member as a read here found it, gone from the cache again, and the generation in
+    which that read began: what a read finishing late has to offer."""
+    cache = followed(app).cache
+    member: Member = app.repository.get(member_id, deepcopy_from_cache=False)
+    cache.get(member_id, evict=True)
+    return member, cache.generation
 
 
 def test_a_member_removed_by_another_process_cannot_log_service_here(
@@ -72,9 +82,7 @@ def test_an_aggregate_read_while_another_process_changed_it_is_not_kept(
 ) -> None:
     c = build_community(app)
     cache = followed(app).cache
-    stale: Member = app.repository.get(c.grandma, deepcopy_from_cache=False)
-    cache.get(c.grandma, evict=True)
-    read_began = cache.generation  # a read begins, and finds this version...
+    stale, read_began = read_and_dropped(app, c.grandma)  # a read finds this version...
     other.grant_role(actor_id=c.admin, member_id=c.grandma, role=GlobalRole.AUDITOR)
     cache.catch_up()  # ...while another thread here sees the newer one
     cache.offer(stale, read_began)  # the late read offers what it found
@@ -88,9 +96,7 @@ def test_an_offer_from_before_every_remembered_catch_up_is_refused(
 ) -> None:
     c = build_community(app)
     cache = followed(app).cache
-    member: Member = app.repository.get(c.grandma, deepcopy_from_cache=False)
-    cache.get(c.grandma, evict=True)
-    read_began = cache.generation
+    member, read_began = read_and_dropped(app, c.grandma)
     for _ in range(REMEMBERED_GENERATIONS + 1):
         other.register_member(actor_id=c.admin, name="Neighbour")
         cache.catch_up()
