@@ -10,7 +10,6 @@ damaged event: it reports it and goes on.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import Notification
 
@@ -127,22 +127,22 @@ class _Verifier:
         previous, expected = audit.GENESIS_HASH, next(audited, None)
         for notification in notifications(self.app):
             self._compare_views_before(notification.id)
-            while expected is not None and expected.position < notification.id:
-                self.report(expected.position, "missing", "audited event no longer stored")
-                previous, expected = expected.hash, next(audited, None)
+            while expected is not None and expected.entry.position < notification.id:
+                self.report(expected.entry.position, "missing", "audited event no longer stored")
+                previous, expected = expected.entry.hash, next(audited, None)
             self.checked += 1
             decoded = self._decode(notification)
-            if expected is not None and expected.position == notification.id:
+            if expected is not None and expected.entry.position == notification.id:
                 if decoded is not None:
                     self._check_link(notification, decoded[1], previous, expected)
-                previous, expected = expected.hash, next(audited, None)
+                previous, expected = expected.entry.hash, next(audited, None)
             elif notification.id <= audit_head:
                 self.report(notification.id, "unrecorded", "stored event the audit never saw")
             self._check_version(notification)
             if decoded is not None:
                 self._fold(notification.id, decoded[0])
         while expected is not None:
-            self.report(expected.position, "missing", "audited event no longer stored")
+            self.report(expected.entry.position, "missing", "audited event no longer stored")
             expected = next(audited, None)
         self._compare_views_before(None)
         self._check_books()
@@ -150,34 +150,44 @@ class _Verifier:
 
     # The chain -------------------------------------------------------------------------
 
-    def _audit_entries(self) -> Iterator[audit.AuditEntry]:
+    def _audit_entries(self) -> Iterator[_Audited]:
         """Recorded audit entries, each checked against its recorded predecessor."""
         previous = audit.GENESIS_HASH
         after = 0
         while True:
             page = self.store.audit(after=after, limit=PAGE_SIZE)
             for entry in page:
-                recomputed = audit.chain(previous, _as_notification(entry), entry.data)
-                columns = (entry.actor_id, entry.recorded_at)
-                if recomputed != entry.hash:
+                # The stored data is canonical JSON, so its text is hashed as it is; text
+                # stored in another form is made canonical before it is judged.
+                link = _link_of_entry(previous, entry, entry.data_json)
+                data = _data_of(entry)
+                if link != entry.hash and (
+                    data is None
+                    or audit.chain(previous, _as_notification(entry), data) != entry.hash
+                ):
                     self.report(entry.position, "audit_chain_broken", "audit entry was altered")
-                elif columns != (entry.data.get("actor_id"), entry.data.get("timestamp")):
+                elif data is None or (entry.actor_id, entry.recorded_at) != (
+                    data.get("actor_id"),
+                    data.get("timestamp"),
+                ):
                     self.report(
                         entry.position, "audit_chain_broken", "audit columns disagree with its data"
                     )
                 previous = entry.hash
-                yield entry
+                yield _Audited(entry, link)
             if len(page) < PAGE_SIZE:
                 return
             after = page[-1].position
 
-    def _decode(self, notification: Notification) -> tuple[Any, dict[str, Any]] | None:
-        """The stored event, read once: as the domain event, and as the data it stored."""
+    def _decode(self, notification: Notification) -> tuple[Any, str] | None:
+        """The stored event, read once: as the domain event, and as the canonical JSON of
+        the data it stored (what the audit chain hashes)."""
         try:
             event = self.app.mapper.to_domain_event(notification)
             if not isinstance(event, AggregateEvent):
-                return event, audit.decode_data(self.app.mapper, notification)
-            return event, audit.event_data(self.app.mapper, notification, event)
+                data = audit.decode_data(self.app.mapper, notification)
+                return event, audit.canonical_json(data)
+            return event, audit.event_json(self.app.mapper, notification, event)
         except Exception as error:
             self.report(notification.id, "undecodable", f"{type(error).__name__}: {error}")
             return None
@@ -185,12 +195,21 @@ class _Verifier:
     def _check_link(
         self,
         notification: Notification,
-        data: dict[str, Any],
+        data_json: str,
         previous: str,
-        expected: audit.AuditEntry,
+        expected: _Audited,
     ) -> None:
         """The stored event, linked to the recorded hash before it, gives the recorded hash."""
-        if audit.chain(previous, notification, data) != expected.hash:
+        recorded = expected.entry
+        same_event = (
+            data_json == recorded.data_json
+            and notification.topic == recorded.topic
+            and notification.originator_version == recorded.aggregate_version
+            and str(notification.originator_id) == recorded.aggregate_id
+        )
+        # The same text under the same position was hashed already, with the same predecessor.
+        link = expected.link if same_event else audit.chain_json(previous, notification, data_json)
+        if link != recorded.hash:
             self.report(
                 notification.id,
                 "altered",
@@ -326,7 +345,7 @@ _DIRECTORY_PARTS = {
 
 
 def _stored_digest(rows: Iterable[tuple[str, str]]) -> dict[str, tuple[int, int]]:
-    return _digest((key, canonical_row(json.loads(value))) for key, value in rows)
+    return _digest((key, canonical_row(orjson.loads(value))) for key, value in rows)
 
 
 def _digest(rows: Iterable[tuple[str, str]]) -> dict[str, tuple[int, int]]:
@@ -345,6 +364,34 @@ def _digest(rows: Iterable[tuple[str, str]]) -> dict[str, tuple[int, int]]:
 
 
 _DIGEST_MODULUS = 2**256
+
+
+@dataclass(frozen=True)
+class _Audited:
+    """A recorded audit entry, and the link its own stored text hashes to."""
+
+    entry: audit.AuditEntry
+    link: str
+
+
+def _data_of(entry: audit.AuditEntry) -> dict[str, Any] | None:
+    """The entry's data, or None if what is stored is not a JSON object."""
+    try:
+        data = entry.data
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _link_of_entry(previous: str, entry: audit.AuditEntry, data_json: str) -> str:
+    return audit.link_of(
+        previous,
+        position=entry.position,
+        topic=entry.topic,
+        aggregate_id=entry.aggregate_id,
+        aggregate_version=entry.aggregate_version,
+        data_json=data_json,
+    )
 
 
 def _as_notification(entry: audit.AuditEntry) -> Notification:

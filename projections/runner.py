@@ -10,7 +10,6 @@ event is ever applied twice.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import threading
@@ -21,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import IntegrityError, Notification
 
@@ -73,7 +73,7 @@ class DirectoryProjection(Projection):
         logs: list[directory.LogRow] = []
         for key, value in rows:
             kind, _, ident = key.partition(":")
-            data = json.loads(value)
+            data = orjson.loads(value)
             if kind == "member":
                 self.state.members[UUID(ident)] = directory.MemberRow(
                     UUID(ident),
@@ -159,7 +159,7 @@ class BalancesProjection(Projection):
     def load(self, rows: Iterable[tuple[str, str]]) -> None:
         for key, value in rows:
             kind, _, ident = key.partition(":")
-            data = json.loads(value)
+            data = orjson.loads(value)
             if kind == "member":
                 self.state.members[UUID(ident)] = balances.MemberMinutes(*data)
             elif kind == "system":
@@ -213,11 +213,10 @@ class AuditProjection(Projection):
     def load(self, rows: Iterable[tuple[str, str]]) -> None:
         for key, value in rows:
             if key == "head":
-                self.head = json.loads(value)
+                self.head = orjson.loads(value)
 
     def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
-        data = audit.event_data(self.app.mapper, notification, event)
-        entry = audit.entry(self.head, notification, data)
+        entry = audit.entry_of_event(self.head, self.app.mapper, notification, event)
         writes.audit.append(entry)
         self.head = entry.hash
         writes.dirty.add("head")
@@ -380,21 +379,16 @@ _LOG_FIELDS = [slot for slot in directory.LogRow.__slots__ if slot != "id"]
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_encode, separators=(",", ":"), ensure_ascii=False)
+    """A row as stored: compact JSON, ids and instants as text (orjson writes them itself)."""
+    return orjson.dumps(value, default=_encode).decode()
 
 
 def canonical_row(value: Any) -> str:
     """A row's value as canonical JSON (sorted keys, no spaces): equal values, equal text."""
-    return json.dumps(
-        value, default=_encode, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    return orjson.dumps(value, default=_encode, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
     raise TypeError(f"cannot store {type(value).__name__} in a view")
 
 

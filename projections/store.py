@@ -13,7 +13,6 @@ applied to a stored view exactly once, and a restart resumes after the last comm
 from __future__ import annotations
 
 import base64
-import json
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -31,7 +30,7 @@ from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
-from projections.audit import AuditEntry, canonical_json
+from projections.audit import AuditEntry
 from projections.balances import StatementLine
 from timebank.application import TimeBank
 from timebank.storage import retried_at_startup
@@ -293,7 +292,7 @@ class SQLViewStore:
                 aggregate_version=r["aggregate_version"],
                 actor_id=r["actor_id"],
                 recorded_at=r["recorded_at"],
-                data=json.loads(self.sealer.open(r["data"])),
+                data_json=self.sealer.open(r["data"]),
                 hash=r["hash"],
             )
             for r in rows
@@ -398,6 +397,6 @@ def _audit_row(entry: AuditEntry, sealer: _Sealer) -> Sequence[Any]:
         entry.aggregate_version,
         entry.actor_id,
         entry.recorded_at,
-        sealer.seal(entry.data_json or canonical_json(entry.data)),
+        sealer.seal(entry.data_json),
         entry.hash,
     )

@@ -159,8 +159,9 @@ def test_an_altered_audit_trail_is_reported(
     app, runner, _, path = ledger_file
     tamper(path, ("UPDATE timebank_audit_trail SET actor_id = 'someone' WHERE position = 5", ()))
     tamper(path, ("UPDATE timebank_audit_trail SET data = '{}' WHERE position = 6", ()))
+    tamper(path, ("UPDATE timebank_audit_trail SET data = 'not json' WHERE position = 7", ()))
     report = verify(app, runner.store)
-    assert kinds(report) == {(5, "audit_chain_broken"), (6, "audit_chain_broken")}
+    assert kinds(report) == {(p, "audit_chain_broken") for p in (5, 6, 7)}
 
 
 def test_a_forged_balance_view_is_reported(
@@ -239,6 +240,15 @@ def test_a_directory_row_stored_with_other_spacing_verifies(ledger_file: Ledger)
             (),
         ),
     )
+    report = verify(app, runner.store)
+    assert report.ok, report.problems
+
+
+def test_an_audit_entry_stored_with_other_spacing_verifies(ledger_file: Ledger) -> None:
+    """The audit trail stores canonical JSON and verify hashes that text as it is; text
+    spelled another way is judged by the values it holds."""
+    app, runner, _, path = ledger_file
+    tamper(path, ("UPDATE timebank_audit_trail SET data = replace(data, ',', ', ')", ()))
     report = verify(app, runner.store)
     assert report.ok, report.problems
 
