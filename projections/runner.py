@@ -327,18 +327,20 @@ class ProjectionRunner:
     # Inside ------------------------------------------------------------------------
 
     def _process(self, page: Sequence[Notification]) -> None:
-        batch: dict[str, Writes] = {}
+        batch = {name: Writes() for name in self.projections}
         try:
             events = [self.app.mapper.to_domain_event(n) for n in page]
             for notification, event in zip(page, events, strict=True):
                 if not isinstance(event, AggregateEvent):
                     continue
+                position = notification.id
                 with self.lock:
                     for name, projection in self.projections.items():
-                        if self.positions[name] < notification.id:
-                            writes = batch.setdefault(name, Writes())
+                        if self.positions[name] < position:
+                            writes = batch[name]
                             projection.apply(notification, event, writes)
-                            writes.position = notification.id
+                            writes.position = position
+            batch = {name: writes for name, writes in batch.items() if writes.position}
             for name, writes in batch.items():
                 # Each changed row is written once per batch, however often it changed.
                 # Only this writer changes the views, so encoding needs no reader's lock.
