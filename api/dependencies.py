@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Header, Request
@@ -12,14 +13,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import UnauthenticatedError
+from api.freshness import StoreFollower
 from api.settings import Settings
 from api.visibility import Viewer, require_auditor
 from projections.directory import MemberRow
 from projections.runner import ProjectionRunner
 from timebank.application import SYSTEM_ACTOR_ID, Actor, TimeBank
+from timebank.cache import NotInMemoryError
 from timebank.errors import NotFoundError
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+T = TypeVar("T")
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -30,7 +35,8 @@ _bearer = HTTPBearer(
 
 
 # Dependencies that only look at memory are `async`: FastAPI runs them on the event loop
-# instead of sending each to a worker thread. Those that read the store stay plain `def`.
+# instead of sending each to a worker thread. Those that read the store hand that part to
+# a worker thread themselves.
 
 
 async def get_ledger(request: Request) -> TimeBank:
@@ -71,8 +77,41 @@ def _same_secret(given: str, expected: str) -> bool:
 BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def authenticated_actor(ledger: Ledger, settings: AppSettings, credentials: BearerToken) -> UUID:
+async def get_store_follower(request: Request) -> StoreFollower:
+    follower: StoreFollower = request.app.state.store_follower
+    return follower
+
+
+Follower = Annotated[StoreFollower, Depends(get_store_follower)]
+
+
+async def authenticated_actor(
+    ledger: Ledger, settings: AppSettings, credentials: BearerToken, follower: Follower
+) -> UUID:
     """The member the bearer token signs in; the admin token acts as the system itself."""
+    return await _signed_in(ledger, settings, credentials, follower, lambda member_id: member_id)
+
+
+ActorId = Annotated[UUID, Depends(authenticated_actor)]
+
+
+async def current_actor(
+    ledger: Ledger, settings: AppSettings, credentials: BearerToken, follower: Follower
+) -> Actor:
+    """The caller with the global roles they hold right now."""
+    return await _signed_in(ledger, settings, credentials, follower, ledger.actor)
+
+
+async def _signed_in(
+    ledger: TimeBank,
+    settings: Settings,
+    credentials: HTTPAuthorizationCredentials | None,
+    follower: StoreFollower,
+    then: Callable[[UUID], T],
+) -> T:
+    """Sign in, then `then(member id)`, seeing the ledger at least as it stood when the
+    request arrived: from memory on the event loop after the store question this request
+    shares with its neighbours (see api/freshness.py), else in a worker thread."""
     if credentials is None:
         raise UnauthenticatedError(
             "this needs an 'Authorization: Bearer <token>' header", token_presented=False
@@ -81,21 +120,26 @@ def authenticated_actor(ledger: Ledger, settings: AppSettings, credentials: Bear
     if settings.admin_token is not None and _same_secret(
         token, settings.admin_token.get_secret_value()
     ):
-        return SYSTEM_ACTOR_ID
+        return then(SYSTEM_ACTOR_ID)
+    await follower.caught_up()
+    try:
+        with ledger.reading_from_memory():
+            return then(_member_signed_in(ledger, token))
+    except NotInMemoryError:
+        pass
+
+    def from_the_store() -> T:
+        with ledger.reading():
+            return then(_member_signed_in(ledger, token))
+
+    return await run_in_threadpool(from_the_store)
+
+
+def _member_signed_in(ledger: TimeBank, token: str) -> UUID:
     member_id = ledger.authenticate(token)
     if member_id is None:
         raise UnauthenticatedError("the token is unknown or revoked", token_presented=True)
     return member_id
-
-
-ActorId = Annotated[UUID, Depends(authenticated_actor)]
-
-
-def current_actor(ledger: Ledger, settings: AppSettings, credentials: BearerToken) -> Actor:
-    """The caller with the global roles they hold right now: signing in and looking up
-    the member in one worker-thread call, and one question to the store."""
-    with ledger.reading():
-        return ledger.actor(authenticated_actor(ledger, settings, credentials))
 
 
 Caller = Annotated[Actor, Depends(current_actor)]

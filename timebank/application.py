@@ -32,7 +32,7 @@ from eventsourcing.persistence import (
 )
 
 from timebank.accounts import Account
-from timebank.cache import FollowedCache, FollowedRepository
+from timebank.cache import FollowedCache, FollowedRepository, NotInMemoryError
 from timebank.credentials import (
     Credential,
     CredentialView,
@@ -188,6 +188,24 @@ class TimeBank(Application[UUID]):
             with repository.current():
                 yield
         else:
+            yield
+
+    def follow_store(self) -> None:
+        """Let the aggregate cache see every event stored so far: one question to the store.
+        Reads in a `reading_from_memory()` block begun afterwards see at least as much."""
+        repository = self.repository
+        if isinstance(repository, FollowedRepository):
+            repository.cache.catch_up()
+
+    @contextmanager
+    def reading_from_memory(self) -> Iterator[None]:
+        """Reads in the block come from the aggregate cache as of the last `follow_store()`
+        and never wait on the store; one the cache cannot answer (or any read, without a
+        cache) raises NotInMemoryError. For the API's event loop."""
+        repository = self.repository
+        if not isinstance(repository, FollowedRepository):
+            raise NotInMemoryError("the aggregate cache is off")
+        with repository.from_memory():
             yield
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -150,6 +150,10 @@ class FollowedCache(Cache[UUID, Any]):
         return False
 
 
+class NotInMemoryError(LookupError):
+    """A read inside `FollowedRepository.from_memory()` that only the store can answer."""
+
+
 class FollowedRepository(Repository[UUID]):
     """The library's repository over a `FollowedCache`: a read catches up first, unless
     it happens inside `current()`, where one catch-up serves every read of the block."""
@@ -166,11 +170,27 @@ class FollowedRepository(Repository[UUID]):
             yield
             return
         self.cache.catch_up()
-        self._local.current = True
+        with self._scope(memory_only=False):
+            yield
+
+    @contextmanager
+    def from_memory(self) -> Iterator[None]:
+        """Reads in the block come from the cache as of its last `catch_up` (whoever asked
+        for it) and never touch the store: one the cache cannot answer raises NotInMemoryError.
+        For a caller that cannot wait on the store (an event loop) and made sure that a
+        catch-up began after the moment its reads must see."""
+        with self._scope(memory_only=True):
+            yield
+
+    @contextmanager
+    def _scope(self, *, memory_only: bool) -> Iterator[None]:
+        local = self._local
+        outer = (getattr(local, "current", False), getattr(local, "memory_only", False))
+        local.current, local.memory_only = True, memory_only or outer[1]
         try:
             yield
         finally:
-            self._local.current = False
+            local.current, local.memory_only = outer
 
     def get(
         self,
@@ -182,12 +202,16 @@ class FollowedRepository(Repository[UUID]):
         deepcopy_from_cache: bool = True,
     ) -> Any:
         if version is not None:
+            if getattr(self._local, "memory_only", False):
+                raise NotInMemoryError(aggregate_id)
             return super().get(aggregate_id, version=version, projector_func=projector_func)
         if not getattr(self._local, "current", False):
             self.cache.catch_up()
         try:
             aggregate = self.cache.get(aggregate_id)
         except KeyError:
+            if getattr(self._local, "memory_only", False):
+                raise NotInMemoryError(aggregate_id) from None
             since = self.cache.generation
             aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
             self.cache.offer(aggregate, since)
