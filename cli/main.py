@@ -46,14 +46,14 @@ def serve(
         demo.fill_if_empty(settings)
     if workers == 1:
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, whole_process=True),
             host=host or settings.host,
             port=port or settings.port,
             log_level="info",
         )
     else:  # each worker process builds its own application from the same settings
         uvicorn.run(
-            "api.app:create_app",
+            "api.app:serving_app",
             factory=True,
             workers=workers,
             host=host or settings.host,
