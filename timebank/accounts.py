@@ -14,6 +14,8 @@ decides whether its minutes may be spent.
 
 from __future__ import annotations
 
+import copy
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -126,6 +128,15 @@ class Account(Aggregate):
         self.received = 0
         self.given = 0
         self.holds: dict[str, int] = {}  # redemption id (hex) -> minutes held
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Account:
+        """The copy a command changes (every approval, redemption and transfer makes one).
+        Only `holds` and the pending events are mutable; everything else is shared, so
+        this is a shallow copy with those two copied, not the generic deep walk."""
+        copied = copy.copy(self)
+        copied.holds = dict(self.holds)
+        copied._pending_events = list(self._pending_events)
+        return copied
 
     @property
     def code(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from copy import deepcopy
 from uuid import UUID, uuid4
 
 import pytest
@@ -574,6 +575,26 @@ def test_replaying_the_events_reproduces_the_account() -> None:
     assert (copy.earned, copy.redeemed, copy.received, copy.given) == (240, 100, 50, 40)
     assert copy.holds == {kept.hex: 20}
     assert figures(copy) == figures(account) == (150, 20, 130)
+
+
+def test_a_copy_changed_by_a_command_leaves_the_original_as_it_was() -> None:
+    """Commands change a copy of the cached account (`Account.__deepcopy__` copies only
+    what can change); a refused or unsaved change must leave the cache's account alone."""
+    original, kept = with_hold(100, held=30)
+    assert kept is not None
+    original.collect_events()
+    changed = deepcopy(original)
+    changed.hold(actor_id=changed.member_id, redemption_id=uuid4(), minutes=20)
+    changed.redeem(actor_id=COORDINATOR_ID, redemption_id=kept)
+    assert figures(changed) == (70, 20, 50)
+    assert figures(original) == (100, 30, 70)
+    assert original.holds == {kept.hex: 30}
+    assert (original.version, original.collect_events()) == (changed.version - 2, [])
+    # Every other attribute is immutable and shared; a new mutable one needs copying too.
+    mutable = {
+        name for name, value in vars(changed).items() if isinstance(value, list | dict | set)
+    }
+    assert mutable == {"holds", "_pending_events"}
 
 
 def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Account:
