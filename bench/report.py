@@ -167,13 +167,15 @@ def machine() -> dict[str, str]:
 
 
 def write_markdown(path: Path, report: RunReport) -> None:
-    """Replace this store's section of the file (or add it), keeping the other stores'."""
-    section = f"<!-- bench:{report.store} -->\n{report.markdown()}<!-- /bench:{report.store} -->\n"
+    """Replace this store and mode's section of the file (or add it), keeping the others:
+    a quick run and a `--full` run on one store each keep their own section."""
+    key = report.store if report.mode == "quick" else f"{report.store}-{report.mode}"
+    section = f"<!-- bench:{key} -->\n{report.markdown()}<!-- /bench:{key} -->\n"
     sections = {}
     if path.exists():
         for match in _SECTION.finditer(path.read_text(encoding="utf-8")):
             sections[match.group("key")] = match.group(0)
-    sections[report.store] = section
+    sections[key] = section
     order = sorted(sections, key=lambda key: (key != "sqlite", key))
     text = HEADER + "".join(f"\n{sections[key]}" for key in order)
     path.write_text(text, encoding="utf-8")
