@@ -167,9 +167,9 @@ def machine() -> dict[str, str]:
 
 
 def write_markdown(path: Path, report: RunReport) -> None:
-    """Replace this store and mode's section of the file (or add it), keeping the others:
-    a quick run and a `--full` run on one store each keep their own section."""
-    key = report.store if report.mode == "quick" else f"{report.store}-{report.mode}"
+    """Replace this store's section of the file (or add it), keeping the others: a `--full`
+    run has a section of its own beside the store's quick (or smoke) one."""
+    key = f"{report.store}-full" if report.mode == "full" else report.store
     section = f"<!-- bench:{key} -->\n{report.markdown()}<!-- /bench:{key} -->\n"
     sections = {}
     if path.exists():
