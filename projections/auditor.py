@@ -159,11 +159,11 @@ class _Verifier:
             for entry in page:
                 # The stored data is canonical JSON, so its text is hashed as it is; text
                 # stored in another form is made canonical before it is judged.
-                link = _link_of_entry(previous, entry, entry.data_json)
+                recorded = _as_notification(entry)
+                link = audit.chain_json(previous, recorded, entry.data_json)
                 data = _data_of(entry)
                 if link != entry.hash and (
-                    data is None
-                    or audit.chain(previous, _as_notification(entry), data) != entry.hash
+                    data is None or audit.chain(previous, recorded, data) != entry.hash
                 ):
                     self.report(entry.position, "audit_chain_broken", "audit entry was altered")
                 elif data is None or (entry.actor_id, entry.recorded_at) != (
@@ -381,17 +381,6 @@ def _data_of(entry: audit.AuditEntry) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return data if isinstance(data, dict) else None
-
-
-def _link_of_entry(previous: str, entry: audit.AuditEntry, data_json: str) -> str:
-    return audit.link_of(
-        previous,
-        position=entry.position,
-        topic=entry.topic,
-        aggregate_id=entry.aggregate_id,
-        aggregate_version=entry.aggregate_version,
-        data_json=data_json,
-    )
 
 
 def _as_notification(entry: audit.AuditEntry) -> Notification:
