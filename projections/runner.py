@@ -381,16 +381,22 @@ _LOG_FIELDS = [slot for slot in directory.LogRow.__slots__ if slot != "id"]
 
 
 def _dumps(value: Any) -> str:
-    """A row as stored: compact JSON, ids and instants as text (orjson writes them itself)."""
-    return orjson.dumps(value, default=_encode).decode()
+    """A row as stored: compact JSON, ids and instants as text."""
+    return orjson.dumps(value, default=_encode, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
 
 
 def canonical_row(value: Any) -> str:
     """A row's value as canonical JSON (sorted keys, no spaces): equal values, equal text."""
-    return orjson.dumps(value, default=_encode, option=orjson.OPT_SORT_KEYS).decode()
+    return orjson.dumps(
+        value, default=_encode, option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+    ).decode()
 
 
 def _encode(value: Any) -> Any:
+    # Instants and days by `isoformat`, as the ledger writes them: orjson would round a
+    # time zone's offset to the minute, and some historical zones' offsets have seconds.
+    if isinstance(value, datetime | date):
+        return value.isoformat()
     raise TypeError(f"cannot store {type(value).__name__} in a view")
 
 
