@@ -30,8 +30,7 @@ def verify() -> None:
     finally:
         ledger.close()
     for problem in report.problems:
-        where = "-" if problem.position is None else str(problem.position)
-        typer.echo(f"{where}\t{problem.kind}\t{problem.detail}")
+        typer.echo(f"{_where(problem)}\t{problem.kind}\t{problem.detail}")
     verdict = "verified" if report.ok else f"{len(report.problems)} problems"
     typer.echo(f"{report.events_checked} events checked: {verdict}")
     raise typer.Exit(0 if report.ok else 1)
@@ -64,21 +63,47 @@ def replay(
 
 def rebuild(
     projection: Annotated[
-        str | None, typer.Argument(help=f"One of {', '.join(PROJECTIONS)} (default: all).")
+        str | None,
+        typer.Argument(help=f"One of {', '.join(PROJECTIONS)} (default: every view, not audit)."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Rebuild the audit trail even though verify finds evidence of tampering.",
+        ),
+    ] = False,
 ) -> None:
-    """Drop a projection (or all) with its position, and fold the log again."""
+    """Drop the views (or one projection) with their positions, and fold the log again.
+
+    The audit trail is rebuilt only when named, and only on a ledger whose chain verifies:
+    chaining it again would erase the evidence of a tampered store."""
     if projection is not None and projection not in PROJECTIONS:
         raise typer.BadParameter(f"choose one of {', '.join(PROJECTIONS)}")
     ledger = Settings().open_ledger()
     try:
         runner = ProjectionRunner(ledger)
         total = ledger.recorder.max_notification_id() or 0
-        with progress_bar(f"rebuilding {projection or 'all'}", total) as advance:
-            applied = runner.rebuild([projection] if projection else None, progress=advance)
+        if projection == "audit":
+            with progress_bar("checking the chain, then rebuilding audit", total) as advance:
+                applied = auditor.rebuild_audit_trail(ledger, runner, force=force, progress=advance)
+        else:
+            with progress_bar(f"rebuilding {projection or 'the views'}", total) as advance:
+                applied = runner.rebuild([projection] if projection else None, progress=advance)
+    except auditor.UnverifiedChainError as refused:
+        for problem in refused.findings:
+            typer.echo(f"{_where(problem)}\t{problem.kind}\t{problem.detail}")
+        typer.echo(
+            f"the audit trail was not rebuilt: {refused}, and rebuilding it would erase "
+            "them. Keep a copy of the database, compare it with an export kept elsewhere "
+            "(timebank verify-export), and only then rebuild with --force.",
+            err=True,
+        )
+        raise typer.Exit(1) from None
     finally:
         ledger.close()
-    typer.echo(f"rebuilt {projection or 'all projections'} from {applied} events")
+    what = projection or "the views (directory, balances; the audit trail is kept)"
+    typer.echo(f"rebuilt {what} from {applied} events")
 
 
 def export(
@@ -137,6 +162,10 @@ def verify_export_command(
         f"{file}: {checkpoint.get('count')} events verified; "
         f"head hash {checkpoint.get('head_hash')}"
     )
+
+
+def _where(problem: auditor.Finding) -> str:
+    return "-" if problem.position is None else str(problem.position)
 
 
 def _pending(ledger: TimeBank, runner: ProjectionRunner) -> int:

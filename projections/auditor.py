@@ -23,7 +23,12 @@ from eventsourcing.persistence import Notification
 
 from projections import audit, balances, directory
 from projections.log import PAGE_SIZE, notifications
-from projections.runner import BalancesProjection, DirectoryProjection, canonical_row
+from projections.runner import (
+    BalancesProjection,
+    DirectoryProjection,
+    ProjectionRunner,
+    canonical_row,
+)
 from projections.store import ViewStore, read_view
 from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
 from timebank.application import TimeBank
@@ -99,6 +104,40 @@ def replay(
 def verify(app: TimeBank, store: ViewStore) -> Report:
     """Check the chain, the books and every projection against a fresh replay."""
     return _Verifier(app, store).run()
+
+
+#: What verify reports about the stored events and the audit trail themselves: chaining
+#: the trail again from the events as they stand would erase exactly these findings.
+CHAIN_FINDINGS = frozenset(
+    {"altered", "missing", "unrecorded", "out_of_order", "undecodable", "audit_chain_broken"}
+)
+
+
+class UnverifiedChainError(Exception):
+    """The audit trail holds evidence against the stored events, so it is kept."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__(f"{len(findings)} findings against the stored events or the audit trail")
+        self.findings = findings
+
+
+def rebuild_audit_trail(
+    app: TimeBank,
+    runner: ProjectionRunner,
+    *,
+    force: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Chain the audit trail again from the stored events, only if the chain verifies as
+    it stands (or with `force`, for an operator who has kept the evidence some other way);
+    return how many events were chained. Raise `UnverifiedChainError` otherwise."""
+    with runner.paused():
+        if not force:
+            report = verify(app, runner.store)
+            evidence = [p for p in report.problems if p.kind in CHAIN_FINDINGS]
+            if evidence:
+                raise UnverifiedChainError(evidence)
+        return runner.rebuild([runner.audit.name], rechain_audit=True, progress=progress)
 
 
 class _Verifier:

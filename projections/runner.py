@@ -314,10 +314,19 @@ class ProjectionRunner:
         self,
         names: Sequence[str] | None = None,
         *,
+        rechain_audit: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Drop projections (all by default) with their positions and fold the log again."""
-        chosen = {name: self.projections[name] for name in (names or self.projections)}
+        """Drop projections (every view by default) with their positions and fold the log
+        again. The audit trail is not a view but the evidence verify compares the events
+        with: chaining it again from the events as they stand would make a tampered store
+        verify. It is rebuilt only when named with `rechain_audit`; `auditor.rebuild_audit_trail`
+        checks the chain first."""
+        if names is None:
+            names = [name for name in self.projections if name != self.audit.name]
+        if self.audit.name in names and not rechain_audit:
+            raise ValueError("the audit trail is rebuilt through auditor.rebuild_audit_trail")
+        chosen = {name: self.projections[name] for name in names}
         with self._writer, self.lock:
             for name in chosen:
                 self.store.drop(name)

@@ -39,6 +39,7 @@ FIGURES = [
     "POST /service-logs non-2xx or failed",
     "scan-and-decode, whole log",
     "projections: rebuild",
+    "projections: chain the audit trail again",
     "scan-and-decode, last events",
     "projections: catch-up",
     "auditor: replay",

@@ -58,13 +58,33 @@ def test_replay_refuses_an_instant_without_offset(ledger_url: str) -> None:
     assert "UTC offset" in result.output
 
 
-def test_rebuild_one_projection_or_all(ledger_url: str) -> None:
+def test_rebuild_one_projection_or_every_view(ledger_url: str) -> None:
     one = CliRunner().invoke(cli, ["rebuild", "balances"])
     assert one.exit_code == 0, one.output
     assert "rebuilt balances from" in one.output
     every = CliRunner().invoke(cli, ["rebuild"])
     assert every.exit_code == 0
-    assert "rebuilt all projections" in every.output
+    assert "rebuilt the views (directory, balances; the audit trail is kept)" in every.output
+    trail = CliRunner().invoke(cli, ["rebuild", "audit"])
+    assert trail.exit_code == 0, trail.output
+    assert "rebuilt audit from" in trail.output
     assert CliRunner().invoke(cli, ["verify"]).exit_code == 0
     unknown = CliRunner().invoke(cli, ["rebuild", "rankings"])
     assert unknown.exit_code == 2
+
+
+def test_rebuild_refuses_to_chain_the_audit_trail_over_a_deleted_event(ledger_url: str) -> None:
+    CliRunner().invoke(cli, ["verify"])  # the audit projection has seen every event
+    with sqlite3.connect(ledger_url.removeprefix("sqlite:///")) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid = 7")
+    for rebuild in (["rebuild"], ["rebuild", "audit"]):
+        result = CliRunner().invoke(cli, rebuild)
+        still = CliRunner().invoke(cli, ["verify"])
+        assert still.exit_code == 1, rebuild
+        assert "7\tmissing" in still.output, rebuild
+    assert result.exit_code == 1
+    assert "7\tmissing" in result.output
+    assert "the audit trail was not rebuilt" in result.output
+    forced = CliRunner().invoke(cli, ["rebuild", "audit", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert CliRunner().invoke(cli, ["verify"]).exit_code == 0

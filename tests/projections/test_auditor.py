@@ -12,7 +12,13 @@ from uuid import uuid4
 
 import pytest
 
-from projections.auditor import Report, replay, verify
+from projections.auditor import (
+    Report,
+    UnverifiedChainError,
+    rebuild_audit_trail,
+    replay,
+    verify,
+)
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
 from tests.projections.test_runner import busy_community
@@ -101,6 +107,51 @@ def test_an_edited_event_is_reported(
     report = verify(app, runner.store)
     assert not report.ok
     assert (position, "altered") in kinds(report)
+
+
+def forge_an_earning(path: Path) -> int:
+    """Make one stored earning ten times larger, as an attacker with the database would."""
+    position, state = stored(path, "timebank:Account.Earned")
+    tamper(
+        path,
+        (
+            "UPDATE stored_events SET state = ? WHERE rowid = ?",
+            (state.replace(b'"minutes":60', b'"minutes":600'), position),
+        ),
+    )
+    return position
+
+
+def test_rebuilding_the_views_keeps_the_evidence_of_a_forged_event(ledger_file: Ledger) -> None:
+    app, runner, _, path = ledger_file
+    position = forge_an_earning(path)
+    runner.rebuild()
+    assert (position, "altered") in kinds(verify(app, runner.store))
+
+
+def test_the_audit_trail_is_not_chained_again_over_a_forged_event(ledger_file: Ledger) -> None:
+    app, runner, _, path = ledger_file
+    position = forge_an_earning(path)
+    trail = runner.store.audit(after=0, limit=100_000)
+    with pytest.raises(UnverifiedChainError) as refused:
+        rebuild_audit_trail(app, runner)
+    assert (position, "altered") in {(f.position, f.kind) for f in refused.value.findings}
+    assert runner.store.audit(after=0, limit=100_000) == trail
+    assert (position, "altered") in kinds(verify(app, runner.store))
+    # Forced, the trail is chained from the events as they stand: the evidence is gone,
+    # which is why only an operator who kept it elsewhere should force it.
+    assert rebuild_audit_trail(app, runner, force=True) == event_count(app)
+    runner.rebuild()
+    assert verify(app, runner.store).ok
+
+
+def test_the_audit_trail_of_a_sound_ledger_is_rebuilt_as_it_was(ledger_file: Ledger) -> None:
+    app, runner, _, _ = ledger_file
+    trail = runner.store.audit(after=0, limit=100_000)
+    runner.store.drop("audit")
+    assert rebuild_audit_trail(app, runner) == event_count(app)
+    assert runner.store.audit(after=0, limit=100_000) == trail
+    assert verify(app, runner.store).ok
 
 
 def test_a_deleted_event_is_reported(

@@ -148,7 +148,7 @@ def test_a_restarted_runner_reads_back_views_larger_than_a_page(
     assert_views_equal_a_fresh_replay(second_app, second)
 
 
-def test_a_rebuild_drops_and_refolds_one_projection_or_all(app: TimeBank) -> None:
+def test_a_rebuild_drops_and_refolds_one_view_or_every_view(app: TimeBank) -> None:
     c = busy_community(app)
     runner = ProjectionRunner(app, batch_size=7)
     runner.catch_up()
@@ -158,6 +158,20 @@ def test_a_rebuild_drops_and_refolds_one_projection_or_all(app: TimeBank) -> Non
     assert runner.rebuild() == event_count(app)
     assert team_rankings(runner.directory.state, parse_period("all")) == before
     assert_views_equal_a_fresh_replay(app, runner)
+
+
+def test_a_rebuild_keeps_the_audit_trail_unless_told_to_chain_it_again(app: TimeBank) -> None:
+    busy_community(app)
+    runner = ProjectionRunner(app)
+    runner.catch_up()
+    trail = runner.store.audit(after=0, limit=100_000)
+    runner.store.drop("audit")  # had the rebuild chained the trail again, it would be back
+    runner.rebuild()
+    assert runner.store.audit(after=0, limit=100_000) == []
+    with pytest.raises(ValueError, match="audit"):
+        runner.rebuild(["audit"])
+    assert runner.rebuild(["audit"], rechain_audit=True) == event_count(app)
+    assert runner.store.audit(after=0, limit=100_000) == trail
 
 
 def test_a_read_after_a_write_sees_the_write(app: TimeBank) -> None:
