@@ -89,10 +89,16 @@ def event_json(mapper: Mapper[UUID], notification: Notification, event: Aggregat
     several times faster. It writes floats its own way, so an event with a float, and
     anything orjson refuses (a huge integer, a key that is not text), takes the slow path.
     """
-    state = vars(event)
-    if STORED_CLASS_VERSION in state:
+    return _event_json(mapper, notification, event, vars(event).copy())
+
+
+def _event_json(
+    mapper: Mapper[UUID], notification: Notification, event: AggregateEvent, data: dict[str, Any]
+) -> str:
+    """`event_json` of a copy of the event's state, some of whose values the caller has
+    already replaced by their `_jsonable` form."""
+    if STORED_CLASS_VERSION in data:
         return canonical_json(decode_data(mapper, notification))
-    data = state.copy()
     for key in _ADDED_BY_MAPPER:
         data.pop(key, None)
     class_version = getattr(type(event), "class_version", 1)
@@ -204,27 +210,38 @@ def entry_of_event(
     state = vars(event)
     if STORED_CLASS_VERSION in state:  # upcast: the columns too come from what was stored
         return entry(previous_hash, notification, decode_data(mapper, notification))
+    data = state.copy()
+    # The columns' values are the data's own: an instant is written out once, not twice.
+    actor, recorded = _jsonable(data.get("actor_id")), _jsonable(data.get("timestamp"))
+    if "actor_id" in data:
+        data["actor_id"] = actor
+    if "timestamp" in data:
+        data["timestamp"] = recorded
     return _entry(
-        previous_hash,
-        notification,
-        event_json(mapper, notification, event),
-        _jsonable(state.get("actor_id")),
-        _jsonable(state.get("timestamp")),
+        previous_hash, notification, _event_json(mapper, notification, event, data), actor, recorded
     )
 
 
 def _entry(
     previous_hash: str, notification: Notification, data_json: str, actor: Any, recorded: Any
 ) -> AuditEntry:
+    aggregate_id = str(notification.originator_id)
     return AuditEntry(
         position=notification.id,
         topic=notification.topic,
-        aggregate_id=str(notification.originator_id),
+        aggregate_id=aggregate_id,
         aggregate_version=notification.originator_version,
         actor_id=actor if isinstance(actor, str) else None,
         recorded_at=recorded if isinstance(recorded, str) else None,
         data_json=data_json,
-        hash=chain_json(previous_hash, notification, data_json),
+        hash=link_of(
+            previous_hash,
+            position=notification.id,
+            topic=notification.topic,
+            aggregate_id=aggregate_id,
+            aggregate_version=notification.originator_version,
+            data_json=data_json,
+        ),
     )
 
 

@@ -172,10 +172,13 @@ class BalancesProjection(Projection):
     def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
         ident = event.originator_id
         was_pending = self.state.pending_logs.get(ident)
+        known_account = ident in self.state.account_owner
         balances.apply(self.state, event)
         if ident in self.state.account_owner:
             owner = self.state.account_owner[ident]
-            writes.dirty.update((f"account:{ident}", f"member:{owner}", "system"))
+            if not known_account:  # an account's owner is written once, when it opens
+                writes.dirty.add(f"account:{ident}")
+            writes.dirty.update((f"member:{owner}", "system"))
             line = balances.statement_line(self.state, notification.id, event)
             if line is not None:
                 writes.statement.append(line)

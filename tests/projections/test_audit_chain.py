@@ -126,15 +126,24 @@ field_names = st.text().filter(
 )
 
 
-@given(fields=st.dictionaries(field_names, event_values, max_size=6))
+@given(
+    fields=st.dictionaries(field_names, event_values, max_size=6),
+    columns=st.fixed_dictionaries(
+        {}, optional={"actor_id": event_values, "timestamp": event_values}
+    ),
+)
 def test_the_fast_way_of_writing_an_event_is_the_canonical_json_of_its_data(
-    fields: dict[str, Any],
+    fields: dict[str, Any], columns: dict[str, Any]
 ) -> None:
     """Text of every kind (quotes, control characters, Chinese), ids, instants in any time
-    zone, days, and integers of any size give exactly `canonical_json` of `_jsonable`."""
+    zone, days, and integers of any size give exactly `canonical_json` of `_jsonable`, and
+    the entry's columns (actor, instant) are the data's own, present or not."""
+    fields |= columns
     event: Any = SimpleNamespace(originator_id=uuid4(), originator_version=1, **fields)
     notification = Notification(
         id=1, originator_id=event.originator_id, originator_version=1, topic="t", state=b""
     )
     mapper: Mapper[Any] = Mapper(transcoder=JSONTranscoder())
     assert event_json(mapper, notification, event) == canonical_json(_jsonable(fields))
+    made = entry_of_event(GENESIS_HASH, mapper, notification, event)
+    assert made == entry(GENESIS_HASH, notification, _jsonable(fields))
