@@ -51,6 +51,8 @@ class FollowedCache(Cache[UUID, Any]):
         self._entries: OrderedDict[UUID | str, Any] = OrderedDict()
         self._guard = threading.Lock()  # the entries and the generations
         self._following = threading.Lock()  # one catch-up at a time
+        self._begun = 0  # catch-ups begun so far, numbered in the order they began
+        self._finished = 0  # the number of the last one that finished
         # Every event up to this position has been seen: nothing cached is older.
         self.position = recorder.max_notification_id() or 0
         self.generation = 0
@@ -91,21 +93,33 @@ class FollowedCache(Cache[UUID, Any]):
                 self._entries.popitem(last=False)
 
     def catch_up(self) -> None:
-        """Drop every cached aggregate that has a newer version stored than cached."""
+        """Drop every cached aggregate that has a newer version stored than cached.
+
+        Concurrent callers share: one who waited while a catch-up ran that began after it
+        asked takes that one's answer, which saw every event stored before it asked."""
+        asked = self._begun
         with self._following:
-            page = self._recorder.select_notifications(
-                start=self.position, limit=FOLLOW_PAGE, inclusive_of_start=False
-            )
-            if len(page) < FOLLOW_PAGE:
-                if page:
-                    self._open_generation({n.originator_id: n.originator_version for n in page})
-                    self.position = page[-1].id
+            if self._finished > asked:
                 return
-            # Far behind (a big import by another process): start again from empty rather
-            # than read every event. Everything up to `head` is then read from the store.
-            head = self._recorder.max_notification_id() or 0
-            self._open_generation(None)
-            self.position = head
+            self._begun += 1
+            ticket = self._begun
+            self._follow()
+            self._finished = ticket
+
+    def _follow(self) -> None:
+        page = self._recorder.select_notifications(
+            start=self.position, limit=FOLLOW_PAGE, inclusive_of_start=False
+        )
+        if len(page) < FOLLOW_PAGE:
+            if page:
+                self._open_generation({n.originator_id: n.originator_version for n in page})
+                self.position = page[-1].id
+            return
+        # Far behind (a big import by another process): start again from empty rather than
+        # read every event. Everything up to `head` is then read from the store.
+        head = self._recorder.max_notification_id() or 0
+        self._open_generation(None)
+        self.position = head
 
     def saved(
         self, aggregates: Iterable[Any], recordings: Sequence[Recording[UUID]], since: int

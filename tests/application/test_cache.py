@@ -3,8 +3,10 @@ command here, and an aggregate read while another process changed it is not kept
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -113,3 +115,66 @@ def test_a_cache_far_behind_starts_again_from_the_store(app: TimeBank, other: Ti
     for _ in range(earnings):
         through_other.earn(c.li, 1)
     assert app.get_account(c.li).available_minutes == earnings
+
+
+class _CountingLock:
+    """A lock that tells how many threads are waiting for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.waiting = 0
+
+    def __enter__(self) -> None:
+        self.waiting += 1
+        self._lock.acquire()
+        self.waiting -= 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def wait_until(condition: Any, what: str) -> None:
+    done = threading.Event()
+    for _ in range(1000):
+        if condition():
+            return
+        done.wait(0.01)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+def test_callers_who_waited_share_the_next_catch_up_not_the_one_under_way(
+    app: TimeBank, other: TimeBank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three threads catch up together: the first asks the store, the two who arrived while
+    it was asking share one question asked after they arrived, and that one sees what was
+    stored while the first was asking."""
+    c = build_community(app)
+    cache = followed(app).cache
+    lock = _CountingLock()
+    monkeypatch.setattr(cache, "_following", lock)
+    asked: list[str] = []
+    answered = threading.Event()
+    real_select = cache._recorder.select_notifications
+
+    def select(*args: Any, **kwargs: Any) -> Any:
+        answer = real_select(*args, **kwargs)
+        asked.append(threading.current_thread().name)
+        if len(asked) == 1:
+            answered.wait(10)  # the first holds its answer until the others wait
+        return answer
+
+    monkeypatch.setattr(cache._recorder, "select_notifications", select)
+    first = threading.Thread(target=cache.catch_up, name="first")
+    first.start()
+    wait_until(lambda: asked == ["first"], "the first has asked the store")
+    other.register_member(actor_id=c.admin, name="Neighbour")
+    late = [threading.Thread(target=cache.catch_up, name=f"late-{i}") for i in range(2)]
+    for thread in late:
+        thread.start()
+    wait_until(lambda: lock.waiting == 2, "both late callers wait for the first")
+    answered.set()
+    for thread in (first, *late):
+        thread.join(10)
+    assert len(asked) == 2
+    assert asked[1].startswith("late-")
+    assert cache.position == other.recorder.max_notification_id()
