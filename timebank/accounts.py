@@ -14,12 +14,12 @@ decides whether its minutes may be spent.
 
 from __future__ import annotations
 
-import copy
-from typing import Any
+from typing import Any, Self
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from timebank.copying import ValueAttributes
 from timebank.errors import (
     BalanceCapExceededError,
     InsufficientMinutesError,
@@ -39,7 +39,7 @@ def account_code(member_id: UUID) -> str:
     return f"member:{member_id}"
 
 
-class Account(Aggregate):
+class Account(ValueAttributes, Aggregate):
     """A member's minutes: balance, holds for redemptions, and what is available."""
 
     TOPIC = "timebank:Account"
@@ -129,13 +129,10 @@ class Account(Aggregate):
         self.given = 0
         self.holds: dict[str, int] = {}  # redemption id (hex) -> minutes held
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Account:
-        """The copy a command changes (every approval, redemption and transfer makes one).
-        Only `holds` and the pending events are mutable; everything else is shared, so
-        this is a shallow copy with those two copied, not the generic deep walk."""
-        copied = copy.copy(self)
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """The copy a command changes: `holds` is the one mutable attribute of its own."""
+        copied = super().__deepcopy__(memo)
         copied.holds = dict(self.holds)
-        copied._pending_events = list(self._pending_events)
         return copied
 
     @property

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from timebank.copying import ValueAttributes
 from timebank.errors import InvalidStateError
 from timebank.rules import MAX_TEXT_LENGTH, optional_text, require_minutes, require_text
 
@@ -17,7 +18,7 @@ class RedemptionStatus(StrEnum):
     CANCELLED = "cancelled"  # called off; the reserved minutes are available again
 
 
-class Redemption(Aggregate):
+class Redemption(ValueAttributes, Aggregate):
     """A request for care paid in minutes: held first, then fulfilled or cancelled."""
 
     TOPIC = "timebank:Redemption"

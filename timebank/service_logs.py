@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from timebank.copying import ValueAttributes
 from timebank.errors import (
     InvalidRequestError,
     InvalidStateError,
@@ -31,7 +32,7 @@ class ServiceStatus(StrEnum):
     REVERSED = "reversed"  # credited, then taken back by a compensating event
 
 
-class ServiceLog(Aggregate):
+class ServiceLog(ValueAttributes, Aggregate):
     """One service given on one day; it earns minutes only once approved."""
 
     TOPIC = "timebank:ServiceLog"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from copy import deepcopy
 from uuid import UUID, uuid4
 
 import pytest
@@ -177,3 +178,19 @@ def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Redemption:
         copy = e.mutate(copy)
     assert copy is not None
     return copy
+
+
+def test_a_copy_fulfilled_by_a_command_leaves_the_original_held() -> None:
+    """Commands change a copy of the cached redemption, sharing its immutable attributes;
+    an unsaved fulfilment must leave the cache's redemption as it was."""
+    original = held()
+    changed = deepcopy(original)
+    changed.fulfil(actor_id=COORDINATOR_ID)
+    assert changed.status == RedemptionStatus.FULFILLED
+    assert original.status == RedemptionStatus.HELD
+    assert (original.version, original.collect_events()) == (changed.version - 1, [])
+    # Every other attribute is immutable and shared; a new mutable one needs copying too.
+    mutable = {
+        name for name, value in vars(changed).items() if isinstance(value, list | dict | set)
+    }
+    assert mutable == {"_pending_events"}

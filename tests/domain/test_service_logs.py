@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from copy import deepcopy
 from datetime import date, timedelta
 from typing import cast
 from uuid import UUID, uuid4
@@ -432,3 +433,19 @@ def replay(events: Sequence[CanMutateAggregate[UUID]]) -> ServiceLog:
         copy = e.mutate(copy)
     assert copy is not None
     return copy
+
+
+def test_a_copy_approved_by_a_command_leaves_the_original_pending() -> None:
+    """Commands change a copy of the cached log (`ValueAttributes.__deepcopy__` shares its
+    immutable attributes); an unsaved approval must leave the cache's log as it was."""
+    original = pending(90)
+    changed = deepcopy(original)
+    changed.approve(actor_id=COORDINATOR_ID, minutes=60)
+    assert (changed.status, changed.approved_minutes) == (ServiceStatus.APPROVED, 60)
+    assert (original.status, original.approved_minutes) == (ServiceStatus.PENDING, None)
+    assert (original.version, original.collect_events()) == (changed.version - 1, [])
+    # Every other attribute is immutable and shared; a new mutable one needs copying too.
+    mutable = {
+        name for name, value in vars(changed).items() if isinstance(value, list | dict | set)
+    }
+    assert mutable == {"_pending_events"}
