@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api.dependencies import one_value_per_query_parameter
 from api.errors import install_error_handlers
 from api.freshness import StoreFollower
 from api.limits import BodySizeLimit
@@ -88,6 +89,7 @@ def create_app(
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(one_value_per_query_parameter)],
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -12,7 +12,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import UnauthenticatedError
+from api.errors import InvalidQueryError, UnauthenticatedError
 from api.freshness import StoreFollower
 from api.settings import Settings
 from api.visibility import Viewer, require_auditor
@@ -193,3 +193,14 @@ async def client_request_id(
 
 
 RequestId = Annotated[str | None, Depends(client_request_id)]
+
+
+def one_value_per_query_parameter(request: Request) -> None:
+    """Every query parameter of this API takes one value. A repeated one is ambiguous
+    (which of them would filter?), so it is refused rather than the last silently taken,
+    as unknown parameters are; like the body size limit, before authentication."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            raise InvalidQueryError(name, "is given more than once; give it once")
+        seen.add(name)

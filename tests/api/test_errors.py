@@ -114,3 +114,13 @@ def test_the_docs_need_no_token(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_a_query_parameter_given_twice_is_invalid_not_the_last_one_taken(world: World) -> None:
+    """Which community would the list be of? The request is refused, naming the parameter."""
+    response = world.call("admin", "GET", "/teams?community=Jinhua&community=Sanlitun")
+
+    assert response.status_code == 422
+    problem = response.json()["error"]["details"][0]
+    assert (problem["field"], problem["location"]) == ("community", "query")
+    assert world.call("admin", "GET", "/teams?community=Jinhua").status_code == 200

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from schemathesis import GenerationMode
 
 from api.app import create_app
@@ -26,6 +26,8 @@ def test_every_operation_answers_as_documented(tmp_path: Path, mode: GenerationM
     @given(case=schema.as_strategy(generation_mode=mode))
     @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
     def answers_as_documented(case: schemathesis.Case[Any]) -> None:
+        if mode is GenerationMode.NEGATIVE and _unsent_query_parameter(case):
+            reject()  # its invalid part may never reach the server: the request may be valid
         # The ledger rightly refuses some schema-valid requests with 422 (a birth date in
         # the future, service on a day no membership covers): its rules are not all
         # expressible in JSON Schema, so "valid data is accepted" cannot hold.
@@ -35,3 +37,8 @@ def test_every_operation_answers_as_documented(tmp_path: Path, mode: GenerationM
         )
 
     answers_as_documented()
+
+
+def _unsent_query_parameter(case: schemathesis.Case[Any]) -> bool:
+    """A query parameter whose value is an empty list is not in the URL at all."""
+    return any(value == [] for value in (case.query or {}).values())
