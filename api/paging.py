@@ -14,8 +14,8 @@ DESCRIPTION = (
     "`limit` (1 to 500, default 100) caps a page. Log-ordered lists (a statement, the "
     "audit events) page by log position; the others by the id of the last item seen, so "
     "items added or removed elsewhere never shift the next page (a ranking still moves "
-    "as minutes change). An `after` that names nothing is 422. Unknown query parameters "
-    "are refused (422), like unknown body fields."
+    "as minutes change). An `after` that names nothing is 422. Unknown query parameters, "
+    "and a parameter given twice, are refused (422), like unknown body fields."
 )
 
 T = TypeVar("T")
