@@ -80,6 +80,8 @@ def rebuild(
     chaining it again would erase the evidence of a tampered store."""
     if projection is not None and projection not in PROJECTIONS:
         raise typer.BadParameter(f"choose one of {', '.join(PROJECTIONS)}")
+    if force and projection != "audit":
+        raise typer.BadParameter("only `rebuild audit` is forced", param_hint="--force")
     ledger = Settings().open_ledger()
     try:
         runner = ProjectionRunner(ledger)

@@ -71,6 +71,9 @@ def test_rebuild_one_projection_or_every_view(ledger_url: str) -> None:
     assert CliRunner().invoke(cli, ["verify"]).exit_code == 0
     unknown = CliRunner().invoke(cli, ["rebuild", "rankings"])
     assert unknown.exit_code == 2
+    forced_views = CliRunner().invoke(cli, ["rebuild", "--force"])
+    assert forced_views.exit_code == 2
+    assert "only `rebuild audit` is forced" in forced_views.output
 
 
 def test_rebuild_refuses_to_chain_the_audit_trail_over_a_deleted_event(ledger_url: str) -> None:
