@@ -10,6 +10,7 @@ event is ever applied twice.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
@@ -330,7 +331,7 @@ class ProjectionRunner:
         if self.audit.name in names and not rechain_audit:
             raise ValueError("the audit trail is rebuilt through auditor.rebuild_audit_trail")
         chosen = {name: self.projections[name] for name in names}
-        with self._writer, self.lock:
+        with self._writer, self.lock, _collector_paused():
             for name in chosen:
                 self.store.drop(name)
             self._reload(chosen)
@@ -390,6 +391,20 @@ class ProjectionRunner:
 
 
 _LOG_FIELDS = [slot for slot in directory.LogRow.__slots__ if slot != "id"]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Cyclic garbage collection off for the block, then as it was. A rebuild makes the
+    views, which live on, and next to no garbage cycles: the collector's full passes over
+    the growing views were wasted work, a sixth of a rebuild at a million events."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _dumps(value: Any) -> str:
