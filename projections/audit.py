@@ -225,23 +225,15 @@ def entry_of_event(
 def _entry(
     previous_hash: str, notification: Notification, data_json: str, actor: Any, recorded: Any
 ) -> AuditEntry:
-    aggregate_id = str(notification.originator_id)
     return AuditEntry(
         position=notification.id,
         topic=notification.topic,
-        aggregate_id=aggregate_id,
+        aggregate_id=str(notification.originator_id),
         aggregate_version=notification.originator_version,
         actor_id=actor if isinstance(actor, str) else None,
         recorded_at=recorded if isinstance(recorded, str) else None,
         data_json=data_json,
-        hash=link_of(
-            previous_hash,
-            position=notification.id,
-            topic=notification.topic,
-            aggregate_id=aggregate_id,
-            aggregate_version=notification.originator_version,
-            data_json=data_json,
-        ),
+        hash=chain_json(previous_hash, notification, data_json),
     )
 
 
