@@ -11,7 +11,7 @@ from uuid import UUID
 
 import pytest
 
-from tests.support import TODAY, build_community, open_ledger
+from tests.support import TODAY, build_community, open_ledger, wait_until
 from timebank import GlobalRole, TimeBank
 from timebank.cache import FOLLOW_PAGE, REMEMBERED_GENERATIONS, FollowedRepository
 from timebank.errors import InsufficientMinutesError, PermissionDeniedError
@@ -122,24 +122,18 @@ class _CountingLock:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._counting = threading.Lock()
         self.waiting = 0
 
     def __enter__(self) -> None:
-        self.waiting += 1
+        with self._counting:
+            self.waiting += 1
         self._lock.acquire()
-        self.waiting -= 1
+        with self._counting:
+            self.waiting -= 1
 
     def __exit__(self, *exc: object) -> None:
         self._lock.release()
-
-
-def wait_until(condition: Any, what: str) -> None:
-    done = threading.Event()
-    for _ in range(1000):
-        if condition():
-            return
-        done.wait(0.01)
-    raise AssertionError(f"timed out waiting until {what}")
 
 
 def test_callers_who_waited_share_the_next_catch_up_not_the_one_under_way(
@@ -166,12 +160,12 @@ def test_callers_who_waited_share_the_next_catch_up_not_the_one_under_way(
     monkeypatch.setattr(cache._recorder, "select_notifications", select)
     first = threading.Thread(target=cache.catch_up, name="first")
     first.start()
-    wait_until(lambda: asked == ["first"], "the first has asked the store")
+    wait_until(lambda: asked == ["first"], timeout=10, what="the first has asked the store")
     other.register_member(actor_id=c.admin, name="Neighbour")
     late = [threading.Thread(target=cache.catch_up, name=f"late-{i}") for i in range(2)]
     for thread in late:
         thread.start()
-    wait_until(lambda: lock.waiting == 2, "both late callers wait for the first")
+    wait_until(lambda: lock.waiting == 2, timeout=10, what="both late callers wait for the first")
     answered.set()
     for thread in (first, *late):
         thread.join(10)

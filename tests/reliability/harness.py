@@ -27,6 +27,7 @@ import httpx
 from projections.auditor import replay, verify
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
+from tests.support import wait_until
 from timebank.application import TimeBank
 from timebank.storage import persistence_env
 
@@ -74,17 +75,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def wait_until(
-    condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05
-) -> None:
-    """Poll a condition until it holds; fail naming what did not happen in time."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
-        time.sleep(interval)
 
 
 def bearer(token: str) -> dict[str, str]:

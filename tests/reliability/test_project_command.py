@@ -13,9 +13,8 @@ from tests.reliability.harness import (
     replayed_balances,
     server_env,
     wait_for_stored_views,
-    wait_until,
 )
-from tests.support import build_community, open_ledger
+from tests.support import build_community, open_ledger, wait_until
 
 
 def test_the_projection_process_catches_up_follows_and_stops_on_a_signal(
