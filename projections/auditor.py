@@ -29,7 +29,7 @@ from projections.runner import (
     ProjectionRunner,
     canonical_row,
 )
-from projections.store import ViewStore, read_view
+from projections.store import ViewStore, read_view, row_key_text
 from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
 from timebank.application import TimeBank
 
@@ -362,7 +362,9 @@ class _Verifier:
     def _compare_directory(self, position: int) -> None:
         fresh = DirectoryProjection()
         fresh.state = self.directory
-        digest = _digest((key, canonical_row(fresh.row_value(key))) for key in fresh.row_keys())
+        digest = _digest(
+            (row_key_text(key), canonical_row(fresh.row_value(key))) for key in fresh.row_keys()
+        )
         for part, name in _DIRECTORY_PARTS.items():
             if self.stored_directory.get(part) != digest.get(part):
                 self.report(position, "projection_mismatch", f"directory {name} differ")

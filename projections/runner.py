@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import orjson
@@ -26,7 +26,7 @@ from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import IntegrityError, Notification
 
 from projections import audit, balances, directory
-from projections.store import ViewStore, Writes, open_view_store, read_view
+from projections.store import RowKey, ViewStore, Writes, open_view_store, read_view, row_key_text
 from timebank.application import TimeBank
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class Projection(ABC):
         """Fold one event, and note in `writes` which rows it changed."""
 
     @abstractmethod
-    def encode(self, key: str) -> str | None:
+    def encode(self, key: RowKey) -> str | None:
         """A changed row as stored (JSON), or None when the row is gone."""
 
 
@@ -106,30 +106,29 @@ class DirectoryProjection(Projection):
     def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
         directory.apply(self.state, event)
         ident = event.originator_id
-        if ident in self.state.members:
-            writes.dirty.add(f"member:{ident}")
+        if ident in self.state.logs:  # most events are a service log's
+            writes.dirty.add(("log", ident))
+        elif ident in self.state.members:
+            writes.dirty.add(("member", ident))
         elif ident in self.state.teams:
-            writes.dirty.update((f"team:{ident}", f"memberships:{ident}"))
-        elif ident in self.state.logs:
-            writes.dirty.add(f"log:{ident}")
+            writes.dirty.update((("team", ident), ("memberships", ident)))
 
-    def row_keys(self) -> Iterator[str]:
+    def row_keys(self) -> Iterator[RowKey]:
         """The key of every row the state stores."""
         for ident in self.state.members:
-            yield f"member:{ident}"
+            yield "member", ident
         for ident in self.state.teams:
-            yield f"team:{ident}"
-            yield f"memberships:{ident}"
+            yield "team", ident
+            yield "memberships", ident
         for ident in self.state.logs:
-            yield f"log:{ident}"
+            yield "log", ident
 
-    def encode(self, key: str) -> str | None:
+    def encode(self, key: RowKey) -> str | None:
         return _dumps(self.row_value(key))
 
-    def row_value(self, key: str) -> Any:
+    def row_value(self, key: RowKey) -> Any:
         """A row as the value its JSON holds (ids and dates not yet turned into text)."""
-        kind, _, text = key.partition(":")
-        ident = UUID(text)
+        kind, ident = key[0], cast(UUID, key[1])  # every row here is about one id
         if kind == "member":
             m = self.state.members[ident]
             return {
@@ -178,22 +177,21 @@ class BalancesProjection(Projection):
         if ident in self.state.account_owner:
             owner = self.state.account_owner[ident]
             if not known_account:  # an account's owner is written once, when it opens
-                writes.dirty.add(f"account:{ident}")
-            writes.dirty.update((f"member:{owner}", "system"))
+                writes.dirty.add(("account", ident))
+            writes.dirty.update((("member", owner), _SYSTEM))
             line = balances.statement_line(self.state, notification.id, event)
             if line is not None:
                 writes.statement.append(line)
         elif ident in self.state.pending_logs:
             volunteer, _ = self.state.pending_logs[ident]
-            writes.dirty.update((f"pending:{ident}", f"member:{volunteer}"))
+            writes.dirty.update((("pending", ident), ("member", volunteer)))
         elif was_pending is not None:  # reviewed: no longer pending
-            writes.dirty.update((f"pending:{ident}", f"member:{was_pending[0]}"))
+            writes.dirty.update((("pending", ident), ("member", was_pending[0])))
 
-    def encode(self, key: str) -> str | None:
-        if key == "system":
+    def encode(self, key: RowKey) -> str | None:
+        kind, ident = key
+        if ident is None:
             return _dumps(self.state.system)
-        kind, _, text = key.partition(":")
-        ident = UUID(text)
         if kind == "member":
             m = self.state.members[ident]
             return _dumps([m.pending, m.earned, m.redeemed, m.held, m.received, m.given])
@@ -220,12 +218,12 @@ class AuditProjection(Projection):
                 self.head = orjson.loads(value)
 
     def apply(self, notification: Notification, event: AggregateEvent, writes: Writes) -> None:
-        entry = audit.entry_of_event(self.head, self.app.mapper, notification, event)
-        writes.audit.append(entry)
-        self.head = entry.hash
-        writes.dirty.add("head")
+        row = audit.row_of_event(self.head, self.app.mapper, notification, event)
+        writes.audit.append(row)
+        self.head = row[-1]  # its hash, the last column
+        writes.dirty.add(_HEAD)
 
-    def encode(self, key: str) -> str | None:
+    def encode(self, key: RowKey) -> str | None:
         return _dumps(self.head)
 
 
@@ -358,7 +356,7 @@ class ProjectionRunner:
                 # Each changed row is written once per batch, however often it changed.
                 # Only this writer changes the views, so encoding needs no reader's lock.
                 projection = self.projections[name]
-                writes.rows = {key: projection.encode(key) for key in writes.dirty}
+                writes.rows = {row_key_text(key): projection.encode(key) for key in writes.dirty}
             self.store.write(batch)
         except IntegrityError:
             # Another runner on this database stored these events first (several API
@@ -391,6 +389,8 @@ class ProjectionRunner:
 
 
 _LOG_FIELDS = [slot for slot in directory.LogRow.__slots__ if slot != "id"]
+_SYSTEM: RowKey = ("system", None)
+_HEAD: RowKey = ("head", None)
 
 
 @contextmanager

@@ -30,8 +30,9 @@ from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
-from projections.audit import AuditEntry
+from projections.audit import AuditEntry, AuditRow
 from projections.balances import StatementLine
+from projections.ids import id_text
 from timebank.application import TimeBank
 from timebank.storage import retried_at_startup
 
@@ -39,15 +40,26 @@ _ROWS_PAGE = 5000  # view rows read per query
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
+RowKey = tuple[str, UUID | None]
+"""A view row's key while a runner folds: its kind and the id it is about, if any. Stored
+as text (`row_key_text`) only once a batch is written."""
+
+
+def row_key_text(key: RowKey) -> str:
+    """A row's key as stored: `kind:id`, or the kind alone."""
+    kind, ident = key
+    return kind if ident is None else f"{kind}:{id_text(ident)}"
+
+
 @dataclass
 class Writes:
     """What one projection changes in one batch, up to and including `position`."""
 
     position: int = 0
-    dirty: set[str] = field(default_factory=set)  # keys of the rows the batch changed
+    dirty: set[RowKey] = field(default_factory=set)  # keys of the rows the batch changed
     rows: dict[str, str | None] = field(default_factory=dict)  # key -> JSON, None deletes
     statement: list[StatementLine] = field(default_factory=list)
-    audit: list[AuditEntry] = field(default_factory=list)
+    audit: list[AuditRow] = field(default_factory=list)
 
 
 class ViewStore(Protocol):
@@ -273,7 +285,7 @@ class SQLViewStore:
                     self._insert(
                         cursor,
                         self._insert_audit,
-                        [_audit_row(x, self.sealer) for x in writes.audit],
+                        [_sealed(row, self.sealer) for row in writes.audit],
                     )
                 tracking = Tracking(_tracking_name(projection), writes.position)
                 # The library's own insert, inside our transaction: it refuses a position
@@ -376,7 +388,7 @@ class MemoryViewStore:
                         rows[key] = value
                 for line in writes.statement:
                     self._lines.setdefault(line.member_id, []).append(line)
-                self._audit.extend(writes.audit)
+                self._audit.extend(AuditEntry(*row) for row in writes.audit)
                 self._positions[projection] = writes.position
 
     def drop(self, projection: str) -> None:
@@ -412,25 +424,29 @@ class MemoryViewStore:
 
 def _line_row(line: StatementLine) -> Sequence[Any]:
     return (
-        str(line.member_id),
+        id_text(line.member_id),
         line.position,
         line.recorded_at,
         line.kind,
-        str(line.reference_id),
+        id_text(line.reference_id),
         line.counterparty,
         line.minutes,
         line.balance_minutes,
     )
 
 
-def _audit_row(entry: AuditEntry, sealer: _Sealer) -> Sequence[Any]:
+def _sealed(row: AuditRow, sealer: _Sealer) -> AuditRow:
+    """An audit row as stored: its data sealed (encrypted) when the ledger has a key."""
+    if sealer.cipher is None:
+        return row
+    position, topic, aggregate_id, version, actor_id, recorded_at, data_json, link = row
     return (
-        entry.position,
-        entry.topic,
-        entry.aggregate_id,
-        entry.aggregate_version,
-        entry.actor_id,
-        entry.recorded_at,
-        sealer.seal(entry.data_json),
-        entry.hash,
+        position,
+        topic,
+        aggregate_id,
+        version,
+        actor_id,
+        recorded_at,
+        sealer.seal(data_json),
+        link,
     )
