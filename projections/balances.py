@@ -104,7 +104,12 @@ class StatementLine:
     balance_minutes: int
 
 
-def statement_line(state: Balances, position: int, event: AggregateEvent) -> StatementLine | None:
+StatementRow = tuple[UUID, int, str, str, UUID, str, int, int]
+"""A statement line's fields in order, in a plain tuple: what a runner makes for every
+posting it folds (cheaper to make than the frozen `StatementLine` a reader gets)."""
+
+
+def statement_row(state: Balances, position: int, event: AggregateEvent) -> StatementRow | None:
     """The statement line of an event already folded into `state`, if it moved minutes."""
     match event:
         case Account.Earned(service_log_id=ref, minutes=minutes, debit=other):
@@ -120,13 +125,5 @@ def statement_line(state: Balances, position: int, event: AggregateEvent) -> Sta
         case _:
             return None
     member_id = state.account_owner[event.originator_id]
-    return StatementLine(
-        member_id=member_id,
-        position=position,
-        recorded_at=event.timestamp.isoformat(),
-        kind=kind,
-        reference_id=ref,
-        counterparty=other,
-        minutes=signed,
-        balance_minutes=state.members[member_id].balance,
-    )
+    balance = state.members[member_id].balance
+    return (member_id, position, event.timestamp.isoformat(), kind, ref, other, signed, balance)

@@ -179,14 +179,19 @@ class BalancesProjection(Projection):
             if not known_account:  # an account's owner is written once, when it opens
                 writes.dirty.add(("account", ident))
             writes.dirty.update((("member", owner), _SYSTEM))
-            line = balances.statement_line(self.state, notification.id, event)
+            line = balances.statement_row(self.state, notification.id, event)
             if line is not None:
                 writes.statement.append(line)
         elif ident in self.state.pending_logs:
             volunteer, _ = self.state.pending_logs[ident]
             writes.dirty.update((("pending", ident), ("member", volunteer)))
         elif was_pending is not None:  # reviewed: no longer pending
-            writes.dirty.update((("pending", ident), ("member", was_pending[0])))
+            writes.dirty.add(("member", was_pending[0]))
+            pending = ("pending", ident)
+            if pending in writes.dirty:  # logged in this batch: its row was never stored
+                writes.dirty.remove(pending)
+            else:
+                writes.dirty.add(pending)
 
     def encode(self, key: RowKey) -> str | None:
         kind, ident = key

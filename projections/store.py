@@ -31,7 +31,7 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from projections.audit import AuditEntry, AuditRow
-from projections.balances import StatementLine
+from projections.balances import StatementLine, StatementRow
 from projections.ids import id_text
 from timebank.application import TimeBank
 from timebank.storage import retried_at_startup
@@ -58,7 +58,7 @@ class Writes:
     position: int = 0
     dirty: set[RowKey] = field(default_factory=set)  # keys of the rows the batch changed
     rows: dict[str, str | None] = field(default_factory=dict)  # key -> JSON, None deletes
-    statement: list[StatementLine] = field(default_factory=list)
+    statement: list[StatementRow] = field(default_factory=list)
     audit: list[AuditRow] = field(default_factory=list)
 
 
@@ -386,7 +386,8 @@ class MemoryViewStore:
                         rows.pop(key, None)
                     else:
                         rows[key] = value
-                for line in writes.statement:
+                for row in writes.statement:
+                    line = StatementLine(*row)
                     self._lines.setdefault(line.member_id, []).append(line)
                 self._audit.extend(AuditEntry(*row) for row in writes.audit)
                 self._positions[projection] = writes.position
@@ -422,16 +423,17 @@ class MemoryViewStore:
         pass
 
 
-def _line_row(line: StatementLine) -> Sequence[Any]:
+def _line_row(row: StatementRow) -> Sequence[Any]:
+    member_id, position, recorded_at, kind, reference_id, counterparty, minutes, balance = row
     return (
-        id_text(line.member_id),
-        line.position,
-        line.recorded_at,
-        line.kind,
-        id_text(line.reference_id),
-        line.counterparty,
-        line.minutes,
-        line.balance_minutes,
+        id_text(member_id),
+        position,
+        recorded_at,
+        kind,
+        id_text(reference_id),
+        counterparty,
+        minutes,
+        balance,
     )
 
 

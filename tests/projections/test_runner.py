@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterator
+from uuid import UUID
 
 import pytest
 from eventsourcing.domain import AggregateEvent
@@ -17,7 +18,14 @@ from projections.periods import parse_period
 from projections.rankings import team_rankings
 from projections.runner import ProjectionRunner
 from projections.store import MemoryViewStore, ViewStore, Writes
-from tests.support import Community, build_community, event_count, open_ledger, replayed
+from tests.support import (
+    TODAY,
+    Community,
+    build_community,
+    event_count,
+    open_ledger,
+    replayed,
+)
 from timebank import TimeBank
 
 
@@ -85,6 +93,37 @@ def test_the_views_follow_every_write(app: TimeBank) -> None:
     lines = runner.store.statement(c.li, after=0, limit=100)
     assert [line.balance_minutes for line in lines] == [60, 150, 180, 130]
     assert_views_equal_a_fresh_replay(app, runner)
+
+
+def test_a_reviewed_log_leaves_no_pending_row_whether_reviewed_in_its_batch_or_later(
+    app: TimeBank, reopen: Callable[[], TimeBank]
+) -> None:
+    c = build_community(app)
+    runner = ProjectionRunner(app)
+    runner.catch_up()
+
+    def log(volunteer: UUID) -> UUID:
+        return app.log_service(
+            actor_id=volunteer, team_id=c.care_team, service_date=TODAY, minutes=30, activity="care"
+        ).id
+
+    reviewed_at_once, reviewed_later, still_pending = log(c.li), log(c.wang), log(c.li)
+    app.approve_service(actor_id=c.care_coordinator, service_log_id=reviewed_at_once)
+    runner.catch_up()  # one batch: the first log is logged and approved in it
+    assert _stored_pending(runner) == {reviewed_later, still_pending}
+    app.reject_service(actor_id=c.care_coordinator, service_log_id=reviewed_later, reason="no")
+    runner.catch_up()
+    assert _stored_pending(runner) == {still_pending}
+    restarted_app = reopen()
+    restarted = ProjectionRunner(restarted_app, store=_same_store(runner, app))
+    assert restarted.balances.state.members[c.li].pending == 30
+    assert_views_equal_a_fresh_replay(restarted_app, restarted)
+
+
+def _stored_pending(runner: ProjectionRunner) -> set[UUID]:
+    """The service logs the stored balances view holds as pending."""
+    keys = (key for key, _ in runner.store.load("balances"))
+    return {UUID(key.partition(":")[2]) for key in keys if key.startswith("pending:")}
 
 
 def test_a_crash_in_the_middle_of_a_batch_loses_nothing_and_applies_nothing_twice(
