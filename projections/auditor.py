@@ -29,7 +29,7 @@ from projections.runner import (
     ProjectionRunner,
     canonical_row,
 )
-from projections.store import ViewStore, read_view, row_key_text
+from projections.store import ViewStore, read_view
 from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
 from timebank.application import TimeBank
 
@@ -363,7 +363,7 @@ class _Verifier:
         fresh = DirectoryProjection()
         fresh.state = self.directory
         digest = _digest(
-            (row_key_text(key), canonical_row(fresh.row_value(key))) for key in fresh.row_keys()
+            (fresh.stored_key(key), canonical_row(fresh.row_value(key))) for key in fresh.row_keys()
         )
         for part, name in _DIRECTORY_PARTS.items():
             if self.stored_directory.get(part) != digest.get(part):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -124,6 +126,26 @@ def _stored_pending(runner: ProjectionRunner) -> set[UUID]:
     """The service logs the stored balances view holds as pending."""
     keys = (key for key, _ in runner.store.load("balances"))
     return {UUID(key.partition(":")[2]) for key in keys if key.startswith("pending:")}
+
+
+def test_a_directory_stored_by_an_older_version_is_folded_again(tmp_path: Path) -> None:
+    path = tmp_path / "timebank.db"
+    app = open_ledger(f"sqlite:///{path}")
+    try:
+        busy_community(app)
+        ProjectionRunner(app).catch_up()
+        with sqlite3.connect(path) as db:  # log rows keyed as before: `log:<id>`
+            db.execute(
+                "UPDATE timebank_view_rows SET key = 'log:' || substr(key, 22) "
+                "WHERE projection = 'directory' AND key LIKE 'log:%'"
+            )
+        restarted = ProjectionRunner(app)
+        keys = [key for key, _ in restarted.store.load("directory") if key.startswith("log:")]
+        assert len(keys) == len(restarted.directory.state.logs) > 0
+        assert all(len(key.split(":")) == 3 for key in keys)
+        assert_views_equal_a_fresh_replay(app, restarted)
+    finally:
+        app.close()
 
 
 def test_a_crash_in_the_middle_of_a_batch_loses_nothing_and_applies_nothing_twice(
