@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -198,11 +198,10 @@ class _Verifier:
             for entry in page:
                 # The stored data is canonical JSON, so its text is hashed as it is; text
                 # stored in another form is made canonical before it is judged.
-                recorded = _as_notification(entry)
-                link = audit.chain_json(previous, recorded, entry.data_json)
+                link = _link(previous, entry, entry.data_json)
                 data = _data_of(entry)
                 if link != entry.hash and (
-                    data is None or audit.chain(previous, recorded, data) != entry.hash
+                    data is None or _link(previous, entry, audit.canonical_json(data)) != entry.hash
                 ):
                     self.report(entry.position, "audit_chain_broken", "audit entry was altered")
                 elif data is None or (entry.actor_id, entry.recorded_at) != (
@@ -407,8 +406,7 @@ def _digest(rows: Iterable[tuple[str, str]]) -> dict[str, tuple[int, int]]:
 _DIGEST_MODULUS = 2**256
 
 
-@dataclass(frozen=True)
-class _Audited:
+class _Audited(NamedTuple):
     """A recorded audit entry, and the link its own stored text hashes to."""
 
     entry: audit.AuditEntry
@@ -424,11 +422,13 @@ def _data_of(entry: audit.AuditEntry) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _as_notification(entry: audit.AuditEntry) -> Notification:
-    return Notification(
-        id=entry.position,
-        originator_id=entry.aggregate_id,
-        originator_version=entry.aggregate_version,
+def _link(previous_hash: str, entry: audit.AuditEntry, data_json: str) -> str:
+    """The link of an entry's recorded event with the given data."""
+    return audit.link_of(
+        previous_hash,
+        position=entry.position,
         topic=entry.topic,
-        state=b"",
+        aggregate_id=entry.aggregate_id,
+        aggregate_version=entry.aggregate_version,
+        data_json=data_json,
     )

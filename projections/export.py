@@ -128,7 +128,7 @@ def export_ledger(
                 raise ExportError(f"event {notification.id} differs from its audit record")
             expected = next(recorded, None)
         try:
-            books.apply(entry.topic, entry.aggregate_id, entry.data)
+            books.apply(entry.topic, entry.aggregate_id, data)
         except BookError as error:
             raise ExportError(f"event {notification.id}: {error}") from None
         out.write(_line({name: _field(entry, name) for name in EVENT_FIELDS}))

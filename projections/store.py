@@ -330,16 +330,17 @@ class SQLViewStore:
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(self._select_audit, (after, limit))
             rows = cursor.fetchall()
+        open_data = self.sealer.open
         return [
             AuditEntry(
-                position=r["position"],
-                topic=r["topic"],
-                aggregate_id=r["aggregate_id"],
-                aggregate_version=r["aggregate_version"],
-                actor_id=r["actor_id"],
-                recorded_at=r["recorded_at"],
-                data_json=self.sealer.open(r["data"]),
-                hash=r["hash"],
+                r["position"],
+                r["topic"],
+                r["aggregate_id"],
+                r["aggregate_version"],
+                r["actor_id"],
+                r["recorded_at"],
+                open_data(r["data"]),
+                r["hash"],
             )
             for r in rows
         ]
