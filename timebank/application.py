@@ -944,7 +944,8 @@ class TimeBank(Application[UUID]):
         together: either both are stored or neither, so a retried request is carried out
         exactly once and the repeat returns the first result.
         """
-        fingerprint = _fingerprint(command, actor_id, args)
+        # Only a request with an id is recorded, and checked against its repeats.
+        fingerprint = "" if request_id is None else _fingerprint(command, actor_id, args)
         for attempt in range(1, self.max_attempts + 1):
             with self.reading():
                 if request_id is not None:
