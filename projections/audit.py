@@ -105,7 +105,7 @@ def _event_json(
     class_version = getattr(type(event), "class_version", 1)
     if class_version != 1:
         data["class_version"] = class_version
-    if not any(type(value) is float for value in data.values()):
+    if float not in map(type, data.values()):
         try:
             return orjson.dumps(data, default=_orjson_default, option=_ORJSON_CANONICAL).decode()
         except TypeError:  # orjson.JSONEncodeError is one

@@ -119,27 +119,7 @@ class Directory:
 
 def apply(state: Directory, event: AggregateEvent) -> Directory:
     """Fold one event into the directory; events it does not list pass through."""
-    match event:
-        case Member.Registered(name=name, roles=roles, birth_date=birth_date):
-            state.members[event.originator_id] = MemberRow(
-                event.originator_id, name, sorted(roles), birth_date, event.timestamp
-            )
-        case Member.RoleGranted(role=role):
-            member = state.members[event.originator_id]
-            member.roles = sorted({*member.roles, role})
-        case Member.RoleRevoked(role=role):
-            member = state.members[event.originator_id]
-            member.roles = sorted(set(member.roles) - {role})
-        case Team.Formed(name=name, community=community):
-            state.teams[event.originator_id] = TeamRow(
-                event.originator_id, name, community, event.timestamp
-            )
-            state.memberships[event.originator_id] = []
-        case Team.MemberJoined(member_id=member_id, role=role, effective_date=since):
-            _close(state, event.originator_id, member_id, since)
-            state.add_membership(MembershipRow(event.originator_id, member_id, role, since, None))
-        case Team.MemberLeft(member_id=member_id, effective_date=until):
-            _close(state, event.originator_id, member_id, until)
+    match event:  # service logs first: most of any ledger's events
         case ServiceLog.Logged():
             state.logs[event.originator_id] = LogRow(
                 id=event.originator_id,
@@ -161,6 +141,26 @@ def apply(state: Directory, event: AggregateEvent) -> Directory:
             _reviewed(state, event, "rejected").reason = reason
         case ServiceLog.Reversed(reason=reason):
             _reviewed(state, event, "reversed").reason = reason
+        case Member.Registered(name=name, roles=roles, birth_date=birth_date):
+            state.members[event.originator_id] = MemberRow(
+                event.originator_id, name, sorted(roles), birth_date, event.timestamp
+            )
+        case Member.RoleGranted(role=role):
+            member = state.members[event.originator_id]
+            member.roles = sorted({*member.roles, role})
+        case Member.RoleRevoked(role=role):
+            member = state.members[event.originator_id]
+            member.roles = sorted(set(member.roles) - {role})
+        case Team.Formed(name=name, community=community):
+            state.teams[event.originator_id] = TeamRow(
+                event.originator_id, name, community, event.timestamp
+            )
+            state.memberships[event.originator_id] = []
+        case Team.MemberJoined(member_id=member_id, role=role, effective_date=since):
+            _close(state, event.originator_id, member_id, since)
+            state.add_membership(MembershipRow(event.originator_id, member_id, role, since, None))
+        case Team.MemberLeft(member_id=member_id, effective_date=until):
+            _close(state, event.originator_id, member_id, until)
     return state
 
 

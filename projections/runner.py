@@ -367,14 +367,14 @@ class ProjectionRunner:
         batch = {name: Writes() for name in self.projections}
         try:
             events = [self.app.mapper.to_domain_event(n) for n in page]
+            folds = [(p, batch[name], self.positions[name]) for name, p in self.projections.items()]
             for notification, event in zip(page, events, strict=True):
                 if not isinstance(event, AggregateEvent):
                     continue
                 position = notification.id
                 with self.lock:
-                    for name, projection in self.projections.items():
-                        if self.positions[name] < position:
-                            writes = batch[name]
+                    for projection, writes, seen in folds:
+                        if seen < position:
                             projection.apply(notification, event, writes)
                             writes.position = position
             batch = {name: writes for name, writes in batch.items() if writes.position}
