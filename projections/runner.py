@@ -10,7 +10,6 @@ event is ever applied twice.
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 import threading
@@ -26,6 +25,7 @@ from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import IntegrityError, Notification
 
 from projections import audit, balances, directory
+from projections.collector import collector_paused
 from projections.ids import id_text
 from projections.store import RowKey, ViewStore, Writes, open_view_store, read_view, row_key_text
 from timebank.application import TimeBank
@@ -355,7 +355,7 @@ class ProjectionRunner:
         if self.audit.name in names and not rechain_audit:
             raise ValueError("the audit trail is rebuilt through auditor.rebuild_audit_trail")
         chosen = {name: self.projections[name] for name in names}
-        with self._writer, self.lock, _collector_paused():
+        with self._writer, self.lock, collector_paused():
             for name in chosen:
                 self.store.drop(name)
             self._reload(chosen)
@@ -432,20 +432,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _SYSTEM: RowKey = ("system", None)
 _HEAD: RowKey = ("head", None)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Cyclic garbage collection off for the block, then as it was. A rebuild makes the
-    views, which live on, and next to no garbage cycles: the collector's full passes over
-    the growing views were wasted work, a sixth of a rebuild at a million events."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _dumps(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -11,7 +12,9 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from eventsourcing.domain import AggregateEvent
 
+from projections import balances
 from projections.auditor import (
     Report,
     UnverifiedChainError,
@@ -94,6 +97,32 @@ def stored(path: Path, topic: str) -> tuple[int, bytes]:
 
 def kinds(report: Report) -> set[tuple[int | None, str]]:
     return {(p.position, p.kind) for p in report.problems}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_verify_pauses_the_garbage_collector_and_leaves_it_as_it_found_it(
+    app: TimeBank, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    busy_community(app)
+    runner = ProjectionRunner(app)
+    runner.catch_up()
+    during: list[bool] = []
+    fold = balances.apply
+
+    def watched(state: balances.Balances, event: AggregateEvent) -> balances.Balances:
+        during.append(gc.isenabled())
+        return fold(state, event)
+
+    monkeypatch.setattr(balances, "apply", watched)
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        assert verify(app, runner.store).ok
+        assert during
+        assert not any(during)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 def test_an_edited_event_is_reported(
