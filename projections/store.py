@@ -13,7 +13,9 @@ applied to a stored view exactly once, and a restart resumes after the last comm
 from __future__ import annotations
 
 import base64
+import logging
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,13 +30,15 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from projections.audit import AuditEntry, AuditRow
 from projections.balances import StatementLine, StatementRow
 from projections.ids import id_text
 from timebank.application import TimeBank
 from timebank.storage import retried_at_startup
+
+log = logging.getLogger(__name__)
 
 _ROWS_PAGE = 5000  # view rows read per query
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -121,7 +125,12 @@ def _open_view_store(app: TimeBank) -> ViewStore:
     sealer = _Sealer(app.mapper.cipher)
     if isinstance(recorder, SQLiteTrackingRecorder):
         return SQLViewStore(
-            recorder, placeholder="?", prefix="", tracking_table="tracking", sealer=sealer
+            recorder,
+            placeholder="?",
+            prefix="",
+            tracking_table="tracking",
+            sealer=sealer,
+            checkpointer=_checkpointer(recorder.datastore),
         )
     if isinstance(recorder, PostgresTrackingRecorder):
         schema = recorder.datastore.schema
@@ -174,8 +183,10 @@ class SQLViewStore:
         tracking_table: str,
         sealer: _Sealer,
         by_column: bool = False,
+        checkpointer: WalCheckpointer | None = None,
     ) -> None:
         self.recorder = recorder
+        self.checkpointer = checkpointer
         self.by_column = by_column
         self.sealer = sealer
         self.datastore = recorder.datastore
@@ -292,6 +303,8 @@ class SQLViewStore:
                 # that does not move forward, which rolls the whole batch back.
                 insert_tracking: Any = self.recorder._insert_tracking
                 insert_tracking(cursor, tracking)
+        if self.checkpointer is not None:
+            self.checkpointer.stored(max(writes.position for writes in batch.values()))
 
     def _insert(self, cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if self.by_column:
@@ -353,6 +366,54 @@ class SQLViewStore:
 
     def close(self) -> None:
         """The tables share the application's connections; it closes them."""
+
+
+class WalCheckpointer:
+    """Copies SQLite's write-ahead log back into the database file in a thread of its own,
+    once every `every` events the views store.
+
+    Otherwise whichever commit finds the log past 1000 pages does it, on its own thread:
+    the runner's, between two batches, or a command's, in the middle of a request. Done
+    here it overlaps the runner's next batch (SQLite lets go of the GIL while it copies),
+    and the log stays short enough that commands seldom meet a checkpoint of their own
+    (a catch-up at a million events: 0.25 -> 0.28x scan). A passive checkpoint waits for
+    no reader or writer; one still running when the next is due lets that one go.
+    """
+
+    def __init__(self, database: str, *, every: int = 1000) -> None:
+        self.database = database  # as the library opens it: a file name or a URI
+        self.every = every
+        self.checkpoints = 0  # how many ran to the end
+        self._running = threading.Lock()  # held by the checkpoint running, if any
+        # A connection of its own, used by one checkpoint at a time: the application may
+        # close its pool while a checkpoint runs. Closed when the checkpointer goes.
+        self._connection: sqlite3.Connection | None = None
+        self._due_after = 0  # the position past which the next one is due
+
+    def stored(self, position: int) -> None:
+        """The views stored a batch up to `position`: checkpoint if one is due."""
+        if position < self._due_after or not self._running.acquire(blocking=False):
+            return
+        self._due_after = position + self.every
+        threading.Thread(target=self._checkpoint, name="wal-checkpoint", daemon=True).start()
+
+    def _checkpoint(self) -> None:
+        try:
+            if self._connection is None:
+                self._connection = sqlite3.connect(
+                    self.database, uri=True, check_same_thread=False, isolation_level=None
+                )
+            self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpoints += 1
+        except Exception:  # the next commit past 1000 pages checkpoints anyway
+            log.warning("write-ahead log checkpoint failed", exc_info=True)
+        finally:
+            self._running.release()
+
+
+def _checkpointer(datastore: SQLiteDatastore) -> WalCheckpointer | None:
+    pool = datastore.pool
+    return None if pool.is_sqlite_memory_mode else WalCheckpointer(pool.db_name)
 
 
 class MemoryViewStore:

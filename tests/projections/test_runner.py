@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from uuid import UUID
 
@@ -19,7 +21,7 @@ from projections.log import read_events
 from projections.periods import parse_period
 from projections.rankings import team_rankings
 from projections.runner import ProjectionRunner
-from projections.store import MemoryViewStore, ViewStore, Writes
+from projections.store import MemoryViewStore, SQLViewStore, ViewStore, Writes
 from tests.support import (
     TODAY,
     Community,
@@ -27,6 +29,7 @@ from tests.support import (
     event_count,
     open_ledger,
     replayed,
+    wait_until,
 )
 from timebank import TimeBank
 
@@ -144,6 +147,31 @@ def test_a_directory_stored_by_an_older_version_is_folded_again(tmp_path: Path) 
         assert len(keys) == len(restarted.directory.state.logs) > 0
         assert all(len(key.split(":")) == 3 for key in keys)
         assert_views_equal_a_fresh_replay(app, restarted)
+    finally:
+        app.close()
+
+
+def test_stored_views_reach_the_database_file_without_waiting_for_a_full_log(
+    tmp_path: Path,
+) -> None:
+    """SQLite keeps new pages in its write-ahead log until a checkpoint copies them into the
+    database file; a commit does that only once the log passes 1000 pages. The view store
+    checkpoints in a thread of its own as it stores batches."""
+    path = tmp_path / "timebank.db"
+    app = open_ledger(f"sqlite:///{path}")
+    try:
+        busy_community(app)
+        runner = ProjectionRunner(app)
+        runner.catch_up()
+        assert isinstance(runner.store, SQLViewStore)
+        checkpointer = runner.store.checkpointer
+        assert checkpointer is not None
+        wait_until(lambda: checkpointer.checkpoints >= 1, timeout=10, what="a checkpoint")
+        alone = tmp_path / "alone.db"  # the database file without its log
+        shutil.copyfile(path, alone)
+        with closing(sqlite3.connect(alone)) as db:
+            (entries,) = db.execute("SELECT COUNT(*) FROM timebank_audit_trail").fetchone()
+        assert entries == event_count(app)
     finally:
         app.close()
 
