@@ -15,7 +15,7 @@ import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
@@ -27,7 +27,15 @@ from eventsourcing.persistence import IntegrityError, Notification
 from projections import audit, balances, directory
 from projections.collector import collector_paused
 from projections.ids import id_text
-from projections.store import RowKey, ViewStore, Writes, open_view_store, read_view, row_key_text
+from projections.store import (
+    RowKey,
+    Storing,
+    ViewStore,
+    Writes,
+    open_view_store,
+    read_view,
+    row_key_text,
+)
 from timebank.application import TimeBank
 
 log = logging.getLogger(__name__)
@@ -277,6 +285,9 @@ class ProjectionRunner:
         self._writer = threading.RLock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # A batch still committing (see `ViewStore.write_behind`), and the positions it
+        # reaches; never left over once `catch_up` returns.
+        self._storing: tuple[Storing, dict[str, int]] | None = None
         self._reload(self.projections)
         outdated = [name for name, projection in self.projections.items() if projection.outdated]
         if outdated:
@@ -294,21 +305,27 @@ class ProjectionRunner:
     def catch_up(
         self, *, limit: int | None = None, progress: Callable[[int], None] | None = None
     ) -> int:
-        """Apply every event stored so far (or at most `limit` of them); return how many.
-        `progress` hears how many more events each stored batch applied."""
+        """Apply every event stored so far (or at most `limit` of them); return how many,
+        once they are stored. `progress` hears how many more events each batch applied."""
         applied = 0
         with self._writer:
-            while limit is None or applied < limit:
-                size = self.batch_size if limit is None else min(self.batch_size, limit - applied)
-                page = self.app.recorder.select_notifications(start=self.position + 1, limit=size)
-                if not page:
-                    break
-                self._process(page)
-                applied += len(page)
-                if progress is not None:
-                    progress(len(page))
-                if len(page) < size:
-                    break
+            try:
+                while limit is None or applied < limit:
+                    size = (
+                        self.batch_size if limit is None else min(self.batch_size, limit - applied)
+                    )
+                    start = self._folded() + 1
+                    page = self.app.recorder.select_notifications(start=start, limit=size)
+                    if not page:
+                        break
+                    self._process(page)
+                    applied += len(page)
+                    if progress is not None:
+                        progress(len(page))
+                    if len(page) < size:
+                        break
+            finally:
+                self._settle()
         return applied
 
     @contextmanager
@@ -385,7 +402,8 @@ class ProjectionRunner:
                 writes.rows = {
                     projection.stored_key(key): projection.encode(key) for key in writes.dirty
                 }
-            self.store.write(batch)
+            self._settle()  # the batch before is stored first: positions move in order
+            storing = self.store.write_behind(batch)
         except IntegrityError:
             # Another runner on this database stored these events first (several API
             # processes on one PostgreSQL store): take its views and go on from there.
@@ -395,12 +413,36 @@ class ProjectionRunner:
             # Whatever was folded from this page is not stored: forget it.
             self._reload(self.projections)
             raise
-        for name, writes in batch.items():
-            self.positions[name] = writes.position
+        self._storing = storing, {name: writes.position for name, writes in batch.items()}
+
+    def _folded(self) -> int:
+        """The log position every projection has folded: stored, or still committing."""
+        if self._storing is None:
+            return self.position
+        committing = self._storing[1]
+        return min(committing.get(name, at) for name, at in self.positions.items())
+
+    def _settle(self) -> None:
+        """Wait for the batch still committing, if any, then move the positions it reached
+        (if it failed, nothing of it is stored: the views are read back, and it raises)."""
+        if self._storing is None:
+            return
+        storing, positions = self._storing
+        try:
+            storing.wait()
+        except BaseException:
+            self._reload(self.projections)
+            raise
+        self._storing = None
+        self.positions.update(positions)
 
     def _reload(self, projections: dict[str, Projection]) -> None:
         """Restore each projection from its stored rows and the position they stand at."""
         with self._writer, self.lock:
+            if self._storing is not None:  # whether it lands or not, the store will say
+                storing, self._storing = self._storing[0], None
+                with suppress(Exception):
+                    storing.wait()
             for name, projection in projections.items():
                 _, position = read_view(self.store, name, projection.reload)
                 self.positions[name] = position

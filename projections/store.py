@@ -30,7 +30,14 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+    SQLiteTransaction,
+)
 
 from projections.audit import AuditEntry, AuditRow
 from projections.balances import StatementLine, StatementRow
@@ -66,6 +73,21 @@ class Writes:
     audit: list[AuditRow] = field(default_factory=list)
 
 
+class Storing(Protocol):
+    def wait(self) -> None:
+        """Return once the batch is stored, or raise why it is not (nothing of it is)."""
+
+
+class _Stored:
+    """A batch written before `write_behind` returned."""
+
+    def wait(self) -> None:
+        pass
+
+
+STORED = _Stored()
+
+
 class ViewStore(Protocol):
     def tracked(self, projection: str) -> int:
         """The position of the last event applied to the stored view (0: none)."""
@@ -76,6 +98,10 @@ class ViewStore(Protocol):
 
     def write(self, batch: dict[str, Writes]) -> None:
         """Store the changes of several projections and their positions, atomically."""
+
+    def write_behind(self, batch: dict[str, Writes]) -> Storing:
+        """`write`, except that the commit may still be running when it returns: the
+        caller goes on meanwhile and waits on the answer before it writes again."""
 
     def drop(self, projection: str) -> None:
         """Forget a projection's rows and its position, so that it is rebuilt."""
@@ -275,36 +301,65 @@ class SQLViewStore:
 
     def write(self, batch: dict[str, Writes]) -> None:
         with self.datastore.transaction(commit=True) as cursor:
-            for projection, writes in batch.items():
-                upserts = [
-                    (projection, k, self.sealer.seal(v))
-                    for k, v in writes.rows.items()
-                    if v is not None
-                ]
-                deletes = [(projection, k) for k, v in writes.rows.items() if v is None]
-                if upserts:
-                    self._insert(cursor, self._upsert, upserts)
-                if deletes and self.by_column:
-                    cursor.execute(self._delete, (projection, [k for _, k in deletes]))
-                elif deletes:
-                    cursor.executemany(self._delete, deletes)
-                if writes.statement:
-                    self._insert(
-                        cursor, self._insert_line, [_line_row(x) for x in writes.statement]
-                    )
-                if writes.audit:
-                    self._insert(
-                        cursor,
-                        self._insert_audit,
-                        [_sealed(row, self.sealer) for row in writes.audit],
-                    )
-                tracking = Tracking(_tracking_name(projection), writes.position)
-                # The library's own insert, inside our transaction: it refuses a position
-                # that does not move forward, which rolls the whole batch back.
-                insert_tracking: Any = self.recorder._insert_tracking
-                insert_tracking(cursor, tracking)
+            self._write(cursor, batch)
         if self.checkpointer is not None:
             self.checkpointer.stored(max(writes.position for writes in batch.values()))
+
+    def write_behind(self, batch: dict[str, Writes]) -> Storing:
+        """On SQLite the rows are written here and the commit, most of a batch's time in
+        the database at a million events, runs on a thread of its own (SQLite lets go of
+        the GIL while it writes the pages): the runner folds its next page meanwhile."""
+        if not isinstance(self.datastore, SQLiteDatastore):
+            self.write(batch)
+            return STORED
+        pool = self.datastore.pool
+        connection = pool.get_connection(is_writer=True)
+        try:
+            transaction = SQLiteTransaction(connection, commit=True)
+            cursor = transaction.__enter__()
+        except BaseException:
+            pool.put_connection(connection)
+            raise
+        try:
+            self._write(cursor, batch)
+        except BaseException as error:
+            try:  # rolls back, and raises the error as the library's own
+                transaction.__exit__(type(error), error, error.__traceback__)
+            finally:
+                cursor.__exit__()
+                pool.put_connection(connection)
+        position = max(writes.position for writes in batch.values())
+        return _Committing(
+            transaction, cursor, connection, pool, checkpointer=self.checkpointer, position=position
+        )
+
+    def _write(self, cursor: Any, batch: dict[str, Writes]) -> None:
+        for projection, writes in batch.items():
+            upserts = [
+                (projection, k, self.sealer.seal(v))
+                for k, v in writes.rows.items()
+                if v is not None
+            ]
+            deletes = [(projection, k) for k, v in writes.rows.items() if v is None]
+            if upserts:
+                self._insert(cursor, self._upsert, upserts)
+            if deletes and self.by_column:
+                cursor.execute(self._delete, (projection, [k for _, k in deletes]))
+            elif deletes:
+                cursor.executemany(self._delete, deletes)
+            if writes.statement:
+                self._insert(cursor, self._insert_line, [_line_row(x) for x in writes.statement])
+            if writes.audit:
+                self._insert(
+                    cursor,
+                    self._insert_audit,
+                    [_sealed(row, self.sealer) for row in writes.audit],
+                )
+            tracking = Tracking(_tracking_name(projection), writes.position)
+            # The library's own insert, inside our transaction: it refuses a position
+            # that does not move forward, which rolls the whole batch back.
+            insert_tracking: Any = self.recorder._insert_tracking
+            insert_tracking(cursor, tracking)
 
     def _insert(self, cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if self.by_column:
@@ -366,6 +421,46 @@ class SQLViewStore:
 
     def close(self) -> None:
         """The tables share the application's connections; it closes them."""
+
+
+class _Committing:
+    """A SQLite transaction whose rows are written, committing on a thread of its own."""
+
+    def __init__(
+        self,
+        transaction: SQLiteTransaction,
+        cursor: SQLiteCursor,
+        connection: SQLiteConnection,
+        pool: SQLiteConnectionPool,
+        *,
+        checkpointer: WalCheckpointer | None,
+        position: int,
+    ) -> None:
+        self._transaction = transaction
+        self._cursor = cursor
+        self._connection = connection
+        self._pool = pool
+        self._checkpointer = checkpointer
+        self._position = position
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._commit, name="views-commit", daemon=True)
+        self._thread.start()
+
+    def _commit(self) -> None:
+        try:
+            self._transaction.__exit__(None, None, None)
+        except BaseException as error:  # handed to whoever waits
+            self._error = error
+        finally:
+            self._cursor.__exit__()
+            self._pool.put_connection(self._connection)
+        if self._error is None and self._checkpointer is not None:
+            self._checkpointer.stored(self._position)
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 class WalCheckpointer:
@@ -435,6 +530,10 @@ class MemoryViewStore:
         with self._lock:
             rows = sorted(self._rows.get(projection, {}).items())
         yield from rows
+
+    def write_behind(self, batch: dict[str, Writes]) -> Storing:
+        self.write(batch)
+        return STORED
 
     def write(self, batch: dict[str, Writes]) -> None:
         with self._lock:

@@ -21,7 +21,7 @@ from projections.log import read_events
 from projections.periods import parse_period
 from projections.rankings import team_rankings
 from projections.runner import ProjectionRunner
-from projections.store import MemoryViewStore, SQLViewStore, ViewStore, Writes
+from projections.store import MemoryViewStore, SQLViewStore, Storing, ViewStore, Writes
 from tests.support import (
     TODAY,
     Community,
@@ -203,6 +203,37 @@ def test_a_crash_in_the_middle_of_a_batch_loses_nothing_and_applies_nothing_twic
     assert restarted.positions == {"directory": 25, "balances": 25, "audit": 25}
     restarted.catch_up()
     assert_views_equal_a_fresh_replay(restarted_app, restarted)
+
+
+@pytest.mark.parametrize("failing", ["third", "last"])
+def test_a_batch_whose_commit_fails_is_folded_again_and_applied_once(
+    app: TimeBank, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """A batch's commit may still run while the runner folds the next page: when it
+    fails, the batches stored before it stand, and the rest is folded again later."""
+    busy_community(app)
+    runner = ProjectionRunner(app, batch_size=10)
+    fails = 3 if failing == "third" else -(-event_count(app) // 10)
+    write_behind = runner.store.write_behind
+    stored = 0
+
+    class FailedCommit:
+        def wait(self) -> None:
+            raise SimulatedCrashError
+
+    def one_commit_fails(batch: dict[str, Writes]) -> Storing:
+        nonlocal stored
+        stored += 1
+        return FailedCommit() if stored == fails else write_behind(batch)
+
+    monkeypatch.setattr(runner.store, "write_behind", one_commit_fails)
+    with pytest.raises(SimulatedCrashError):
+        runner.catch_up()
+    before = (fails - 1) * 10
+    assert runner.positions == {"directory": before, "balances": before, "audit": before}
+    assert runner.store.tracked("audit") == before
+    assert runner.catch_up() == event_count(app) - before
+    assert_views_equal_a_fresh_replay(app, runner)
 
 
 def _same_store(runner: ProjectionRunner, app: TimeBank) -> ViewStore | None:

@@ -18,7 +18,7 @@ from projections.audit import AuditEntry
 from projections.auditor import verify
 from projections.balances import StatementLine
 from projections.runner import ProjectionRunner
-from projections.store import ViewStore, Writes, open_view_store
+from projections.store import Storing, ViewStore, Writes, open_view_store
 from tests.reliability.harness import open_store
 from tests.support import (
     TODAY,
@@ -52,6 +52,9 @@ class BatchStoredBetweenReads:
 
     def write(self, batch: dict[str, Writes]) -> None:
         self.store.write(batch)
+
+    def write_behind(self, batch: dict[str, Writes]) -> Storing:
+        return self.store.write_behind(batch)
 
     def drop(self, projection: str) -> None:
         self.store.drop(projection)
