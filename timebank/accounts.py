@@ -14,6 +14,7 @@ decides whether its minutes may be spent.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Self
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -116,6 +117,7 @@ class Account(ValueAttributes, Aggregate):
         credit: str
 
     @staticmethod
+    @lru_cache(maxsize=4096)  # a SHA-1 each time; a transfer needs two, every command one
     def create_id(member_id: UUID) -> UUID:
         """One account per member: its id follows from the member's, so a second fails."""
         return uuid5(_ACCOUNT_NAMESPACE, str(member_id))
