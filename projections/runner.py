@@ -3,9 +3,11 @@
 The runner pulls the notification log in pages (the library's SQLite recorder has no push
 subscription, and a pull loop serves PostgreSQL as well), folds each page into every
 projection that has not yet seen it, and stores the changed rows together with each
-projection's tracking record in one transaction. If anything fails in the middle of a
-page, the in-memory state is thrown away and reloaded from the last stored batch, so no
-event is ever applied twice.
+projection's tracking record in one transaction. On SQLite that transaction commits on a
+thread of its own while the next page is folded (`ViewStore.write_behind`); positions move
+once it lands. If anything fails in the middle of a page, or a commit fails, the in-memory
+state is thrown away and reloaded from the last stored batch, so no event is ever applied
+twice.
 """
 
 from __future__ import annotations
@@ -325,7 +327,9 @@ class ProjectionRunner:
                     if len(page) < size:
                         break
             finally:
-                self._settle()
+                # Another runner that stored the last batch first left its views loaded.
+                with suppress(IntegrityError):
+                    self._settle()
         return applied
 
     @contextmanager
@@ -427,13 +431,12 @@ class ProjectionRunner:
         (if it failed, nothing of it is stored: the views are read back, and it raises)."""
         if self._storing is None:
             return
-        storing, positions = self._storing
+        (storing, positions), self._storing = self._storing, None
         try:
             storing.wait()
         except BaseException:
             self._reload(self.projections)
             raise
-        self._storing = None
         self.positions.update(positions)
 
     def _reload(self, projections: dict[str, Projection]) -> None:
