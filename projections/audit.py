@@ -19,7 +19,7 @@ import orjson
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import Mapper, Notification
 
-from projections.ids import id_text
+from projections.text import id_text, instant_text
 from timebank.upcasting import STORED_CLASS_VERSION
 
 GENESIS_HASH = "0" * 64
@@ -120,7 +120,9 @@ _ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 def _orjson_default(value: Any) -> Any:
     """What `_jsonable` makes of a value orjson does not write by itself."""
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return instant_text(value)
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
@@ -265,7 +267,9 @@ def _jsonable(value: Any) -> Any:
         return value
     if isinstance(value, UUID):
         return id_text(value)
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return instant_text(value)
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)

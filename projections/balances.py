@@ -7,6 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import AggregateEvent
 
+from projections.text import instant_text
 from timebank.accounts import ISSUANCE, REDEEMED, Account
 from timebank.service_logs import ServiceLog
 
@@ -126,4 +127,5 @@ def statement_row(state: Balances, position: int, event: AggregateEvent) -> Stat
             return None
     member_id = state.account_owner[event.originator_id]
     balance = state.members[member_id].balance
-    return (member_id, position, event.timestamp.isoformat(), kind, ref, other, signed, balance)
+    recorded_at = instant_text(event.timestamp)
+    return (member_id, position, recorded_at, kind, ref, other, signed, balance)

@@ -28,7 +28,6 @@ from eventsourcing.persistence import IntegrityError, Notification
 
 from projections import audit, balances, directory
 from projections.collector import collector_paused
-from projections.ids import id_text
 from projections.store import (
     RowKey,
     Storing,
@@ -38,6 +37,7 @@ from projections.store import (
     read_view,
     row_key_text,
 )
+from projections.text import id_text, instant_text
 from timebank.application import TimeBank
 
 log = logging.getLogger(__name__)
@@ -494,7 +494,9 @@ def canonical_row(value: Any) -> str:
 def _encode(value: Any) -> Any:
     # Instants and days by `isoformat`, as the ledger writes them: orjson would round a
     # time zone's offset to the minute, and some historical zones' offsets have seconds.
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return instant_text(value)
+    if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"cannot store {type(value).__name__} in a view")
 

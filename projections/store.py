@@ -41,7 +41,7 @@ from eventsourcing.sqlite import (
 
 from projections.audit import AuditEntry, AuditRow
 from projections.balances import StatementLine, StatementRow
-from projections.ids import id_text
+from projections.text import id_text
 from timebank.application import TimeBank
 from timebank.storage import retried_at_startup
 
