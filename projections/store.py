@@ -31,9 +31,6 @@ from eventsourcing.persistence import (
 from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import (
-    SQLiteConnection,
-    SQLiteConnectionPool,
-    SQLiteCursor,
     SQLiteDatastore,
     SQLiteTrackingRecorder,
     SQLiteTransaction,
@@ -306,13 +303,15 @@ class SQLViewStore:
             self.checkpointer.stored(max(writes.position for writes in batch.values()))
 
     def write_behind(self, batch: dict[str, Writes]) -> Storing:
-        """The runner folds its next page meanwhile. On SQLite the rows are written here
-        and the commit, most of a batch's time in the database at a million events, runs
-        on a thread of its own (SQLite lets go of the GIL while it writes the pages; it
-        would not between rows, one at a time). On PostgreSQL the whole write does: a few
-        statements, each a wait on the server."""
+        """The runner folds its next page meanwhile.
+
+        On SQLite the rows are written here, and only the commit (most of a batch's time
+        in the database at a million events) runs on a thread of its own: SQLite lets go
+        of the GIL for the whole commit, but for each row of an insert only briefly, so a
+        thread inserting rows would hand the GIL back and forth at every one. On
+        PostgreSQL the whole write does: a few statements, each a wait on the server."""
         if not isinstance(self.datastore, SQLiteDatastore):
-            return _InThread(self.write, batch)
+            return _InThread(lambda: self.write(batch))
         pool = self.datastore.pool
         connection = pool.get_connection(is_writer=True)
         try:
@@ -330,9 +329,17 @@ class SQLViewStore:
                 cursor.__exit__()
                 pool.put_connection(connection)
         position = max(writes.position for writes in batch.values())
-        return _Committing(
-            transaction, cursor, connection, pool, checkpointer=self.checkpointer, position=position
-        )
+
+        def commit() -> None:
+            try:
+                transaction.__exit__(None, None, None)
+            finally:
+                cursor.__exit__()
+                pool.put_connection(connection)
+            if self.checkpointer is not None:
+                self.checkpointer.stored(position)
+
+        return _InThread(commit)
 
     def _write(self, cursor: Any, batch: dict[str, Writes]) -> None:
         for projection, writes in batch.items():
@@ -425,60 +432,20 @@ class SQLViewStore:
 
 
 class _InThread:
-    """A write running on a thread of its own."""
+    """Work running on a thread of its own: `wait` joins it, and raises what it raised."""
 
-    def __init__(self, write: Callable[[dict[str, Writes]], None], batch: dict[str, Writes]):
+    def __init__(self, work: Callable[[], None]) -> None:
         self._error: BaseException | None = None
         self._thread = threading.Thread(
-            target=self._run, args=(write, batch), name="views-write", daemon=True
+            target=self._run, args=(work,), name="views-write", daemon=True
         )
         self._thread.start()
 
-    def _run(self, write: Callable[[dict[str, Writes]], None], batch: dict[str, Writes]) -> None:
+    def _run(self, work: Callable[[], None]) -> None:
         try:
-            write(batch)
+            work()
         except BaseException as error:  # handed to whoever waits
             self._error = error
-
-    def wait(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
-class _Committing:
-    """A SQLite transaction whose rows are written, committing on a thread of its own."""
-
-    def __init__(
-        self,
-        transaction: SQLiteTransaction,
-        cursor: SQLiteCursor,
-        connection: SQLiteConnection,
-        pool: SQLiteConnectionPool,
-        *,
-        checkpointer: WalCheckpointer | None,
-        position: int,
-    ) -> None:
-        self._transaction = transaction
-        self._cursor = cursor
-        self._connection = connection
-        self._pool = pool
-        self._checkpointer = checkpointer
-        self._position = position
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._commit, name="views-commit", daemon=True)
-        self._thread.start()
-
-    def _commit(self) -> None:
-        try:
-            self._transaction.__exit__(None, None, None)
-        except BaseException as error:  # handed to whoever waits
-            self._error = error
-        finally:
-            self._cursor.__exit__()
-            self._pool.put_connection(self._connection)
-        if self._error is None and self._checkpointer is not None:
-            self._checkpointer.stored(self._position)
 
     def wait(self) -> None:
         self._thread.join()
