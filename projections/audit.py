@@ -181,13 +181,16 @@ def link_of(
     return hashlib.sha256(f"{previous_hash}\n{canonical}".encode()).hexdigest()
 
 
-def chain_json(previous_hash: str, notification: Notification, data_json: str) -> str:
-    """`chain` of data already written as canonical JSON."""
+def chain_json(
+    previous_hash: str, notification: Notification, data_json: str, *, aggregate_id: str = ""
+) -> str:
+    """`chain` of data already written as canonical JSON (and of the aggregate id already
+    written as text, when the caller has it)."""
     return link_of(
         previous_hash,
         position=notification.id,
         topic=notification.topic,
-        aggregate_id=id_text(notification.originator_id),
+        aggregate_id=aggregate_id or id_text(notification.originator_id),
         aggregate_version=notification.originator_version,
         data_json=data_json,
     )
@@ -195,15 +198,7 @@ def chain_json(previous_hash: str, notification: Notification, data_json: str) -
 
 def entry(previous_hash: str, notification: Notification, data: dict[str, Any]) -> AuditEntry:
     """The entry of an event whose data was decoded as plain JSON values."""
-    return AuditEntry(
-        *_row(
-            previous_hash,
-            notification,
-            canonical_json(data),
-            data.get("actor_id"),
-            data.get("timestamp"),
-        )
-    )
+    return AuditEntry(*_row_of_data(previous_hash, notification, data))
 
 
 def entry_of_event(
@@ -224,14 +219,7 @@ def row_of_event(
     """`entry_of_event` as a row."""
     state = vars(event)
     if STORED_CLASS_VERSION in state:  # upcast: the columns too come from what was stored
-        data = decode_data(mapper, notification)
-        return _row(
-            previous_hash,
-            notification,
-            canonical_json(data),
-            data.get("actor_id"),
-            data.get("timestamp"),
-        )
+        return _row_of_data(previous_hash, notification, decode_data(mapper, notification))
     data = state.copy()
     # The columns' values are the data's own: an instant is written out once, not twice.
     actor, recorded = _jsonable(data.get("actor_id")), _jsonable(data.get("timestamp"))
@@ -244,18 +232,24 @@ def row_of_event(
     )
 
 
+def _row_of_data(previous_hash: str, notification: Notification, data: dict[str, Any]) -> AuditRow:
+    actor, recorded = data.get("actor_id"), data.get("timestamp")
+    return _row(previous_hash, notification, canonical_json(data), actor, recorded)
+
+
 def _row(
     previous_hash: str, notification: Notification, data_json: str, actor: Any, recorded: Any
 ) -> AuditRow:
+    aggregate_id = id_text(notification.originator_id)
     return (
         notification.id,
         notification.topic,
-        id_text(notification.originator_id),
+        aggregate_id,
         notification.originator_version,
         actor if isinstance(actor, str) else None,
         recorded if isinstance(recorded, str) else None,
         data_json,
-        chain_json(previous_hash, notification, data_json),
+        chain_json(previous_hash, notification, data_json, aggregate_id=aggregate_id),
     )
 
 

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import AggregateEvent
 
+from timebank.accounts import Account
 from timebank.members import Member
 from timebank.service_logs import ServiceLog
 from timebank.teams import Team
@@ -120,6 +121,8 @@ class Directory:
 def apply(state: Directory, event: AggregateEvent) -> Directory:
     """Fold one event into the directory; events it does not list pass through."""
     match event:  # service logs first: most of any ledger's events
+        case Account.Event():  # a third of them: none names anything listed here
+            pass
         case ServiceLog.Logged():
             state.logs[event.originator_id] = LogRow(
                 id=event.originator_id,
