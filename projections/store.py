@@ -299,7 +299,7 @@ class SQLViewStore:
     def write(self, batch: dict[str, Writes]) -> None:
         with self.datastore.transaction(commit=True) as cursor:
             self._write(cursor, batch)
-        if self.checkpointer is not None:
+        if self.checkpointer is not None and batch:
             self.checkpointer.stored(max(writes.position for writes in batch.values()))
 
     def write_behind(self, batch: dict[str, Writes]) -> Storing:
@@ -310,6 +310,8 @@ class SQLViewStore:
         of the GIL for the whole commit, but for each row of an insert only briefly, so a
         thread inserting rows would hand the GIL back and forth at every one. On
         PostgreSQL the whole write does: a few statements, each a wait on the server."""
+        if not batch:  # a page without an aggregate's event changes no view
+            return STORED
         if not isinstance(self.datastore, SQLiteDatastore):
             return _InThread(lambda: self.write(batch))
         pool = self.datastore.pool

@@ -236,6 +236,19 @@ def test_a_batch_whose_commit_fails_is_folded_again_and_applied_once(
     assert_views_equal_a_fresh_replay(app, runner)
 
 
+def test_a_batch_that_changes_no_view_stores_nothing_and_fails_nothing(app: TimeBank) -> None:
+    """A page without an aggregate's event (none of the views' concern) makes an empty
+    batch: storing it, now or behind, leaves every view and position as it was."""
+    busy_community(app)
+    runner = ProjectionRunner(app)
+    runner.catch_up()
+    before = {name: runner.store.tracked(name) for name in runner.projections}
+    runner.store.write({})
+    runner.store.write_behind({}).wait()
+    assert {name: runner.store.tracked(name) for name in runner.projections} == before
+    assert_views_equal_a_fresh_replay(app, runner)
+
+
 def _same_store(runner: ProjectionRunner, app: TimeBank) -> ViewStore | None:
     """A memory store is the process's own; a database store is simply opened again."""
     return runner.store if isinstance(runner.store, MemoryViewStore) else None
