@@ -330,6 +330,7 @@ class SQLViewStore:
             finally:
                 cursor.__exit__()
                 pool.put_connection(connection)
+            raise  # (`__exit__` has raised already; this only makes it plain)
         position = max(writes.position for writes in batch.values())
 
         def commit() -> None:
