@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from uuid import uuid4
 
@@ -59,3 +60,15 @@ def app(store_url: str) -> Iterator[TimeBank]:
 @pytest.fixture
 def community(app: TimeBank) -> Community:
     return build_community(app)
+
+
+@pytest.fixture(params=[True, False], ids=["collector-on", "collector-off"])
+def collector_enabled(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """The cyclic garbage collector switched on or off for the test, as it was after."""
+    was = gc.isenabled()
+    enabled: bool = request.param
+    (gc.enable if enabled else gc.disable)()
+    try:
+        yield enabled
+    finally:
+        (gc.enable if was else gc.disable)()
