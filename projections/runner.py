@@ -317,10 +317,11 @@ class ProjectionRunner:
                         self.batch_size if limit is None else min(self.batch_size, limit - applied)
                     )
                     start = self._folded() + 1
-                    page = self.app.recorder.select_notifications(start=start, limit=size)
-                    if not page:
-                        break
-                    self._process(page)
+                    with collector_paused():  # page by page: see `collector_paused`
+                        page = self.app.recorder.select_notifications(start=start, limit=size)
+                        if not page:
+                            break
+                        self._process(page)
                     applied += len(page)
                     if progress is not None:
                         progress(len(page))

@@ -313,6 +313,39 @@ def test_a_rebuild_leaves_the_garbage_collector_as_it_found_it(
     assert gc.isenabled() is collector_enabled
 
 
+def test_a_catch_up_folds_with_the_collector_paused_and_leaves_it_as_it_found_it(
+    app: TimeBank, monkeypatch: pytest.MonkeyPatch, collector_enabled: bool
+) -> None:
+    """A full collection at a million events takes half a second: pages are folded without
+    the collector, which is as before between pages, afterwards, and after a failure."""
+    busy_community(app)
+    runner = ProjectionRunner(app, batch_size=10)
+    during: list[bool] = []
+    between: list[bool] = []
+    apply = runner.balances.apply
+
+    def watched(notification: Notification, event: AggregateEvent, writes: Writes) -> None:
+        during.append(gc.isenabled())
+        apply(notification, event, writes)
+
+    monkeypatch.setattr(runner.balances, "apply", watched)
+    assert runner.catch_up(progress=lambda _: between.append(gc.isenabled())) > 10
+    assert during
+    assert not any(during)
+    assert len(between) > 1
+    assert set(between) == {collector_enabled}
+    assert gc.isenabled() is collector_enabled
+
+    def fails(*args: object) -> None:
+        raise SimulatedCrashError
+
+    monkeypatch.setattr(runner.balances, "apply", fails)
+    busy_community(app)
+    with pytest.raises(SimulatedCrashError):
+        runner.catch_up()
+    assert gc.isenabled() is collector_enabled
+
+
 def test_a_rebuild_keeps_the_audit_trail_unless_told_to_chain_it_again(app: TimeBank) -> None:
     busy_community(app)
     runner = ProjectionRunner(app)
