@@ -30,7 +30,7 @@ from projections.runner import (
     ProjectionRunner,
     canonical_row,
 )
-from projections.store import ViewStore, read_view
+from projections.store import ViewStore
 from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
 from timebank.application import TimeBank
 
@@ -155,8 +155,8 @@ class _Verifier:
         self.checked = 0
         # The stored views are read first, each with the position it stood at, and
         # compared once the replay reaches that position.
-        self.stored_balances, balances_at = read_view(store, "balances", _loaded_balances)
-        self.stored_directory, directory_at = read_view(store, "directory", _stored_digest)
+        self.stored_balances, balances_at = store.read("balances", _loaded_balances)
+        self.stored_directory, directory_at = store.read("directory", _stored_digest)
         self.pending_comparisons = {"balances": balances_at, "directory": directory_at}
 
     def report(self, position: int | None, kind: str, detail: str) -> None:

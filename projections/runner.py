@@ -34,7 +34,6 @@ from projections.store import (
     ViewStore,
     Writes,
     open_view_store,
-    read_view,
     row_key_text,
 )
 from projections.text import id_text, instant_text
@@ -319,18 +318,16 @@ class ProjectionRunner:
                     start = self._folded() + 1
                     with collector_paused():  # page by page: see `collector_paused`
                         page = self.app.recorder.select_notifications(start=start, limit=size)
-                        if not page:
-                            break
-                        self._process(page)
+                        kept = self._process(page) if page else True
                     applied += len(page)
-                    if progress is not None:
+                    if page and progress is not None:
                         progress(len(page))
-                    if len(page) < size:
+                    # The log is read to its end once the last batch is stored: if another
+                    # runner stored some of these events first, read on from its views.
+                    if len(page) < size and kept and self._settle():
                         break
             finally:
-                # Another runner that stored the last batch first left its views loaded.
-                with suppress(IntegrityError):
-                    self._settle()
+                self._drain()
         return applied
 
     @contextmanager
@@ -385,7 +382,10 @@ class ProjectionRunner:
 
     # Inside ------------------------------------------------------------------------
 
-    def _process(self, page: Sequence[Notification]) -> None:
+    def _process(self, page: Sequence[Notification]) -> bool:
+        """Fold a page and start storing it. False if another runner had stored some of
+        these events (or the batch before) first: its views are loaded instead, and what
+        was folded from this page is dropped with the views it was folded into."""
         batch = {name: Writes() for name in self.projections}
         try:
             events = [self.app.mapper.to_domain_event(n) for n in page]
@@ -407,18 +407,22 @@ class ProjectionRunner:
                 writes.rows = {
                     projection.stored_key(key): projection.encode(key) for key in writes.dirty
                 }
-            self._settle()  # the batch before is stored first: positions move in order
-            storing = self.store.write_behind(batch)
-        except IntegrityError:
-            # Another runner on this database stored these events first (several API
-            # processes on one PostgreSQL store): take its views and go on from there.
-            self._reload(self.projections)
-            return
         except BaseException:
             # Whatever was folded from this page is not stored: forget it.
             self._reload(self.projections)
             raise
+        if not self._settle():  # the batch before is stored first: positions move in order
+            return False
+        try:
+            storing = self.store.write_behind(batch)
+        except IntegrityError as error:
+            self._take_stored_views(error)
+            return False
+        except BaseException:
+            self._reload(self.projections)
+            raise
         self._storing = storing, {name: writes.position for name, writes in batch.items()}
+        return True
 
     def _folded(self) -> int:
         """The log position every projection has folded: stored, or still committing."""
@@ -427,18 +431,39 @@ class ProjectionRunner:
         committing = self._storing[1]
         return min(committing.get(name, at) for name, at in self.positions.items())
 
-    def _settle(self) -> None:
-        """Wait for the batch still committing, if any, then move the positions it reached
-        (if it failed, nothing of it is stored: the views are read back, and it raises)."""
+    def _settle(self) -> bool:
+        """Wait for the batch still committing, if any, then move the positions it reached.
+        False if another runner had stored those events first: its views are loaded
+        instead. On any other failure nothing of the batch is stored: the views are read
+        back, and it raises."""
         if self._storing is None:
-            return
+            return True
         (storing, positions), self._storing = self._storing, None
         try:
             storing.wait()
+        except IntegrityError as error:
+            self._take_stored_views(error)
+            return False
         except BaseException:
             self._reload(self.projections)
             raise
         self.positions.update(positions)
+        return True
+
+    def _take_stored_views(self, error: IntegrityError) -> None:
+        """Another runner on this database stored these events first (several API
+        processes on one PostgreSQL store): take its views and go on from there. A refusal
+        that moved no view's position on was not that, and is raised."""
+        before = dict(self.positions)
+        self._reload(self.projections)
+        if not any(self.positions[name] > at for name, at in before.items()):
+            raise error
+
+    def _drain(self) -> None:
+        """Leave no batch committing (when catching up stopped on an error, it may be the
+        batch before the one that failed); whatever becomes of it, the store will say."""
+        with suppress(IntegrityError):
+            self._settle()
 
     def _reload(self, projections: dict[str, Projection]) -> None:
         """Restore each projection from its stored rows and the position they stand at."""
@@ -448,7 +473,7 @@ class ProjectionRunner:
                 with suppress(Exception):
                     storing.wait()
             for name, projection in projections.items():
-                _, position = read_view(self.store, name, projection.reload)
+                _, position = self.store.read(name, projection.reload)
                 self.positions[name] = position
 
     def _follow(self, interval: float) -> None:

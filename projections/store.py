@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 _ROWS_PAGE = 5000  # view rows read per query
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_T = TypeVar("_T")
 
 
 RowKey = tuple[str, UUID | None]
@@ -89,9 +90,13 @@ class ViewStore(Protocol):
     def tracked(self, projection: str) -> int:
         """The position of the last event applied to the stored view (0: none)."""
 
-    def load(self, projection: str) -> Iterator[tuple[str, str]]:
-        """Every stored row of a projection, as key and JSON, in key order, read in pages
-        (a view of a million rows never sits in memory as a whole)."""
+    def read(
+        self, projection: str, consume: Callable[[Iterator[tuple[str, str]]], _T]
+    ) -> tuple[_T, int]:
+        """What `consume` makes of a projection's stored rows (key and JSON, in key order,
+        read in pages: a view of a million rows never sits in memory as a whole), and the
+        position they stand at: both from one snapshot of the store, however many batches
+        other processes' runners store meanwhile."""
 
     def write(self, batch: dict[str, Writes]) -> None:
         """Store the changes of several projections and their positions, atomically."""
@@ -113,27 +118,6 @@ class ViewStore(Protocol):
         """Per member: how many statement lines up to a position, and their net minutes."""
 
     def close(self) -> None: ...
-
-
-def read_view(
-    store: ViewStore, name: str, consume: Callable[[Iterator[tuple[str, str]]], _T]
-) -> tuple[_T, int]:
-    """What `consume` makes of a projection's stored rows, and the position they stand at,
-    read consistently even while another process's runner stores batches: each batch moves
-    the tracked position, so rows read between two equal readings of it are exactly that
-    position's rows. `consume` may be called again, on a fresh reading, when they moved."""
-    for _ in range(_READ_ATTEMPTS):
-        before = store.tracked(name)
-        result = consume(store.load(name))
-        if store.tracked(name) == before:
-            return result, before
-    raise RuntimeError(f"the stored {name} view kept moving while it was read")
-
-
-_T = TypeVar("_T")
-
-
-_READ_ATTEMPTS = 100
 
 
 def open_view_store(app: TimeBank) -> ViewStore:
@@ -284,12 +268,26 @@ class SQLViewStore:
     def tracked(self, projection: str) -> int:
         return self.recorder.max_tracking_id(_tracking_name(projection)) or 0
 
-    def load(self, projection: str) -> Iterator[tuple[str, str]]:
+    def read(
+        self, projection: str, consume: Callable[[Iterator[tuple[str, str]]], _T]
+    ) -> tuple[_T, int]:
+        """One read-only transaction: SQLite's holds one snapshot from its first read on,
+        PostgreSQL's does at REPEATABLE READ. (Reading the rows a page per transaction,
+        then the position, met a batch stored in between each time the view took longer
+        to read than another process took to store one: under steady writes a reload
+        never ended.)"""
+        with self.datastore.transaction(commit=False) as cursor:
+            if self.by_column:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            max_tracking_id: Any = self.recorder._max_tracking_id
+            position = max_tracking_id(_tracking_name(projection), cursor) or 0
+            return consume(self._rows(cursor, projection)), position
+
+    def _rows(self, cursor: Any, projection: str) -> Iterator[tuple[str, str]]:
         after = ""
         while True:
-            with self.datastore.transaction(commit=False) as cursor:
-                cursor.execute(self._select_rows, (projection, after, _ROWS_PAGE))
-                page = cursor.fetchall()
+            cursor.execute(self._select_rows, (projection, after, _ROWS_PAGE))
+            page = cursor.fetchall()
             for row in page:
                 yield row["key"], self.sealer.open(row["value"])
             if len(page) < _ROWS_PAGE:
@@ -519,10 +517,13 @@ class MemoryViewStore:
         with self._lock:
             return self._positions.get(projection, 0)
 
-    def load(self, projection: str) -> Iterator[tuple[str, str]]:
+    def read(
+        self, projection: str, consume: Callable[[Iterator[tuple[str, str]]], _T]
+    ) -> tuple[_T, int]:
         with self._lock:
             rows = sorted(self._rows.get(projection, {}).items())
-        yield from rows
+            position = self._positions.get(projection, 0)
+        return consume(iter(rows)), position
 
     def write_behind(self, batch: dict[str, Writes]) -> Storing:
         self.write(batch)
@@ -531,7 +532,11 @@ class MemoryViewStore:
     def write(self, batch: dict[str, Writes]) -> None:
         with self._lock:
             for projection, writes in batch.items():
-                if writes.position <= self._positions.get(projection, 0):
+                stored = self._positions.get(projection, 0)
+                firsts = [writes.statement[0][1]] if writes.statement else []
+                firsts += [writes.audit[0][0]] if writes.audit else []
+                if writes.position <= stored or any(first <= stored for first in firsts):
+                    # as a database's keys would: a position's lines are stored once
                     raise IntegrityError(f"{projection} is already past {writes.position}")
             for projection, writes in batch.items():
                 rows = self._rows.setdefault(projection, {})

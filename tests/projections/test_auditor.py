@@ -357,9 +357,11 @@ def test_verify_while_another_runner_stores_views_reports_no_mismatch(
         def __getattr__(self, name: str) -> Any:
             return getattr(self.store, name)
 
-        def load(self, projection: str) -> Iterator[tuple[str, str]]:
+        def read(
+            self, projection: str, consume: Callable[[Iterator[tuple[str, str]]], Any]
+        ) -> tuple[Any, int]:
             other.catch_up(limit=4)  # moves the stored views on, just before they are read
-            return self.store.load(projection)
+            return self.store.read(projection, consume)
 
     try:
         report = verify(app, RacingStore(runner.store))

@@ -9,13 +9,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
 from eventsourcing.domain import AggregateEvent
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import IntegrityError, Notification
 
 from projections import directory
+from projections import store as store_module
 from projections.auditor import verify
 from projections.log import read_events
 from projections.periods import parse_period
@@ -127,8 +129,12 @@ def test_a_reviewed_log_leaves_no_pending_row_whether_reviewed_in_its_batch_or_l
 
 def _stored_pending(runner: ProjectionRunner) -> set[UUID]:
     """The service logs the stored balances view holds as pending."""
-    keys = (key for key, _ in runner.store.load("balances"))
+    keys, _ = runner.store.read("balances", stored_keys)
     return {UUID(key.partition(":")[2]) for key in keys if key.startswith("pending:")}
+
+
+def stored_keys(rows: Iterator[tuple[str, str]]) -> list[str]:
+    return [key for key, _ in rows]
 
 
 def test_a_directory_stored_by_an_older_version_is_folded_again(tmp_path: Path) -> None:
@@ -143,7 +149,8 @@ def test_a_directory_stored_by_an_older_version_is_folded_again(tmp_path: Path) 
                 "WHERE projection = 'directory' AND key LIKE 'log:%'"
             )
         restarted = ProjectionRunner(app)
-        keys = [key for key, _ in restarted.store.load("directory") if key.startswith("log:")]
+        stored, _ = restarted.store.read("directory", stored_keys)
+        keys = [key for key in stored if key.startswith("log:")]
         assert len(keys) == len(restarted.directory.state.logs) > 0
         assert all(len(key.split(":")) == 3 for key in keys)
         assert_views_equal_a_fresh_replay(app, restarted)
@@ -234,6 +241,31 @@ def test_a_batch_whose_commit_fails_is_folded_again_and_applied_once(
     assert runner.store.tracked("audit") == before
     assert runner.catch_up() == event_count(app) - before
     assert_views_equal_a_fresh_replay(app, runner)
+
+
+def test_a_refusal_that_no_other_runner_explains_is_raised_not_retried(
+    app: TimeBank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch refused while no view's stored position moved was not stored by another
+    runner: taking the stored views and folding again would meet the same refusal
+    forever, so the catch-up raises it."""
+    busy_community(app)
+    runner = ProjectionRunner(app, batch_size=10)
+    refusals = 0
+
+    class Refused:
+        def wait(self) -> None:
+            nonlocal refusals
+            refusals += 1
+            if refusals > 3:
+                raise SimulatedCrashError("refused again and again: caught up in a loop")
+            raise IntegrityError("refused")
+
+    monkeypatch.setattr(runner.store, "write_behind", lambda batch: Refused())
+    with pytest.raises(IntegrityError):
+        runner.catch_up()
+    assert refusals == 1
+    assert runner.positions == {"directory": 0, "balances": 0, "audit": 0}
 
 
 def test_a_batch_that_changes_no_view_stores_nothing_and_fails_nothing(app: TimeBank) -> None:
@@ -382,6 +414,51 @@ def test_the_background_follower_keeps_the_views_current(app: TimeBank) -> None:
         assert runner.balances.state.members[c.zhao].balance == 40
     finally:
         runner.stop()
+
+
+def test_a_runner_whose_batch_another_stored_first_reads_on_to_the_end_of_the_log(
+    app: TimeBank, reopen: Callable[[], TimeBank]
+) -> None:
+    """Another process's runner stored part of the page this one folded: this one takes
+    the stored views and goes on, so that its catch-up still returns only at the end of
+    the log (read-your-writes waits on it), not at the other runner's position."""
+    c = busy_community(app)
+    first = ProjectionRunner(app)
+    other = ProjectionRunner(reopen(), store=_same_store(first, app))
+    assert other.catch_up() > 0
+    app.transfer(actor_id=c.li, to_member_id=c.grandma, minutes=5)
+    assert first.catch_up() > 0
+    assert first.position == event_count(app)
+    assert first.balances.state.members[c.grandma].received == 105
+    assert_views_equal_a_fresh_replay(app, first)
+
+
+def test_a_view_and_its_position_are_read_from_one_snapshot(
+    app: TimeBank, reopen: Callable[[], TimeBank], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's runner stores a batch while this one reads a view a page at a
+    time: the rows and the position read are those from before that batch, on every page.
+    (Read a page per transaction, a view had to be read again whenever a batch landed
+    meanwhile: under steady writes from another process a reload never ended.)"""
+    monkeypatch.setattr(store_module, "_ROWS_PAGE", 2)
+    c = busy_community(app)
+    first = ProjectionRunner(app)
+    first.catch_up()
+    other = ProjectionRunner(reopen(), store=_same_store(first, app))
+    before = first.store.read("directory", list)
+    stored_meanwhile: list[int] = []
+
+    def with_a_batch_stored_after_the_first_row(rows: Iterator[tuple[str, str]]) -> list[Any]:
+        read = [next(rows)]
+        c.earn(c.li, 30)
+        stored_meanwhile.append(other.catch_up())
+        return read + list(rows)
+
+    assert first.store.read("directory", with_a_batch_stored_after_the_first_row) == before
+    assert stored_meanwhile[0] > 0
+    after, position = first.store.read("directory", list)
+    assert position > before[1]
+    assert len(after) > len(before[0])
 
 
 def test_two_runners_on_one_database_store_each_event_once(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
@@ -30,11 +31,13 @@ from tests.support import (
 )
 from timebank.members import Member
 
+T = TypeVar("T")
+
 
 class BatchStoredBetweenReads:
-    """A view store through which a runner sees another process store a batch between its
-    reading a view's rows and its reading of the view's position, as may happen at any
-    moment when several processes keep the views of one store."""
+    """A view store through which a runner sees another process store a batch while it
+    reads a view's rows, as may happen at any moment when several processes keep the
+    views of one store."""
 
     def __init__(self, store: ViewStore, another_batch: Callable[[], None]) -> None:
         self.store = store
@@ -42,13 +45,24 @@ class BatchStoredBetweenReads:
         self.batches = 3  # how many batches the other process stores meanwhile
 
     def tracked(self, projection: str) -> int:
-        if self.batches:
-            self.batches -= 1
-            self.another_batch()
         return self.store.tracked(projection)
 
-    def load(self, projection: str) -> Iterator[tuple[str, str]]:
-        return self.store.load(projection)
+    def read(
+        self, projection: str, consume: Callable[[Iterator[tuple[str, str]]], T]
+    ) -> tuple[T, int]:
+        def interrupted(rows: Iterator[tuple[str, str]]) -> T:
+            return consume(self._with_a_batch_stored_after_the_first(rows))
+
+        return self.store.read(projection, interrupted)
+
+    def _with_a_batch_stored_after_the_first(
+        self, rows: Iterator[tuple[str, str]]
+    ) -> Iterator[tuple[str, str]]:
+        for index, row in enumerate(rows):
+            yield row
+            if index == 0 and self.batches:
+                self.batches -= 1
+                self.another_batch()
 
     def write(self, batch: dict[str, Writes]) -> None:
         self.store.write(batch)
