@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -411,17 +412,18 @@ class ProjectionRunner:
             # Whatever was folded from this page is not stored: forget it.
             self._reload(self.projections)
             raise
-        if not self._settle():  # the batch before is stored first: positions move in order
+        reached = {name: writes.position for name, writes in batch.items()}
+        if not self._settle(beyond=reached):  # the batch before first: positions move in order
             return False
         try:
             storing = self.store.write_behind(batch)
         except IntegrityError as error:
-            self._take_stored_views(error)
+            self._take_stored_views(error, self._held(reached))
             return False
         except BaseException:
             self._reload(self.projections)
             raise
-        self._storing = storing, {name: writes.position for name, writes in batch.items()}
+        self._storing = storing, reached
         return True
 
     def _folded(self) -> int:
@@ -431,9 +433,18 @@ class ProjectionRunner:
         committing = self._storing[1]
         return min(committing.get(name, at) for name, at in self.positions.items())
 
-    def _settle(self) -> bool:
-        """Wait for the batch still committing, if any, then move the positions it reached.
-        False if another runner had stored those events first: its views are loaded
+    def _held(self, *reached: dict[str, int]) -> dict[str, int]:
+        """Where each projection's views in memory stand: stored, or past it by batches
+        that reached these positions."""
+        return {
+            name: max(at, *(positions.get(name, 0) for positions in reached))
+            for name, at in self.positions.items()
+        }
+
+    def _settle(self, *, beyond: dict[str, int] | None = None) -> bool:
+        """Wait for the batch still committing, if any, then move the positions it reached
+        (`beyond`: where a page folded since has taken the views in memory).
+        False if another runner had stored those events first: its views are taken
         instead. On any other failure nothing of the batch is stored: the views are read
         back, and it raises."""
         if self._storing is None:
@@ -442,7 +453,7 @@ class ProjectionRunner:
         try:
             storing.wait()
         except IntegrityError as error:
-            self._take_stored_views(error)
+            self._take_stored_views(error, self._held(positions, beyond or {}))
             return False
         except BaseException:
             self._reload(self.projections)
@@ -450,14 +461,57 @@ class ProjectionRunner:
         self.positions.update(positions)
         return True
 
-    def _take_stored_views(self, error: IntegrityError) -> None:
-        """Another runner on this database stored these events first (several API
-        processes on one PostgreSQL store): take its views and go on from there. A refusal
-        that moved no view's position on was not that, and is raised."""
-        before = dict(self.positions)
-        self._reload(self.projections)
-        if not any(self.positions[name] > at for name, at in before.items()):
-            raise error
+    def _take_stored_views(self, error: IntegrityError, held: dict[str, int]) -> None:
+        """Another runner on this database stored some of these events first (several API
+        processes on one PostgreSQL store): go on from its views.
+
+        They are the views in memory here, further on: every runner folds the same log
+        the same way. So once the store stands at or past every event folded here (at
+        once, or after the other runner's next batch), the events in between are folded
+        without storing them. Reading the views back instead took 0.3 s at 48k events, 20 s
+        at a million, with readers waiting, and two busy processes met a refusal about
+        twice a second. Only if the store stays behind are the views read back. A refusal
+        that moved no stored position on was not another runner's doing: the views are
+        read back, and it is raised."""
+        deadline = time.monotonic() + _OTHER_RUNNER_WAIT
+        while True:
+            stored = {name: self.store.tracked(name) for name in self.projections}
+            if not any(stored[name] > at for name, at in self.positions.items()):
+                self._reload(self.projections)
+                raise error
+            if all(stored[name] >= at for name, at in held.items()):
+                self._fold_without_storing(held, stored)
+                return
+            if time.monotonic() >= deadline:
+                self._reload(self.projections)
+                return
+            time.sleep(_OTHER_RUNNER_POLL)
+
+    def _fold_without_storing(self, held: dict[str, int], stored: dict[str, int]) -> None:
+        """Fold each projection on from `held` to `stored`, where the store has its views."""
+        start, end = min(held.values()) + 1, max(stored.values())
+        try:
+            while start <= end:
+                page = self.app.recorder.select_notifications(
+                    start=start, limit=min(self.batch_size, end - start + 1)
+                )
+                if not page:
+                    break
+                scratch = {name: Writes() for name in self.projections}  # stored already
+                for notification in page:
+                    event = self.app.mapper.to_domain_event(notification)
+                    if not isinstance(event, AggregateEvent):
+                        continue
+                    position = notification.id
+                    with self.lock:
+                        for name, projection in self.projections.items():
+                            if held[name] < position <= stored[name]:
+                                projection.apply(notification, event, scratch[name])
+                start = page[-1].id + 1
+        except BaseException:
+            self._reload(self.projections)
+            raise
+        self.positions.update(stored)
 
     def _drain(self) -> None:
         """Leave no batch committing (when catching up stopped on an error, it may be the
@@ -486,6 +540,9 @@ class ProjectionRunner:
             if caught < self.batch_size:
                 self._stopping.wait(interval)
 
+
+_OTHER_RUNNER_WAIT = 0.25  # seconds: another runner polls the log every 50 ms by default
+_OTHER_RUNNER_POLL = 0.005
 
 _LOG_FIELDS = [slot for slot in directory.LogRow.__slots__ if slot != "id"]
 

@@ -344,12 +344,12 @@ class SQLViewStore:
 
     def _write(self, cursor: Any, batch: dict[str, Writes]) -> None:
         for projection, writes in batch.items():
-            upserts = [
-                (projection, k, self.sealer.seal(v))
-                for k, v in writes.rows.items()
-                if v is not None
-            ]
-            deletes = [(projection, k) for k, v in writes.rows.items() if v is None]
+            # In key order: two processes' runners writing the same rows at once then lock
+            # them in the same order, and neither waits on the other (on PostgreSQL, in any
+            # other order they deadlocked now and then).
+            rows = sorted(writes.rows.items())
+            upserts = [(projection, k, self.sealer.seal(v)) for k, v in rows if v is not None]
+            deletes = [(projection, k) for k, v in rows if v is None]
             if upserts:
                 self._insert(cursor, self._upsert, upserts)
             if deletes and self.by_column:

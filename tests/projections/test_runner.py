@@ -433,6 +433,32 @@ def test_a_runner_whose_batch_another_stored_first_reads_on_to_the_end_of_the_lo
     assert_views_equal_a_fresh_replay(app, first)
 
 
+def test_a_runner_behind_another_folds_on_to_the_stored_views_without_reading_them_back(
+    app: TimeBank, reopen: Callable[[], TimeBank], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refuses this runner's batch: another process's runner stored these
+    events, and more, first. Its views are the ones this runner would have folded, so
+    this one folds on to them without storing and without reading the views back (at a
+    million events a read-back takes 20 s, with readers waiting)."""
+    c = busy_community(app)
+    first = ProjectionRunner(app, batch_size=10)
+    other = ProjectionRunner(reopen(), store=_same_store(first, app))
+    assert other.catch_up() > 10
+    read = first.store.read
+    reads: list[str] = []
+
+    def counted(projection: str, consume: Callable[[Iterator[tuple[str, str]]], Any]) -> Any:
+        reads.append(projection)
+        return read(projection, consume)
+
+    monkeypatch.setattr(first.store, "read", counted)
+    assert first.catch_up() > 0
+    assert reads == []
+    assert first.position == event_count(app)
+    assert first.balances.state.members[c.grandma].received == 100
+    assert_views_equal_a_fresh_replay(app, first)
+
+
 def test_a_view_and_its_position_are_read_from_one_snapshot(
     app: TimeBank, reopen: Callable[[], TimeBank], monkeypatch: pytest.MonkeyPatch
 ) -> None:
