@@ -344,9 +344,9 @@ class SQLViewStore:
 
     def _write(self, cursor: Any, batch: dict[str, Writes]) -> None:
         for projection, writes in batch.items():
-            # In key order: two processes' runners writing the same rows at once then lock
-            # them in the same order, and neither waits on the other (on PostgreSQL, in any
-            # other order they deadlocked now and then).
+            # In key order: two processes' runners writing the same rows at once lock them
+            # in the same order, so one waits for the other rather than each for the other
+            # (in any order, they deadlocked now and then on PostgreSQL).
             rows = sorted(writes.rows.items())
             upserts = [(projection, k, self.sealer.seal(v)) for k, v in rows if v is not None]
             deletes = [(projection, k) for k, v in rows if v is None]
