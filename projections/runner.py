@@ -389,17 +389,7 @@ class ProjectionRunner:
         was folded from this page is dropped with the views it was folded into."""
         batch = {name: Writes() for name in self.projections}
         try:
-            events = [self.app.mapper.to_domain_event(n) for n in page]
-            folds = [(p, batch[name], self.positions[name]) for name, p in self.projections.items()]
-            for notification, event in zip(page, events, strict=True):
-                if not isinstance(event, AggregateEvent):
-                    continue
-                position = notification.id
-                with self.lock:
-                    for projection, writes, seen in folds:
-                        if seen < position:
-                            projection.apply(notification, event, writes)
-                            writes.position = position
+            self._fold(page, batch, after=self.positions)
             batch = {name: writes for name, writes in batch.items() if writes.position}
             for name, writes in batch.items():
                 # Each changed row is written once per batch, however often it changed.
@@ -425,6 +415,32 @@ class ProjectionRunner:
             raise
         self._storing = storing, reached
         return True
+
+    def _fold(
+        self,
+        page: Sequence[Notification],
+        batch: dict[str, Writes],
+        *,
+        after: dict[str, int],
+        until: dict[str, int] | None = None,
+    ) -> None:
+        """Fold a page's events into the views in memory, each projection those past its
+        position in `after` (and up to its position in `until`), noting what changed in
+        its writes in `batch`."""
+        events = [self.app.mapper.to_domain_event(n) for n in page]
+        folds = [
+            (p, batch[name], after[name], _NO_END if until is None else until[name])
+            for name, p in self.projections.items()
+        ]
+        for notification, event in zip(page, events, strict=True):
+            if not isinstance(event, AggregateEvent):
+                continue
+            position = notification.id
+            with self.lock:
+                for projection, writes, seen, last in folds:
+                    if seen < position <= last:
+                        projection.apply(notification, event, writes)
+                        writes.position = position
 
     def _folded(self) -> int:
         """The log position every projection has folded: stored, or still committing."""
@@ -498,15 +514,7 @@ class ProjectionRunner:
                 if not page:
                     break
                 scratch = {name: Writes() for name in self.projections}  # stored already
-                for notification in page:
-                    event = self.app.mapper.to_domain_event(notification)
-                    if not isinstance(event, AggregateEvent):
-                        continue
-                    position = notification.id
-                    with self.lock:
-                        for name, projection in self.projections.items():
-                            if held[name] < position <= stored[name]:
-                                projection.apply(notification, event, scratch[name])
+                self._fold(page, scratch, after=held, until=stored)
                 start = page[-1].id + 1
         except BaseException:
             self._reload(self.projections)
@@ -543,6 +551,7 @@ class ProjectionRunner:
 
 _OTHER_RUNNER_WAIT = 0.25  # seconds: another runner polls the log every 50 ms by default
 _OTHER_RUNNER_POLL = 0.005
+_NO_END = sys.maxsize
 
 _LOG_FIELDS = [slot for slot in directory.LogRow.__slots__ if slot != "id"]
 
