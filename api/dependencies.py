@@ -86,32 +86,56 @@ Follower = Annotated[StoreFollower, Depends(get_store_follower)]
 
 
 async def authenticated_actor(
-    ledger: Ledger, settings: AppSettings, credentials: BearerToken, follower: Follower
+    request: Request,
+    ledger: Ledger,
+    settings: AppSettings,
+    credentials: BearerToken,
+    follower: Follower,
 ) -> UUID:
     """The member the bearer token signs in; the admin token acts as the system itself."""
-    return await _signed_in(ledger, settings, credentials, follower, lambda member_id: member_id)
+    return await _signed_in(
+        request, ledger, settings, credentials, follower, then=lambda member_id: member_id
+    )
 
 
 ActorId = Annotated[UUID, Depends(authenticated_actor)]
 
 
 async def current_actor(
-    ledger: Ledger, settings: AppSettings, credentials: BearerToken, follower: Follower
+    request: Request,
+    ledger: Ledger,
+    settings: AppSettings,
+    credentials: BearerToken,
+    follower: Follower,
 ) -> Actor:
     """The caller with the global roles they hold right now."""
-    return await _signed_in(ledger, settings, credentials, follower, ledger.actor)
+    return await _signed_in(request, ledger, settings, credentials, follower, then=ledger.actor)
+
+
+async def signed_in_credential(request: Request, actor_id: ActorId) -> UUID | None:
+    """The credential the caller signed in with (None for the bootstrap admin token): a
+    spend records it, so that auditors see spends made with a credential someone other
+    than the member issued."""
+    credential: UUID | None = getattr(request.state, "credential_id", None)
+    return credential
+
+
+CredentialId = Annotated[UUID | None, Depends(signed_in_credential)]
 
 
 async def _signed_in(
+    request: Request,
     ledger: TimeBank,
     settings: Settings,
     credentials: HTTPAuthorizationCredentials | None,
     follower: StoreFollower,
+    *,
     then: Callable[[UUID], T],
 ) -> T:
     """Sign in, then `then(member id)`, seeing the ledger at least as it stood when the
     request arrived: from memory on the event loop after the store question this request
-    shares with its neighbours (see api/freshness.py), else in a worker thread."""
+    shares with its neighbours (see api/freshness.py), else in a worker thread. The
+    credential signed in with is kept on the request (see `signed_in_credential`)."""
     if credentials is None:
         raise UnauthenticatedError(
             "this needs an 'Authorization: Bearer <token>' header", token_presented=False
@@ -122,24 +146,25 @@ async def _signed_in(
     ):
         return then(SYSTEM_ACTOR_ID)
     await follower.caught_up()
+
+    def signed_in() -> T:
+        credential = ledger.sign_in(token)
+        if credential is None:
+            raise UnauthenticatedError("the token is unknown or revoked", token_presented=True)
+        request.state.credential_id = credential.id
+        return then(credential.member_id)
+
     try:
         with ledger.reading_from_memory():
-            return then(_member_signed_in(ledger, token))
+            return signed_in()
     except NotInMemoryError:
         pass
 
     def from_the_store() -> T:
         with ledger.reading():
-            return then(_member_signed_in(ledger, token))
+            return signed_in()
 
     return await run_in_threadpool(from_the_store)
-
-
-def _member_signed_in(ledger: TimeBank, token: str) -> UUID:
-    member_id = ledger.authenticate(token)
-    if member_id is None:
-        raise UnauthenticatedError("the token is unknown or revoked", token_presented=True)
-    return member_id
 
 
 Caller = Annotated[Actor, Depends(current_actor)]

@@ -181,11 +181,67 @@ class MemberIn(Request):
     roles: list[GlobalRole] = Field(default_factory=list, max_length=2)
 
 
+class AgentOut(Response):
+    agent_id: UUID
+    since: date
+    until: date | None = Field(description="The first day the agent no longer acts; null: open.")
+
+
 class MemberOut(Response):
     id: UUID
     name: str
     roles: list[GlobalRole]
     registered_at: datetime
+
+
+class MemberRecordOut(MemberOut):
+    """A member as a command that changed them answers."""
+
+    anonymous: bool = Field(description="Shown as anonymous on honour walls and rankings.")
+    agents: list[AgentOut] = Field(description="Agents acting for the member (家属代办).")
+
+
+_CARD_CODE = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[0-9][0-9 -]{6,14}[0-9]$", max_length=16),
+]
+
+
+class AgentIn(Request):
+    agent_id: UUID = Field(description="The member who will act for this one (家属代办).")
+    since: Day | None = Field(None, description="The first day the agent acts (default today).")
+    until: Day | None = Field(None, description="The first day the agent no longer acts.")
+    card_code: _CARD_CODE | None = Field(
+        None,
+        description=(
+            "The confirmation code from the member's card, when staff register the agent "
+            "at the counter; not needed when the member asks themself."
+        ),
+    )
+    team_id: UUID | None = Field(
+        None, description="The team whose coordinator takes the card's code (coordinators)."
+    )
+
+
+class CardIn(Request):
+    team_id: UUID | None = Field(
+        None,
+        description="The team of the member through which a coordinator prints the card.",
+    )
+
+
+class CardOut(Response):
+    member_id: UUID
+    card_number: int = Field(description="Counts the member's cards; an older one stops working.")
+    code: str | None = Field(
+        description="The confirmation code to print on the card, shown here only."
+    )
+    token: str | None = Field(description="The card's sign-in token, shown here only.")
+    credential_id: UUID = Field(description="Names the card's sign-in token.")
+
+
+class PublicityIn(Request):
+    anonymous: bool = Field(description="True: other members see 匿名志愿者, not the name.")
 
 
 class MemberTeamOut(Response):
@@ -194,6 +250,9 @@ class MemberTeamOut(Response):
     community: str
     role: TeamRole
     since: date
+    accepted: bool = Field(
+        description="The member accepted the membership (POST /teams/{id}/members/{m}/accept)."
+    )
 
 
 class MemberProfileOut(MemberOut):
@@ -262,9 +321,13 @@ class TokenOut(Response):
 class CredentialOut(Response):
     id: UUID
     member_id: UUID
+    kind: Literal["token", "card"]
     status: CredentialStatus
     reason: str | None
     issued_by: UUID
+    issued_by_other: bool = Field(
+        description="Someone other than the member issued it (and has seen it)."
+    )
     issued_at: datetime
     updated_at: datetime
 
@@ -275,6 +338,12 @@ class CredentialOut(Response):
 class TeamIn(Request):
     name: Name
     community: Name
+    founded_on: Day | None = Field(
+        None,
+        description=(
+            "The first day the team served (default: today); memberships start no earlier."
+        ),
+    )
 
 
 class TeamMemberIn(Request):
@@ -283,8 +352,9 @@ class TeamMemberIn(Request):
     effective_date: Day | None = Field(
         None,
         description=(
-            "When the membership starts (default: today). Service is logged only for days "
-            "a volunteer was in the team, so an existing team is entered with its real dates."
+            "When the membership starts (default: today), not before the team was founded "
+            "and at most a month ahead. Service is logged only for days a volunteer was in "
+            "the team, so an existing team is entered with its real dates."
         ),
     )
 
@@ -293,13 +363,22 @@ class MembershipOut(Response):
     member_id: UUID
     role: TeamRole
     since: date
+    accepted: bool = Field(
+        description="The member accepted it: the team's coordinators see their minutes."
+    )
 
 
 class TeamOut(Response):
     id: UUID
     name: str
     community: str
-    members: list[MembershipOut] = Field(description="Current members, in order of joining.")
+    founded_on: date | None = Field(description="The first day the team served.")
+    members: list[MembershipOut] = Field(
+        description=(
+            "Current members, in order of joining: every one for the team's coordinators, "
+            "auditors and admins; the caller's own membership for anyone else."
+        )
+    )
 
 
 class TeamsOut(Response):
@@ -328,6 +407,9 @@ class ApproveIn(Request):
     minutes: LogMinutes | None = Field(
         None, description="Approve fewer minutes than logged; default: all of them."
     )
+    reason: Reason | None = Field(
+        None, description="Why fewer minutes than logged (travel is not service time)."
+    )
 
 
 class ReasonIn(Request):
@@ -345,8 +427,17 @@ class ServiceLogOut(Response):
     activity: str
     beneficiary: str | None
     note: str | None
-    reason: str | None = Field(description="Why it was rejected or reversed.")
+    reason: str | None = Field(
+        description="Why it was rejected or reversed, or approved for fewer minutes."
+    )
     logged_by: UUID
+    certified_by_recorder: bool | None = Field(
+        None,
+        description=(
+            "Approved by the coordinator who logged it on the volunteer's behalf "
+            "(谁记录谁证明); null when not approved, or approved before this was recorded."
+        ),
+    )
     recorded_at: datetime
     updated_at: datetime
 
@@ -366,7 +457,18 @@ class RedemptionIn(Request):
     service: Name
     team_id: UUID = Field(description="The team that delivers the service.")
     member_id: UUID | None = Field(
-        None, description="Whose minutes are spent (coordinators, admins); default: the caller."
+        None,
+        description=(
+            "Whose minutes are spent (default: the caller): a member the caller is the "
+            "registered agent of, or, at the counter, any member whose card code is given."
+        ),
+    )
+    card_code: _CARD_CODE | None = Field(
+        None,
+        description=(
+            "The confirmation code from the member's card: their consent at the counter "
+            "(the delivering team's coordinators, admins)."
+        ),
     )
 
 
@@ -383,6 +485,10 @@ class RedemptionOut(Response):
     status: RedemptionStatus
     reason: str | None
     requested_by: UUID
+    consent: Literal["member", "agent", "card", "unrecorded"] = Field(
+        description="How the member agreed: asked themself, through their agent, or by card."
+    )
+    consented_by: UUID | None = Field(description="The member, or the agent who asked.")
     requested_at: datetime
     updated_at: datetime
 
@@ -394,6 +500,16 @@ class TransferIn(Request):
     to_member_id: UUID
     minutes: Minutes
     note: OptionalText | None = None
+    from_member_id: UUID | None = Field(
+        None,
+        description=(
+            "Whose minutes are given (default: the caller): a member the caller is the "
+            "registered agent of, or (admins, at the counter) one whose card code is given."
+        ),
+    )
+    card_code: _CARD_CODE | None = Field(
+        None, description="The confirmation code from the giver's card (admins, at the counter)."
+    )
 
 
 class TransferOut(Response):
@@ -403,6 +519,8 @@ class TransferOut(Response):
     minutes: int
     note: str | None
     made_by: UUID
+    consent: Literal["member", "agent", "card"]
+    consented_by: UUID | None
     made_at: datetime
 
 
@@ -424,8 +542,13 @@ class TeamRankOut(Response):
 
 class VolunteerRankOut(Response):
     rank: int
-    member_id: UUID
-    name: str
+    member_id: UUID | None = Field(
+        description=(
+            "Null for a member the caller may not see by name (another community, or one "
+            "who chose to be anonymous)."
+        )
+    )
+    name: str = Field(description="The member's name, or 匿名志愿者 (anonymous).")
     minutes: int = Field(description="Approved minutes net of reversals, by service date.")
     person_times: int = Field(description="Approved, unreversed logs (人次).")
     sessions: int = Field(description="Distinct service date and activity pairs (场次).")
@@ -507,3 +630,56 @@ class VerifyOut(Response):
     ok: bool = Field(description="True when nothing was found.")
     events_checked: int
     problems: list[FindingOut]
+
+
+class CertifiedCreditOut(Response):
+    service_log_id: UUID
+    coordinator_id: UUID = Field(
+        description="Who logged it on the volunteer's behalf and approved it."
+    )
+    volunteer_id: UUID
+    service_date: date
+    minutes: int
+    approved_at: datetime
+    reversed: bool
+
+
+class CoordinatorCreditsOut(Response):
+    coordinator_id: UUID
+    logs: int = Field(description="Logs they recorded and certified themself.")
+    minutes: int = Field(description="Their minutes, net of reversals.")
+
+
+class SpendOut(Response):
+    kind: Literal["redemption", "transfer"]
+    id: UUID
+    member_id: UUID = Field(description="Whose minutes were spent or given.")
+    minutes: int
+    asked_by: UUID
+    consent: str = Field(description="member, agent, card, or unrecorded (before it was).")
+    consented_by: UUID | None
+    credential_id: UUID | None = Field(description="The credential the request signed in with.")
+    credential_issued_by: UUID | None = Field(description="Who issued that credential.")
+    recorded_at: datetime
+
+
+class TrustReportOut(Response):
+    events_read: int
+    certified_by_recorder: list[CertifiedCreditOut] = Field(
+        description=(
+            "Service a coordinator logged on a volunteer's behalf and approved themself "
+            "(谁记录谁证明), in the order approved."
+        )
+    )
+    per_coordinator: list[CoordinatorCreditsOut] = Field(
+        description="The same, per coordinator, most minutes first."
+    )
+    on_behalf: list[SpendOut] = Field(
+        description="Redemptions and gifts asked for by someone other than the member."
+    )
+    with_others_credentials: list[SpendOut] = Field(
+        description=(
+            "Redemptions and gifts signed in with a credential that someone other than its "
+            "member issued (and so has seen): an admin's token, a printed card's link."
+        )
+    )

@@ -36,7 +36,9 @@ class Community:
 def build_community(app: TimeBank, volunteers: int) -> Community:
     admin = app.bootstrap_admin(name="Bench admin").id
     coordinator = app.register_member(actor_id=admin, name="Bench coordinator").id
-    team = app.form_team(actor_id=admin, name="Bench care", community="Bench street").id
+    team = app.form_team(
+        actor_id=admin, name="Bench care", community="Bench street", founded_on=SINCE
+    ).id
     app.add_team_member(
         actor_id=admin,
         team_id=team,

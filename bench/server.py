@@ -99,7 +99,10 @@ def setup_over_http(server: Server, members: int) -> HttpCommunity:
     """A team and its volunteers, registered by the admin token, each with a token."""
     admin = {"Authorization": f"Bearer {server.admin_token}"}
     with httpx.Client(base_url=server.base_url, headers=admin, timeout=30.0) as client:
-        team = client.post("/teams", json={"name": "HTTP care", "community": "Bench street"})
+        team = client.post(
+            "/teams",
+            json={"name": "HTTP care", "community": "Bench street", "founded_on": "2020-01-01"},
+        )
         team.raise_for_status()
         team_id = team.json()["id"]
         people: list[tuple[str, str]] = []

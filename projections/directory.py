@@ -26,6 +26,15 @@ class MemberRow:
     roles: list[str]
     birth_date: date | None
     registered_at: datetime
+    anonymous: bool = False  # on honour walls and rankings others see
+    # Agents acting for the member (家属代办): (agent, since, until or None).
+    agents: list[tuple[UUID, date, date | None]] = field(default_factory=list)
+
+    def has_agent_on(self, agent_id: UUID, day: date) -> bool:
+        return any(
+            a == agent_id and since <= day and (until is None or day < until)
+            for a, since, until in self.agents
+        )
 
 
 @dataclass(slots=True)
@@ -34,17 +43,20 @@ class TeamRow:
     name: str
     community: str
     formed_at: datetime
+    founded_on: date | None = None
 
 
 @dataclass(slots=True)
 class MembershipRow:
-    """One stretch of a member in a team: from `since`, up to (not on) `until`."""
+    """One stretch of a member in a team: from `since`, up to (not on) `until`; accepted
+    once the member agreed to it (their coordinators then see their balance)."""
 
     team_id: UUID
     member_id: UUID
     role: str
     since: date
     until: date | None
+    accepted: bool = True
 
     def covers(self, day: date) -> bool:
         """The membership holds on the day: from `since`, up to (not on) `until`."""
@@ -73,6 +85,7 @@ class LogRow:
     reviewed_by: UUID | None = None
     reviewed_at: datetime | None = None
     source: str | None = None  # where the record came from, e.g. an import of paper records
+    certified_by_recorder: bool | None = None  # approved by whoever logged it for them
 
 
 @dataclass
@@ -137,9 +150,11 @@ def apply(state: Directory, event: AggregateEvent) -> Directory:
                 recorded_at=event.timestamp,
                 source=None if event.source is None else sys.intern(event.source),
             )
-        case ServiceLog.Approved(minutes=minutes):
+        case ServiceLog.Approved(minutes=minutes, reason=reason, certified_by_recorder=certified):
             log = _reviewed(state, event, "approved")
             log.approved_minutes = minutes
+            log.reason = reason
+            log.certified_by_recorder = certified
         case ServiceLog.Rejected(reason=reason):
             _reviewed(state, event, "rejected").reason = reason
         case ServiceLog.Reversed(reason=reason):
@@ -148,23 +163,58 @@ def apply(state: Directory, event: AggregateEvent) -> Directory:
             state.members[event.originator_id] = MemberRow(
                 event.originator_id, name, sorted(roles), birth_date, event.timestamp
             )
+        case Member.AgentRegistered(agent_id=agent_id, since=since, until=until):
+            member = state.members[event.originator_id]
+            member.agents = [*member.agents, (agent_id, since, until)]
+        case Member.AgentEnded(agent_id=agent_id, effective_date=day):
+            member = state.members[event.originator_id]
+            member.agents = [
+                (a, since, max(since, day))
+                if a == agent_id and (until is None or until > day)
+                else (a, since, until)
+                for a, since, until in member.agents
+            ]
+        case Member.PublicityChosen(anonymous=anonymous):
+            state.members[event.originator_id].anonymous = anonymous
         case Member.RoleGranted(role=role):
             member = state.members[event.originator_id]
             member.roles = sorted({*member.roles, role})
         case Member.RoleRevoked(role=role):
             member = state.members[event.originator_id]
             member.roles = sorted(set(member.roles) - {role})
-        case Team.Formed(name=name, community=community):
+        case Team.Formed(name=name, community=community, founded_on=founded_on):
             state.teams[event.originator_id] = TeamRow(
-                event.originator_id, name, community, event.timestamp
+                event.originator_id, name, community, event.timestamp, founded_on
             )
             state.memberships[event.originator_id] = []
-        case Team.MemberJoined(member_id=member_id, role=role, effective_date=since):
-            _close(state, event.originator_id, member_id, since)
-            state.add_membership(MembershipRow(event.originator_id, member_id, role, since, None))
+        case Team.MemberJoined(
+            member_id=member_id, role=role, effective_date=since, accepted=accepted
+        ):
+            team_id = event.originator_id
+            before = _accepted(state, team_id, member_id)
+            _close(state, team_id, member_id, since)
+            state.add_membership(
+                MembershipRow(team_id, member_id, role, since, None, accepted or before)
+            )
+        case Team.MembershipAccepted(member_id=member_id):
+            for row in state.by_member.get(member_id, ()):
+                if row.team_id == event.originator_id and row.until is None:
+                    row.accepted = True
         case Team.MemberLeft(member_id=member_id, effective_date=until):
-            _close(state, event.originator_id, member_id, until)
+            for row in state.by_member.get(member_id, ()):
+                if row.team_id == event.originator_id:
+                    row.accepted = False
+                    if row.until is None or row.until > until:
+                        row.until = max(row.since, until)
     return state
+
+
+def _accepted(state: Directory, team_id: UUID, member_id: UUID) -> bool:
+    """The member's open stretch in the team, if any, was accepted (a role change keeps it)."""
+    return any(
+        row.team_id == team_id and row.until is None and row.accepted
+        for row in state.by_member.get(member_id, ())
+    )
 
 
 def _reviewed(state: Directory, event: AggregateEvent, status: str) -> LogRow:

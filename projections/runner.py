@@ -105,6 +105,11 @@ class DirectoryProjection(Projection):
                     data["roles"],
                     _date(data["birth_date"]),
                     datetime.fromisoformat(data["registered_at"]),
+                    data.get("anonymous", False),
+                    [
+                        (UUID(a), date.fromisoformat(since), _date(until))
+                        for a, since, until in data.get("agents", ())
+                    ],
                 )
             elif kind == "team":
                 self.state.teams[UUID(ident)] = directory.TeamRow(
@@ -112,13 +117,19 @@ class DirectoryProjection(Projection):
                     data["name"],
                     data["community"],
                     datetime.fromisoformat(data["formed_at"]),
+                    _date(data.get("founded_on")),
                 )
             elif kind == "memberships":
                 self.state.memberships[UUID(ident)] = []
-                for m, role, since, until in data:
+                for m, role, since, until, *accepted in data:
                     self.state.add_membership(
                         directory.MembershipRow(
-                            UUID(ident), UUID(m), role, date.fromisoformat(since), _date(until)
+                            UUID(ident),
+                            UUID(m),
+                            role,
+                            date.fromisoformat(since),
+                            _date(until),
+                            accepted[0] if accepted else True,
                         )
                     )
         for row in sorted(logs, key=lambda x: (x.recorded_at, str(x.id))):
@@ -163,13 +174,20 @@ class DirectoryProjection(Projection):
                 "roles": m.roles,
                 "birth_date": m.birth_date,
                 "registered_at": m.registered_at,
+                "anonymous": m.anonymous,
+                "agents": [list(agent) for agent in m.agents],
             }
         if kind == "team":
             t = self.state.teams[ident]
-            return {"name": t.name, "community": t.community, "formed_at": t.formed_at}
+            return {
+                "name": t.name,
+                "community": t.community,
+                "formed_at": t.formed_at,
+                "founded_on": t.founded_on,
+            }
         if kind == "memberships":
             rows = self.state.memberships[ident]
-            return [[r.member_id, r.role, r.since, r.until] for r in rows]
+            return [[r.member_id, r.role, r.since, r.until, r.accepted] for r in rows]
         row = self.state.logs[ident]
         return {slot: getattr(row, slot) for slot in _LOG_FIELDS}
 
@@ -619,4 +637,5 @@ def _log_from_json(
         reviewed_by=state.shared(UUID(data["reviewed_by"])) if data["reviewed_by"] else None,
         reviewed_at=datetime.fromisoformat(data["reviewed_at"]) if data["reviewed_at"] else None,
         source=None if source is None else sys.intern(source),
+        certified_by_recorder=data.get("certified_by_recorder"),
     )

@@ -91,8 +91,12 @@ def build_community(app: TimeBank) -> Community:
         return app.register_member(actor_id=admin, name=name, birth_date=birth_date, roles=roles).id
 
     auditor = member("Street office", roles=[GlobalRole.AUDITOR])
-    care = app.form_team(actor_id=admin, name="Day care", community="Dongcheng").id
-    patrol = app.form_team(actor_id=admin, name="Night patrol", community="Xinghuo").id
+    care = app.form_team(
+        actor_id=admin, name="Day care", community="Dongcheng", founded_on=SINCE
+    ).id
+    patrol = app.form_team(
+        actor_id=admin, name="Night patrol", community="Xinghuo", founded_on=SINCE
+    ).id
     people = {name: member(name) for name in ("Chen", "Sun", "Li", "Wang", "Zhao")}
     grandma = member("Grandma Liu", birth_date=date(1940, 3, 8))
     for team, person, role in (

@@ -33,9 +33,12 @@ from eventsourcing.persistence import (
 
 from timebank.accounts import Account
 from timebank.cache import FollowedCache, FollowedRepository, NotInMemoryError
+from timebank.consent import Consent, card_consent, consent_of, require_member_or_agent
 from timebank.credentials import (
     Credential,
+    CredentialKind,
     CredentialView,
+    IssuedCard,
     IssuedToken,
     RegisteredMember,
     digest_of,
@@ -43,6 +46,7 @@ from timebank.credentials import (
 from timebank.errors import (
     ConcurrencyError,
     IdempotencyKeyReusedError,
+    InsufficientMinutesError,
     InvalidRequestError,
     InvalidStateError,
     NotFoundError,
@@ -333,14 +337,25 @@ class TimeBank(Application[UUID]):
         actor_id: UUID,
         name: str,
         community: str,
+        founded_on: date | None = None,
         request_id: str | None = None,
     ) -> TeamView:
+        """Admins form teams; `founded_on` (default today) is the first day members may
+        have served in it, for a team entered after it began."""
+
         def decide(actor: Actor) -> Decision[Team]:
             self._require_admin(actor, "form teams")
-            team = Team.form(actor_id=actor.id, name=name, community=community)
+            today = self.today()
+            team = Team.form(
+                actor_id=actor.id,
+                name=name,
+                community=community,
+                founded_on=founded_on or today,
+                today=today,
+            )
             return team, [team]
 
-        args = {"name": name, "community": community}
+        args = {"name": name, "community": community, "founded_on": founded_on}
         return TeamView.of(self._execute(actor_id, request_id, "form_team", args, decide))
 
     def add_team_member(
@@ -353,17 +368,26 @@ class TimeBank(Application[UUID]):
         effective_date: date | None = None,
         request_id: str | None = None,
     ) -> TeamView:
-        """Admins and the team's coordinators add members or change their role."""
+        """Admins and the team's coordinators add volunteers; only admins appoint or
+        change coordinators, so that nobody makes the colleague who will approve their
+        own service. The member accepts the membership afterwards (`accept_membership`),
+        unless they add themself."""
 
         def decide(actor: Actor) -> Decision[Team]:
             team = self._get(Team, team_id, "team")
             self._require_team_lead(actor, team, "add members to the team")
+            if role is TeamRole.COORDINATOR or self._coordinates(team, member_id):
+                self._require_admin(actor, "appoint coordinators or change their role")
             self._read(Member, member_id, "member")
+            today = self.today()
             team.add_member(
                 actor_id=actor.id,
                 member_id=member_id,
                 role=role,
-                effective_date=effective_date or self.today(),
+                effective_date=effective_date or today,
+                accepted=actor.id == member_id,
+                today=today,
+                lead_days=self.policy.membership_lead_days,
             )
             return team, [team]
 
@@ -385,15 +409,21 @@ class TimeBank(Application[UUID]):
         effective_date: date | None = None,
         request_id: str | None = None,
     ) -> TeamView:
-        """Leaving ends a membership; the team keeps its history."""
+        """Leaving ends a membership; the team keeps its history. Admins end any
+        membership, coordinators those of volunteers."""
 
         def decide(actor: Actor) -> Decision[Team]:
             team = self._get(Team, team_id, "team")
             self._require_team_lead(actor, team, "remove members from the team")
+            if self._coordinates(team, member_id):
+                self._require_admin(actor, "end a coordinator's membership")
+            today = self.today()
             team.remove_member(
                 actor_id=actor.id,
                 member_id=member_id,
-                effective_date=effective_date or self.today(),
+                effective_date=effective_date or today,
+                today=today,
+                lead_days=self.policy.membership_lead_days,
             )
             return team, [team]
 
@@ -405,9 +435,53 @@ class TimeBank(Application[UUID]):
         team = self._execute(actor_id, request_id, "remove_team_member", args, decide)
         return TeamView.of(team)
 
+    def accept_membership(
+        self,
+        *,
+        actor_id: UUID,
+        team_id: UUID,
+        member_id: UUID,
+        request_id: str | None = None,
+    ) -> TeamView:
+        """The member (or their agent) accepts a membership: from then on the team's
+        coordinators may read their balance and statement."""
+
+        def decide(actor: Actor) -> Decision[Team]:
+            member = self._read(Member, member_id, "member")
+            require_member_or_agent(
+                actor.id, member, today=self.today(), action=f"accept a membership of {team_id}"
+            )
+            team = self._get(Team, team_id, "team")
+            team.accept(actor_id=actor.id, member_id=member_id)
+            return team, [team]
+
+        args = {"team_id": team_id, "member_id": member_id}
+        team = self._execute(actor_id, request_id, "accept_membership", args, decide)
+        return TeamView.of(team)
+
     @_reads
     def get_team(self, team_id: UUID) -> TeamView:
         return TeamView.of(self._read(Team, team_id, "team"))
+
+    def _coordinates_accepted(self, actor: Actor, member_id: UUID, team_id: UUID | None) -> bool:
+        """The actor coordinates the team today, and the member accepted their membership
+        of it: the reason the member gave to be looked after by its coordinators."""
+        if team_id is None:
+            return False
+        team = self._read(Team, team_id, "team")
+        return (
+            team.is_coordinator_on(actor.id, self.today())
+            and team.current_membership(member_id) is not None
+            and team.has_accepted(member_id)
+        )
+
+    def _coordinates(self, team: Team, member_id: UUID) -> bool:
+        """The member coordinates the team now, or is to from a day ahead."""
+        return any(
+            m.member_id == member_id and m.role is TeamRole.COORDINATOR and not m.empty
+            for m in team.memberships
+            if m.until is None or m.until > self.today()
+        )
 
     # Service logs ------------------------------------------------------------------
 
@@ -468,14 +542,16 @@ class TimeBank(Application[UUID]):
         actor_id: UUID,
         service_log_id: UUID,
         minutes: int | None = None,
+        reason: str | None = None,
         request_id: str | None = None,
     ) -> ServiceLogView:
-        """Approval credits the volunteer from the issuance account, in the same save."""
+        """Approval credits the volunteer from the issuance account, in the same save. A
+        reason says why fewer minutes were approved than logged."""
 
         def decide(actor: Actor) -> Decision[ServiceLog]:
             log = self._get(ServiceLog, service_log_id, "service log")
             self._require_reviewer(actor, log, "approve")
-            log.approve(actor_id=actor.id, minutes=minutes)
+            log.approve(actor_id=actor.id, minutes=minutes, reason=reason)
             account = self._account(log.volunteer_id)
             account.earn(
                 actor_id=actor.id,
@@ -485,7 +561,9 @@ class TimeBank(Application[UUID]):
             )
             return log, [log, account]
 
-        args = {"service_log_id": service_log_id, "minutes": minutes}
+        args: dict[str, Any] = {"service_log_id": service_log_id, "minutes": minutes}
+        if reason is not None:  # requests without one keep their earlier fingerprint
+            args["reason"] = reason
         log = self._execute(actor_id, request_id, "approve_service", args, decide)
         return ServiceLogView.of(log)
 
@@ -523,7 +601,8 @@ class TimeBank(Application[UUID]):
             minutes = log.credited_minutes
             log.reverse(actor_id=actor.id, reason=reason)
             account = self._account(log.volunteer_id)
-            account.reverse_earning(actor_id=actor.id, service_log_id=log.id, minutes=minutes)
+            with _disclosed_to(None):  # the reviewer is never the member
+                account.reverse_earning(actor_id=actor.id, service_log_id=log.id, minutes=minutes)
             return log, [log, account]
 
         args = {"service_log_id": service_log_id, "reason": reason}
@@ -626,17 +705,26 @@ class TimeBank(Application[UUID]):
         service: str,
         minutes: int,
         member_id: UUID | None = None,
+        card_code: str | None = None,
+        credential_id: UUID | None = None,
         request_id: str | None = None,
     ) -> RedemptionView:
-        """Minutes are held at once; a member redeems for themself, or is helped by
-        an admin or by a coordinator of the delivering team."""
+        """Minutes are held at once, with the member's consent (see `timebank.consent`):
+        the member asks, their agent asks, or the delivering team's coordinator (or an
+        admin) enters the code of the member's card at the counter. `credential_id` is
+        the credential the request was signed in with, recorded with it."""
 
         def decide(actor: Actor) -> Decision[Redemption]:
             team = self._read(Team, team_id, "team")
-            spender = member_id or actor.id
-            if spender != actor.id:
-                self._require_team_lead(actor, team, "redeem another member's minutes")
-            member = self._read(Member, spender, "member")
+            member = self._read(Member, member_id or actor.id, "member")
+            consent = consent_of(
+                actor.id,
+                member,
+                card_code=card_code,
+                staff=self._leads(actor, team),
+                today=self.today(),
+                action=f"redeem minutes of member {member.id}",
+            )
             self._check_redemption_age(actor, member)
             redemption = Redemption.request(
                 actor_id=actor.id,
@@ -644,9 +732,13 @@ class TimeBank(Application[UUID]):
                 team_id=team.id,
                 service=service,
                 minutes=minutes,
+                consent=consent.kind.value,
+                consented_by=consent.given_by,
+                credential_id=credential_id,
             )
             account = self._account(member.id)
-            account.hold(actor_id=actor.id, redemption_id=redemption.id, minutes=minutes)
+            with _disclosed_to(consent):
+                account.hold(actor_id=actor.id, redemption_id=redemption.id, minutes=minutes)
             return redemption, [redemption, account]
 
         args = {
@@ -655,13 +747,16 @@ class TimeBank(Application[UUID]):
             "minutes": minutes,
             "member_id": member_id,
         }
+        if card_code is not None:  # never the code: the fingerprint is stored, and 8 digits
+            args["card_code"] = "given"  # are quickly guessed back from a digest
         redemption = self._execute(actor_id, request_id, "request_redemption", args, decide)
         return RedemptionView.of(redemption)
 
     def fulfil_redemption(
         self, *, actor_id: UUID, redemption_id: UUID, request_id: str | None = None
     ) -> RedemptionView:
-        """The team delivered the service: its coordinator (or an admin) spends the hold."""
+        """The team delivered the service: its coordinator (or an admin) spends the hold;
+        never whoever asked for it on the member's behalf (see `Redemption.fulfil`)."""
 
         def decide(actor: Actor) -> Decision[Redemption]:
             redemption = self._get(Redemption, redemption_id, "redemption")
@@ -713,39 +808,62 @@ class TimeBank(Application[UUID]):
         to_member_id: UUID,
         minutes: int,
         note: str | None = None,
+        from_member_id: UUID | None = None,
+        card_code: str | None = None,
+        credential_id: UUID | None = None,
         request_id: str | None = None,
     ) -> TransferView:
-        """A member gives from their own available minutes; both accounts move at once."""
+        """A member gives from their own available minutes (or their agent, or staff at
+        the counter with their card's code, gives for them: see `timebank.consent`);
+        both accounts move at once."""
 
         def decide(actor: Actor) -> Decision[Transfer]:
-            if actor.id == SYSTEM_ACTOR_ID:
+            giver_id = from_member_id or actor.id
+            if giver_id == SYSTEM_ACTOR_ID:
                 raise PermissionDeniedError(actor.id, "give minutes", "the system has none")
+            member = self._read(Member, giver_id, "member")
             self._read(Member, to_member_id, "member")
+            consent = consent_of(
+                actor.id,
+                member,
+                card_code=card_code,
+                staff=actor.is_admin,  # gifts at the counter: an admin takes the card's code
+                today=self.today(),
+                action=f"give minutes of member {giver_id}",
+            )
             transfer = Transfer.make(
                 actor_id=actor.id,
-                from_member_id=actor.id,
+                from_member_id=giver_id,
                 to_member_id=to_member_id,
                 minutes=minutes,
                 note=note,
+                consent=consent.kind.value,
+                consented_by=consent.given_by,
+                credential_id=credential_id,
             )
-            giver = self._account(actor.id)
+            giver = self._account(giver_id)
             receiver = self._account(to_member_id)
-            giver.give(
-                actor_id=actor.id,
-                transfer_id=transfer.id,
-                to_member_id=to_member_id,
-                minutes=minutes,
-            )
+            with _disclosed_to(consent):
+                giver.give(
+                    actor_id=actor.id,
+                    transfer_id=transfer.id,
+                    to_member_id=to_member_id,
+                    minutes=minutes,
+                )
             receiver.receive(
                 actor_id=actor.id,
                 transfer_id=transfer.id,
-                from_member_id=actor.id,
+                from_member_id=giver_id,
                 minutes=minutes,
                 cap=self.policy.balance_cap_minutes,
             )
             return transfer, [transfer, giver, receiver]
 
-        args = {"to_member_id": to_member_id, "minutes": minutes, "note": note}
+        args: dict[str, Any] = {"to_member_id": to_member_id, "minutes": minutes, "note": note}
+        if from_member_id is not None:
+            args["from_member_id"] = from_member_id
+        if card_code is not None:  # never the code itself (see request_redemption)
+            args["card_code"] = "given"
         transfer = self._execute(actor_id, request_id, "transfer", args, decide)
         return TransferView.of(transfer)
 
@@ -805,6 +923,180 @@ class TimeBank(Application[UUID]):
         credential = self._execute(actor_id, request_id, "issue_token", args, decide)
         return self._issued(credential, secret)
 
+    def rotate_token(
+        self, *, actor_id: UUID, credential_id: UUID, request_id: str | None = None
+    ) -> IssuedToken:
+        """A member exchanges the token they signed in with for a new one that only they
+        have seen: the old one stops working in the same save. A token an admin issued (at
+        registration, say) is thereby no longer known to anyone but the member."""
+        secret = self._token_secret()
+
+        def decide(actor: Actor) -> Decision[Credential]:
+            old = self._get(Credential, credential_id, "credential")
+            if old.member_id != actor.id:
+                raise PermissionDeniedError(
+                    actor.id, f"rotate credential {old.id}", "only its member rotates a token"
+                )
+            old.revoke(actor_id=actor.id, reason="rotated")
+            new, _ = Credential.issue(actor_id=actor.id, member_id=actor.id, secret=secret)
+            return new, [old, new]
+
+        args = {"credential_id": credential_id}
+        credential = self._execute(actor_id, request_id, "rotate_token", args, decide)
+        return self._issued(credential, secret)
+
+    def issue_card(
+        self,
+        *,
+        actor_id: UUID,
+        member_id: UUID,
+        team_id: UUID | None = None,
+        request_id: str | None = None,
+    ) -> IssuedCard:
+        """An admin, or a coordinator of a team (`team_id`) whose membership the member
+        accepted, prints a member card (爱心服务卡): a sign-in link and a confirmation code
+        that consents to spending at the counter. The card before it stops working.
+        Whoever printed it has seen its code, so they never take that code at the
+        counter, and what is done with its link is listed for auditors."""
+        secret = self._token_secret()
+
+        def decide(actor: Actor) -> Decision[Member]:
+            member = self._get(Member, member_id, "member")
+            if not (actor.is_admin or self._coordinates_accepted(actor, member.id, team_id)):
+                raise PermissionDeniedError(
+                    actor.id,
+                    f"print a card for member {member.id}",
+                    "only an admin, or a coordinator of a team the member accepted, may",
+                )
+            changed: list[Aggregate] = [member]
+            if member.card_credential_id is not None:
+                old = self._get(Credential, member.card_credential_id, "credential")
+                if old.is_active:
+                    old.revoke(actor_id=actor.id, reason="replaced by a new card")
+                    changed.append(old)
+            link, _ = Credential.issue(
+                actor_id=actor.id, member_id=member.id, secret=secret, kind=CredentialKind.CARD
+            )
+            member.issue_card(actor_id=actor.id, secret=secret, credential_id=link.id)
+            return member, [*changed, link]
+
+        args = {"member_id": member_id, "team_id": team_id}
+        member = self._execute(actor_id, request_id, "issue_card", args, decide)
+        if member.card_credential_id is None:  # pragma: no cover - issue_card sets it
+            raise NotFoundError("card", member.id)
+        link = self._read(Credential, member.card_credential_id, "credential")
+        return IssuedCard(
+            member_id=member.id,
+            card_number=member.card_number,
+            code=member.card_code(secret),
+            token=self._issued(link, secret),
+        )
+
+    def register_agent(
+        self,
+        *,
+        actor_id: UUID,
+        member_id: UUID,
+        agent_id: UUID,
+        since: date | None = None,
+        until: date | None = None,
+        card_code: str | None = None,
+        team_id: UUID | None = None,
+        request_id: str | None = None,
+    ) -> MemberView:
+        """A member names an agent (家属代办: a child acting for an elder) from a day on:
+        themself, or at the counter with their card's code, which an admin or a
+        coordinator of a team (`team_id`) whose membership the member accepted takes."""
+
+        def decide(actor: Actor) -> Decision[Member]:
+            member = self._get(Member, member_id, "member")
+            self._read(Member, agent_id, "member")
+            action = f"register an agent for member {member.id}"
+            if actor.id == member.id:
+                consent = "member"
+            elif card_code is None:
+                raise PermissionDeniedError(
+                    actor.id, action, "only the member, or staff with their card's code, may"
+                )
+            else:
+                staff = actor.is_admin or self._coordinates_accepted(actor, member.id, team_id)
+                consent = card_consent(
+                    actor.id, member, card_code=card_code, staff=staff, action=action
+                ).kind.value
+            today = self.today()
+            member.register_agent(
+                actor_id=actor.id,
+                agent_id=agent_id,
+                since=since or today,
+                until=until,
+                consent=consent,
+                today=today,
+            )
+            return member, [member]
+
+        args: dict[str, Any] = {
+            "member_id": member_id,
+            "agent_id": agent_id,
+            "since": since,
+            "until": until,
+            "team_id": team_id,
+        }
+        if card_code is not None:  # never the code itself (see request_redemption)
+            args["card_code"] = "given"
+        return MemberView.of(self._execute(actor_id, request_id, "register_agent", args, decide))
+
+    def end_agent(
+        self,
+        *,
+        actor_id: UUID,
+        member_id: UUID,
+        agent_id: UUID,
+        effective_date: date | None = None,
+        request_id: str | None = None,
+    ) -> MemberView:
+        """The member, the agent themself or an admin ends an agency (from today by
+        default): taking a power away is always safe."""
+
+        def decide(actor: Actor) -> Decision[Member]:
+            member = self._get(Member, member_id, "member")
+            if actor.id not in (member.id, agent_id) and not actor.is_admin:
+                raise PermissionDeniedError(
+                    actor.id,
+                    f"end an agent of member {member.id}",
+                    "only the member, the agent or an admin may",
+                )
+            today = self.today()
+            day = effective_date or today
+            if day < today:
+                raise InvalidRequestError("effective_date", "an agency cannot end in the past")
+            member.end_agent(actor_id=actor.id, agent_id=agent_id, effective_date=day)
+            return member, [member]
+
+        args = {"member_id": member_id, "agent_id": agent_id, "effective_date": effective_date}
+        return MemberView.of(self._execute(actor_id, request_id, "end_agent", args, decide))
+
+    def choose_publicity(
+        self,
+        *,
+        actor_id: UUID,
+        member_id: UUID,
+        anonymous: bool,
+        request_id: str | None = None,
+    ) -> MemberView:
+        """The member (or their agent) chooses whether honour walls and rankings show
+        their name to other members."""
+
+        def decide(actor: Actor) -> Decision[Member]:
+            member = self._get(Member, member_id, "member")
+            require_member_or_agent(
+                actor.id, member, today=self.today(), action="choose how the member is shown"
+            )
+            member.choose_publicity(actor_id=actor.id, anonymous=anonymous)
+            return member, [member]
+
+        args = {"member_id": member_id, "anonymous": anonymous}
+        return MemberView.of(self._execute(actor_id, request_id, "choose_publicity", args, decide))
+
     def revoke_token(
         self,
         *,
@@ -839,6 +1131,13 @@ class TimeBank(Application[UUID]):
     @_reads
     def authenticate(self, token: str) -> UUID | None:
         """The member a bearer token signs in, or None when it is unknown or revoked."""
+        credential = self.sign_in(token)
+        return None if credential is None else credential.member_id
+
+    @_reads
+    def sign_in(self, token: str) -> CredentialView | None:
+        """The credential a bearer token is, while it signs its member in (None when it is
+        unknown or revoked): what a spend records it was made with."""
         digest = digest_of(token)
         try:
             credential: Aggregate = self.repository.get(
@@ -848,13 +1147,18 @@ class TimeBank(Application[UUID]):
             return None
         if not isinstance(credential, Credential) or not credential.is_active:
             return None
-        return credential.member_id if credential.matches(token) else None
+        return CredentialView.of(credential) if credential.matches(token) else None
 
     @_reads
     def read_team(self, *, actor_id: UUID, team_id: UUID) -> TeamView:
-        """Teams and their current members are seen by every registered member."""
-        self._actor(actor_id)
-        return self.get_team(team_id)
+        """Teams are seen by every registered member; their rosters by the team's
+        coordinators, auditors and admins, and a member's own membership by the member."""
+        actor = self._actor(actor_id)
+        team = self._read(Team, team_id, "team")
+        view = TeamView.of(team)
+        if actor.is_admin or actor.is_auditor or team.is_coordinator_on(actor.id, self.today()):
+            return view
+        return view.only(actor.id)
 
     @_reads
     def read_service_log(self, *, actor_id: UUID, service_log_id: UUID) -> ServiceLogView:
@@ -1037,16 +1341,42 @@ class TimeBank(Application[UUID]):
         if not actor.is_admin:
             raise PermissionDeniedError(actor.id, action, "only admins may")
 
+    def _leads(self, actor: Actor, team: Team) -> bool:
+        """Admins, and whoever coordinates the team today."""
+        return actor.is_admin or team.is_coordinator_on(actor.id, self.today())
+
     def _require_team_lead(self, actor: Actor, team: Team, action: str) -> None:
         """Admins, and whoever coordinates the team today."""
-        if not (actor.is_admin or team.is_coordinator_on(actor.id, self.today())):
+        if not self._leads(actor, team):
             raise PermissionDeniedError(
                 actor.id, action, f"not a coordinator of team {team.id} or an admin"
             )
 
     def _require_reviewer(self, actor: Actor, log: ServiceLog, action: str) -> None:
+        """A coordinator of the log's team or an admin, and never by a power the log's
+        volunteer gave them: nobody is credited by a decision they made or arranged (the
+        aggregate refuses the volunteer themself)."""
         team = self._read(Team, log.team_id, "team")
         self._require_team_lead(actor, team, f"{action} service logs of the team")
+        if actor.id == SYSTEM_ACTOR_ID:
+            return
+        as_admin = (
+            actor.is_admin
+            and self._read(Member, actor.id, "member").granted_by.get(GlobalRole.ADMIN)
+            != log.volunteer_id
+        )
+        membership = team.membership_on(actor.id, self.today())
+        as_coordinator = (
+            membership is not None
+            and membership.role is TeamRole.COORDINATOR
+            and membership.appointed_by != log.volunteer_id
+        )
+        if not (as_admin or as_coordinator):
+            raise PermissionDeniedError(
+                actor.id,
+                f"{action} service log {log.id}",
+                "the log's volunteer appointed them; another coordinator or an admin decides",
+            )
 
     def _check_redemption_age(self, actor: Actor, member: Member) -> None:
         min_age = self.policy.redemption_min_age
@@ -1054,11 +1384,24 @@ class TimeBank(Application[UUID]):
             return
         age = member.age_on(self.today())
         if age is None or age < min_age:
+            unknown = " (a member whose birth date is not recorded cannot)" if age is None else ""
             raise PermissionDeniedError(
                 actor.id,
                 f"redeem minutes of member {member.id}",
-                f"members redeem from age {min_age} (age: {age if age is not None else 'unknown'})",
+                f"members redeem from age {min_age}{unknown}",
             )
+
+
+@contextmanager
+def _disclosed_to(consent: Consent | None) -> Iterator[None]:
+    """A refusal for lack of minutes tells the member (or their agent) what they have,
+    and anyone else only the rule."""
+    try:
+        yield
+    except InsufficientMinutesError as error:
+        if consent is not None and consent.discloses:
+            raise
+        raise error.undisclosed() from None
 
 
 def _row_problem(error: TimebankError) -> tuple[str, str]:

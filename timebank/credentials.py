@@ -29,12 +29,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from timebank.errors import InvalidStateError
 from timebank.rules import MAX_TEXT_LENGTH, optional_text
+from timebank.upcasting import upcast_from
 from timebank.views import MemberView
 
 _CREDENTIAL_NAMESPACE = uuid5(NAMESPACE_URL, "timebank:credential")
@@ -57,6 +59,11 @@ def digest_of(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class CredentialKind(StrEnum):
+    TOKEN = "token"  # noqa: S105 (a kind of credential, not one) a bearer token for an app
+    CARD = "card"  # the sign-in link printed on a member card (爱心服务卡)
+
+
 class CredentialStatus(StrEnum):
     ACTIVE = "active"  # the token signs its member in
     REVOKED = "revoked"  # the token is refused from now on
@@ -72,12 +79,22 @@ class Credential(Aggregate):
         actor_id: UUID
 
     class Issued(Event, Aggregate.Created):
-        """A token was issued to a member; only its digest and nonce are kept."""
+        """A token was issued to a member; only its digest and nonce are kept. The acting
+        member is who issued it: the member themself, or (an admin, a coordinator printing
+        a card) someone else, who has seen it. Version 2 says what kind of credential it
+        is; version 1 ones were all tokens."""
 
         TOPIC = "timebank:Credential.Issued"
+        class_version = 2
         member_id: UUID
         digest: str
         nonce: str
+        kind: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_from(state, 1)
+            state["kind"] = CredentialKind.TOKEN.value
 
     class Revoked(Event):
         """The token stopped signing its member in; the record of it stays."""
@@ -91,21 +108,34 @@ class Credential(Aggregate):
 
     @classmethod
     def issue(
-        cls, *, actor_id: UUID, member_id: UUID, secret: bytes, nonce: str | None = None
+        cls,
+        *,
+        actor_id: UUID,
+        member_id: UUID,
+        secret: bytes,
+        nonce: str | None = None,
+        kind: CredentialKind = CredentialKind.TOKEN,
     ) -> tuple[Credential, str]:
         """A new credential and its token; the token is returned, never kept."""
         nonce = nonce or new_nonce()
         token = derive_token(secret, nonce)
         credential = cls(
-            actor_id=actor_id, member_id=member_id, digest=digest_of(token), nonce=nonce
+            actor_id=actor_id,
+            member_id=member_id,
+            digest=digest_of(token),
+            nonce=nonce,
+            kind=CredentialKind(kind).value,
         )
         return credential, token
 
     @event(Issued)
-    def __init__(self, *, actor_id: UUID, member_id: UUID, digest: str, nonce: str) -> None:
+    def __init__(
+        self, *, actor_id: UUID, member_id: UUID, digest: str, nonce: str, kind: str
+    ) -> None:
         self.member_id = member_id
         self.digest = digest
         self.nonce = nonce
+        self.kind = CredentialKind(kind)
         self.issued_by = actor_id
         self.status = CredentialStatus.ACTIVE
         self.reason: str | None = None
@@ -113,6 +143,12 @@ class Credential(Aggregate):
     @property
     def is_active(self) -> bool:
         return self.status is CredentialStatus.ACTIVE
+
+    @property
+    def issued_by_other(self) -> bool:
+        """Someone other than the member issued it, and has seen it: what is done with it
+        is listed for auditors (`projections.trust`)."""
+        return self.issued_by != self.member_id
 
     def matches(self, token: str) -> bool:
         """The token is this credential's, compared in constant time."""
@@ -151,6 +187,18 @@ class IssuedToken:
 
 
 @dataclass(frozen=True)
+class IssuedCard:
+    """A member card as printed, once: its number, its confirmation code and the token
+    of its sign-in link (either None only on the repeat of a request whose secret has
+    changed since)."""
+
+    member_id: UUID
+    card_number: int
+    code: str | None
+    token: IssuedToken
+
+
+@dataclass(frozen=True)
 class RegisteredMember:
     """A member registered together with their first token, in one transaction."""
 
@@ -162,9 +210,11 @@ class RegisteredMember:
 class CredentialView:
     id: UUID
     member_id: UUID
+    kind: str
     status: str
     reason: str | None
     issued_by: UUID
+    issued_by_other: bool
     issued_at: datetime
     updated_at: datetime
 
@@ -173,9 +223,11 @@ class CredentialView:
         return cls(
             id=credential.id,
             member_id=credential.member_id,
+            kind=credential.kind.value,
             status=credential.status.value,
             reason=credential.reason,
             issued_by=credential.issued_by,
+            issued_by_other=credential.issued_by_other,
             issued_at=credential.created_on,
             updated_at=credential.modified_on,
         )

@@ -281,6 +281,7 @@ class DemoTeam:
     kind: TeamKind
     community: str
     coordinator: Person
+    deputy: Person  # a second grid worker: confirms what the coordinator asked for
     volunteers: list[tuple[Person, date]] = field(default_factory=list)  # with join date
 
 
@@ -393,6 +394,8 @@ class _Builder:
         self.admin = SYSTEM_ACTOR_ID
         self.teams = self.summary.teams
         self.elders: list[Person] = []
+        self.card_codes: dict[UUID, str] = {}  # an elder's member card (爱心服务卡)
+        self.agents: dict[UUID, Person] = {}  # an elder's child, acting for them (家属代办)
         self.parents: list[tuple[Person, Person]] = []  # (child, parent)
         self.reversals: dict[date, list[tuple[UUID, DemoTeam, Person, int]]] = defaultdict(list)
         self.settlements: dict[date, list[tuple[UUID, DemoTeam, Person]]] = defaultdict(list)
@@ -414,10 +417,14 @@ class _Builder:
             kinds = [kind for kind in TEAM_KINDS if community in served[kind.name]]
             for index, kind in enumerate(kinds):
                 coordinator = grid_workers[index % len(grid_workers)]
-                self._form_team(kind, community, coordinator, founded[community])
+                deputy = grid_workers[(index + 1) % len(grid_workers)]
+                self._form_team(kind, community, coordinator, deputy, founded[community])
         self.teams.sort(key=lambda t: (TEAM_KINDS.index(t.kind), COMMUNITIES.index(t.community)))
         for _ in range(max(3, volunteers // 5)):
-            self.elders.append(self._register(None, rng.choice(COMMUNITIES), (80, 96)))
+            elder = self._register(None, rng.choice(COMMUNITIES), (80, 96))
+            self.elders.append(elder)
+            card = self.ledger.issue_card(actor_id=self.admin, member_id=elder.id)
+            self.card_codes[elder.id] = card.code or ""
         self.summary.elders = len(self.elders)
         order = rng.sample(self.teams, len(self.teams))
         # The volunteer whose token is printed serves in a team the printed coordinator
@@ -430,18 +437,30 @@ class _Builder:
             self._enlist(index, order[index % len(order)], founded)
             tick(1)
 
-    def _form_team(self, kind: TeamKind, community: str, coordinator: Person, since: date) -> None:
+    def _form_team(
+        self, kind: TeamKind, community: str, coordinator: Person, deputy: Person, since: date
+    ) -> None:
         view = self.ledger.form_team(
-            actor_id=self.admin, name=f"{community}{kind.name}服务小队", community=community
+            actor_id=self.admin,
+            name=f"{community}{kind.name}服务小队",
+            community=community,
+            founded_on=since,
         )
+        for person in (coordinator, deputy):
+            self._join(view.id, person, TeamRole.COORDINATOR, since)
+        self.teams.append(DemoTeam(view.id, view.name, kind, community, coordinator, deputy))
+
+    def _join(self, team_id: UUID, person: Person, role: TeamRole, since: date) -> None:
+        """An admin adds the member; the member accepts, so the team's coordinators may
+        look after their minutes."""
         self.ledger.add_team_member(
             actor_id=self.admin,
-            team_id=view.id,
-            member_id=coordinator.id,
-            role=TeamRole.COORDINATOR,
+            team_id=team_id,
+            member_id=person.id,
+            role=role,
             effective_date=since,
         )
-        self.teams.append(DemoTeam(view.id, view.name, kind, community, coordinator))
+        self.ledger.accept_membership(actor_id=person.id, team_id=team_id, member_id=person.id)
 
     def _enlist(self, index: int, team: DemoTeam, founded: dict[str, date]) -> None:
         """A volunteer joins a team (and sometimes a second one in the same community);
@@ -463,19 +482,22 @@ class _Builder:
                 if late
                 else founded[team.community] + timedelta(days=rng.randint(0, 25))
             )
-            self.ledger.add_team_member(
-                actor_id=self.admin,
-                team_id=chosen.id,
-                member_id=person.id,
-                role=TeamRole.VOLUNTEER,
-                effective_date=since,
-            )
+            self._join(chosen.id, person, TeamRole.VOLUNTEER, since)
             chosen.volunteers.append((person, since))
         age = self._age(person)
         if index == 0 or (45 <= age <= 65 and rng.random() < 0.5):
             elders = [e for e in self.elders if 18 <= self._age(e) - age <= 45]
             if elders:
-                self.parents.append((person, rng.choice(elders)))
+                parent = rng.choice(elders)
+                self.parents.append((person, parent))
+                if parent.id not in self.agents:  # the parent names the child their agent
+                    self.ledger.register_agent(
+                        actor_id=parent.id,
+                        member_id=parent.id,
+                        agent_id=person.id,
+                        since=self.ledger.today(),
+                    )
+                    self.agents[parent.id] = person
 
     def _register(
         self,
@@ -616,8 +638,10 @@ class _Builder:
         self.summary.reversed += 1
 
     def _redeem(self, elder: Person, day: date) -> None:
-        """An elder spends hours on care, usually asked for by the delivering team's grid
-        worker; the hold is settled a few days later, unless the period ends first."""
+        """An elder spends hours on care: usually at the delivering team's counter, where
+        the grid worker takes the code of the elder's card; otherwise through the child
+        who acts for them, or themself. The hold is settled a few days later, unless the
+        period ends first."""
         rng = self.rng
         service, kind = rng.choice(CARE_SERVICES)
         available = self.ledger.get_account(elder.id).available_minutes
@@ -625,13 +649,16 @@ class _Builder:
         if minutes < 60:
             return
         team = self._team_for(kind, elder.community)
-        by_worker = rng.random() < 0.8
+        at_counter = rng.random() < 0.8
+        agent = self.agents.get(elder.id)
+        asker = team.coordinator.id if at_counter else (agent or elder).id
         view = self.ledger.request_redemption(
-            actor_id=team.coordinator.id if by_worker else elder.id,
+            actor_id=asker,
             team_id=team.id,
             service=service,
             minutes=minutes,
-            member_id=elder.id if by_worker else None,
+            member_id=elder.id,
+            card_code=self.card_codes[elder.id] if at_counter else None,
         )
         self.summary.redemptions += 1
         due = day + timedelta(days=rng.randint(1, 6))
@@ -639,9 +666,12 @@ class _Builder:
             self.settlements[due].append((view.id, team, elder))
 
     def _settle(self, redemption_id: UUID, team: DemoTeam, elder: Person) -> None:
+        """Delivered, confirmed by a grid worker who did not ask for it; or called off."""
         rng = self.rng
         if rng.random() < 0.9:
-            self.ledger.fulfil_redemption(actor_id=team.coordinator.id, redemption_id=redemption_id)
+            asked = self.ledger.get_redemption(redemption_id).requested_by
+            confirmer = team.deputy if asked == team.coordinator.id else team.coordinator
+            self.ledger.fulfil_redemption(actor_id=confirmer.id, redemption_id=redemption_id)
             self.summary.fulfilled += 1
             return
         actor = team.coordinator.id if rng.random() < 0.7 else elder.id

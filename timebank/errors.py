@@ -53,24 +53,42 @@ class InvalidStateError(ConflictError):
 
 
 class InsufficientMinutesError(ConflictError):
-    """Spending, giving or reversing more minutes than are available."""
+    """Spending, giving or reversing more minutes than are available.
 
-    def __init__(self, member_id: UUID, requested: int, available: int) -> None:
-        super().__init__(
-            f"member {member_id} has {available} minutes available, {requested} requested"
-        )
+    The message names the minutes available only when `disclosed`: for the member
+    themself (or their agent). Anyone else learns the rule, not what the member holds."""
+
+    def __init__(
+        self, member_id: UUID, requested: int, available: int, *, disclosed: bool = True
+    ) -> None:
+        if disclosed:
+            message = f"member {member_id} has {available} minutes available, {requested} requested"
+        else:
+            message = (
+                f"member {member_id} does not have {requested} minutes available: "
+                "only available minutes can be spent, given or taken back"
+            )
+        super().__init__(message)
         self.member_id = member_id
         self.requested = requested
         self.available = available
+        self.disclosed = disclosed
+
+    def undisclosed(self) -> InsufficientMinutesError:
+        """The same refusal, for someone other than the member."""
+        return InsufficientMinutesError(
+            self.member_id, self.requested, self.available, disclosed=False
+        )
 
 
 class BalanceCapExceededError(ConflictError):
-    """Crediting the minutes would take the balance over the configured cap."""
+    """Crediting the minutes would take the balance over the configured cap. The message
+    states the cap (the rule), never the member's balance."""
 
     def __init__(self, member_id: UUID, balance: int, minutes: int, cap: int) -> None:
         super().__init__(
-            f"member {member_id} holds {balance} minutes; adding {minutes} "
-            f"would exceed the cap of {cap}"
+            f"crediting {minutes} minutes would take member {member_id} over "
+            f"the balance cap of {cap} minutes"
         )
         self.member_id = member_id
         self.balance = balance

@@ -14,9 +14,12 @@ class Policy:
     - `balance_cap_minutes`: the most a member may hold (Nanjing caps at 1,500 hours);
       None for no cap;
     - `redemption_min_age`: the youngest age at which a member may redeem (Nanjing 60,
-      Shanghai 65); None lets anyone redeem, for example hours given to a parent.
+      Shanghai 65); None lets anyone redeem, for example hours given to a parent;
+    - `membership_lead_days`: how far ahead a membership may be dated to start or end (a
+      role change dated years ahead would keep the old role in force until then).
     """
 
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     balance_cap_minutes: int | None = None
     redemption_min_age: int | None = None
+    membership_lead_days: int = 31

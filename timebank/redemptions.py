@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from timebank.copying import ValueAttributes
-from timebank.errors import InvalidStateError
+from timebank.errors import InvalidStateError, PermissionDeniedError
 from timebank.rules import MAX_TEXT_LENGTH, optional_text, require_minutes, require_text
+from timebank.upcasting import upcast_from
 
 
 class RedemptionStatus(StrEnum):
@@ -28,13 +30,30 @@ class Redemption(ValueAttributes, Aggregate):
         actor_id: UUID
 
     class Requested(Event, Aggregate.Created):
-        """A member asked a team for a service; the minutes are held at once."""
+        """A member asked a team for a service; the minutes are held at once.
+
+        Version 2 records the member's consent: `consent` is how they agreed (`member`:
+        they asked themselves; `agent`: an agent they registered asked; `card`: their
+        card's code was given at the counter), `consented_by` who agreed (the member or
+        the agent) and `credential_id` the credential the request was signed in with.
+        Version 1 requests did not record it (`unrecorded`)."""
 
         TOPIC = "timebank:Redemption.Requested"
+        class_version = 2
         member_id: UUID
         team_id: UUID
         service: str
         minutes: int
+        consent: str
+        consented_by: UUID | None
+        credential_id: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_from(state, 1)
+            state["consent"] = "unrecorded"
+            state["consented_by"] = None
+            state["credential_id"] = None
 
     class Fulfilled(Event):
         """The team delivered the service; the held minutes are spent."""
@@ -56,6 +75,9 @@ class Redemption(ValueAttributes, Aggregate):
         team_id: UUID,
         service: str,
         minutes: int,
+        consent: str,
+        consented_by: UUID,
+        credential_id: UUID | None,
     ) -> Redemption:
         return cls(
             actor_id=actor_id,
@@ -63,6 +85,9 @@ class Redemption(ValueAttributes, Aggregate):
             team_id=team_id,
             service=require_text("service", service),
             minutes=require_minutes("minutes", minutes),
+            consent=consent,
+            consented_by=consented_by,
+            credential_id=credential_id,
         )
 
     @event(Requested)
@@ -74,17 +99,36 @@ class Redemption(ValueAttributes, Aggregate):
         team_id: UUID,
         service: str,
         minutes: int,
+        consent: str,
+        consented_by: UUID | None,
+        credential_id: UUID | None,
     ) -> None:
         self.member_id = member_id
         self.team_id = team_id
         self.service = service
         self.minutes = minutes
         self.requested_by = actor_id
+        self.consent = consent
+        self.consented_by = consented_by
+        self.credential_id = credential_id
         self.status = RedemptionStatus.HELD
         self.reason: str | None = None
 
+    @property
+    def on_behalf(self) -> bool:
+        """Someone other than the member asked for it."""
+        return self.requested_by != self.member_id
+
     def fulfil(self, *, actor_id: UUID) -> None:
+        """The delivering team confirms the service; whoever asked on the member's behalf
+        does not also confirm it, so that nobody spends a member's minutes alone."""
         self._check_held("fulfil")
+        if self.on_behalf and actor_id == self.requested_by:
+            raise PermissionDeniedError(
+                actor_id,
+                f"fulfil redemption {self.id}",
+                "they asked for it on the member's behalf; someone else confirms the service",
+            )
         self._fulfilled(actor_id=actor_id)
 
     @event(Fulfilled)

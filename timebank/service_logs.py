@@ -67,18 +67,30 @@ class ServiceLog(ValueAttributes, Aggregate):
     class Approved(Event):
         """A coordinator confirmed the service; approved minutes never exceed those logged.
 
-        Version 2 names the import an approval came with, like `Logged`.
+        Version 2 names the import an approval came with, like `Logged`. Version 3 says
+        why fewer minutes were approved than logged (`reason`), and marks a credit that
+        its own recorder certified (`certified_by_recorder`: a coordinator who logged the
+        service on a volunteer's behalf and approved it, 谁记录谁证明); approvals before
+        version 3 did not record it (None).
         """
 
         TOPIC = "timebank:ServiceLog.Approved"
-        class_version = 2
+        class_version = 3
         minutes: int
         source: str | None
+        reason: str | None
+        certified_by_recorder: bool | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             upcast_from(state, 1)
             state["source"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            upcast_from(state, 2)
+            state["reason"] = None
+            state["certified_by_recorder"] = None
 
     class Rejected(Event):
         """A coordinator refused the service, saying why; nothing is credited."""
@@ -148,6 +160,8 @@ class ServiceLog(ValueAttributes, Aggregate):
         self.status = ServiceStatus.PENDING
         self.approved_minutes: int | None = None
         self.reason: str | None = None
+        self.approved_by: UUID | None = None
+        self.certified_by_recorder: bool | None = None
 
     @property
     def credited_minutes(self) -> int:
@@ -157,19 +171,42 @@ class ServiceLog(ValueAttributes, Aggregate):
         return 0
 
     def approve(
-        self, *, actor_id: UUID, minutes: int | None = None, source: str | None = None
+        self,
+        *,
+        actor_id: UUID,
+        minutes: int | None = None,
+        reason: str | None = None,
+        source: str | None = None,
     ) -> None:
-        """Approve once, all or part of the minutes logged; never one's own service."""
+        """Approve once, all or part of the minutes logged; never one's own service. A
+        reason says why fewer minutes were approved than logged."""
         self._check_reviewer(actor_id, "approve")
         self._check_status(ServiceStatus.PENDING, "approve")
         approved = self.minutes if minutes is None else minutes
         require_minutes("minutes", approved, high=self.minutes)
-        self._approved(actor_id=actor_id, minutes=approved, source=source)
+        self._approved(
+            actor_id=actor_id,
+            minutes=approved,
+            source=source,
+            reason=optional_text("reason", reason, max_length=MAX_TEXT_LENGTH),
+            certified_by_recorder=actor_id == self.logged_by,
+        )
 
     @event(Approved)
-    def _approved(self, *, actor_id: UUID, minutes: int, source: str | None) -> None:
+    def _approved(
+        self,
+        *,
+        actor_id: UUID,
+        minutes: int,
+        source: str | None,
+        reason: str | None,
+        certified_by_recorder: bool | None,
+    ) -> None:
         self.status = ServiceStatus.APPROVED
         self.approved_minutes = minutes
+        self.reason = reason
+        self.approved_by = actor_id
+        self.certified_by_recorder = certified_by_recorder
 
     def reject(self, *, actor_id: UUID, reason: str) -> None:
         """Reject once, with a reason the volunteer can read."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from uuid import UUID
 
@@ -21,6 +21,8 @@ class MemberView:
     birth_date: date | None
     roles: tuple[str, ...]
     registered_at: datetime
+    anonymous: bool = False  # on honour walls and in rankings seen by others
+    agents: tuple[AgentView, ...] = ()
 
     @classmethod
     def of(cls, member: Member) -> MemberView:
@@ -30,7 +32,18 @@ class MemberView:
             birth_date=member.birth_date,
             roles=tuple(sorted(member.roles)),
             registered_at=member.created_on,
+            anonymous=member.anonymous,
+            agents=tuple(AgentView(a.agent_id, a.since, a.until) for a in member.agencies),
         )
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """An agent acting for the member (家属代办), from `since` up to (not on) `until`."""
+
+    agent_id: UUID
+    since: date
+    until: date | None
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class MembershipView:
     role: str
     since: date
     until: date | None
+    accepted: bool = True
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,7 @@ class TeamView:
     name: str
     community: str
     members: tuple[MembershipView, ...]  # current members, in order of joining
+    founded_on: date | None = None
 
     @classmethod
     def of(cls, team: Team) -> TeamView:
@@ -54,11 +69,18 @@ class TeamView:
             id=team.id,
             name=team.name,
             community=team.community,
+            founded_on=team.founded_on,
             members=tuple(
-                MembershipView(m.member_id, m.role.value, m.since, m.until)
+                MembershipView(
+                    m.member_id, m.role.value, m.since, m.until, team.has_accepted(m.member_id)
+                )
                 for m in team.current_members()
             ),
         )
+
+    def only(self, member_id: UUID) -> TeamView:
+        """The team as a member outside its coordinators sees it: their own membership."""
+        return replace(self, members=tuple(m for m in self.members if m.member_id == member_id))
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,7 @@ class ServiceLogView:
     updated_at: datetime
     version: int
     source: str | None = None  # an import of paper records, or None when entered directly
+    certified_by_recorder: bool | None = None
 
     @classmethod
     def of(cls, log: ServiceLog) -> ServiceLogView:
@@ -99,6 +122,7 @@ class ServiceLogView:
             updated_at=log.modified_on,
             version=log.version,
             source=log.source,
+            certified_by_recorder=log.certified_by_recorder,
         )
 
 
@@ -114,6 +138,8 @@ class RedemptionView:
     requested_by: UUID
     requested_at: datetime
     updated_at: datetime
+    consent: str = "member"
+    consented_by: UUID | None = None
 
     @classmethod
     def of(cls, redemption: Redemption) -> RedemptionView:
@@ -128,6 +154,8 @@ class RedemptionView:
             requested_by=redemption.requested_by,
             requested_at=redemption.created_on,
             updated_at=redemption.modified_on,
+            consent=redemption.consent,
+            consented_by=redemption.consented_by,
         )
 
 
@@ -140,6 +168,8 @@ class TransferView:
     note: str | None
     made_by: UUID
     made_at: datetime
+    consent: str = "member"
+    consented_by: UUID | None = None
 
     @classmethod
     def of(cls, transfer: Transfer) -> TransferView:
@@ -151,6 +181,8 @@ class TransferView:
             note=transfer.note,
             made_by=transfer.made_by,
             made_at=transfer.created_on,
+            consent=transfer.consent,
+            consented_by=transfer.consented_by,
         )
 
 

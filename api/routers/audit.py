@@ -16,9 +16,11 @@ from api.schemas import (
     ReplayBalanceOut,
     ReplayOut,
     ReplayQuery,
+    TrustReportOut,
     VerifyOut,
 )
 from projections.auditor import replay, verify
+from projections.trust import trust_report
 
 router = APIRouter(
     prefix="/audit", tags=["audit"], responses=error_responses(401, 403, 413, 422, 503)
@@ -71,3 +73,14 @@ def verify_ledger(actor: AuditingCaller, ledger: Ledger, runner: Projections) ->
         events_checked=report.events_checked,
         problems=[FindingOut.model_validate(finding) for finding in report.problems],
     )
+
+
+@router.get(
+    "/trust-report",
+    summary="Decisions one person could make alone, listed (auditors, admins)",
+)
+def get_trust_report(actor: AuditingCaller, ledger: Ledger) -> TrustReportOut:
+    """From the stored events alone: credits that their own recorder certified, per
+    coordinator; spends made on a member's behalf, with who consented and how; and spends
+    made with a credential that someone other than its member issued."""
+    return TrustReportOut.model_validate(trust_report(ledger))

@@ -5,18 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Body, Query, status
 
 from api.dependencies import ActorId, AppSettings, Ledger, Projections, ReadableMember, RequestId
 from api.errors import error_responses
 from api.schemas import (
+    AgentIn,
     BalanceOut,
+    CardIn,
+    CardOut,
     MemberIn,
     MemberOut,
     MemberProfileOut,
+    MemberRecordOut,
     MemberTeamOut,
     NewMemberOut,
     PositionPage,
+    PublicityIn,
     StatementLineOut,
     StatementOut,
     TokenOut,
@@ -79,6 +84,7 @@ async def get_member(
                 community=directory.teams[row.team_id].community,
                 role=row.role,
                 since=row.since,
+                accepted=row.accepted,
             )
             for row in directory.teams_of(member.id, today)
         ]
@@ -146,3 +152,91 @@ def issue_token(
     """For a lost phone or a second device; earlier tokens keep working until revoked."""
     issued = ledger.issue_token(actor_id=actor_id, member_id=member_id, request_id=request_id)
     return TokenOut.model_validate(issued)
+
+
+@router.post(
+    "/{member_id}/card",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(404, 409),
+    summary="Print a member card (admins; coordinators of a team the member accepted)",
+)
+def issue_card(
+    member_id: UUID,
+    ledger: Ledger,
+    actor_id: ActorId,
+    request_id: RequestId,
+    body: Annotated[CardIn | None, Body()] = None,
+) -> CardOut:
+    """A member card (爱心服务卡) for a member without a phone: a sign-in link (its token)
+    and a confirmation code that consents to spending at the counter, both shown here
+    only. The card before it stops working. Whoever prints it never takes its code at
+    the counter, and auditors see what is spent with its link."""
+    card = ledger.issue_card(
+        actor_id=actor_id,
+        member_id=member_id,
+        team_id=body.team_id if body else None,
+        request_id=request_id,
+    )
+    return CardOut(
+        member_id=card.member_id,
+        card_number=card.card_number,
+        code=card.code,
+        token=card.token.token,
+        credential_id=card.token.credential_id,
+    )
+
+
+@router.post(
+    "/{member_id}/agents",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(404, 409),
+    summary="Register an agent who acts for the member (the member; staff with their card code)",
+)
+def register_agent(
+    member_id: UUID, body: AgentIn, ledger: Ledger, actor_id: ActorId, request_id: RequestId
+) -> MemberRecordOut:
+    """家属代办: the agent may then redeem and give the member's minutes for them, accept
+    memberships for them and read their balance and statement, on the days the agency
+    covers. Each such act records that the agent asked."""
+    view = ledger.register_agent(
+        actor_id=actor_id,
+        member_id=member_id,
+        agent_id=body.agent_id,
+        since=body.since,
+        until=body.until,
+        card_code=body.card_code,
+        team_id=body.team_id,
+        request_id=request_id,
+    )
+    return MemberRecordOut.model_validate(view)
+
+
+@router.delete(
+    "/{member_id}/agents/{agent_id}",
+    responses=error_responses(404, 409),
+    summary="End an agency today (the member, the agent, admins)",
+)
+def end_agent(
+    member_id: UUID, agent_id: UUID, ledger: Ledger, actor_id: ActorId, request_id: RequestId
+) -> MemberRecordOut:
+    view = ledger.end_agent(
+        actor_id=actor_id, member_id=member_id, agent_id=agent_id, request_id=request_id
+    )
+    return MemberRecordOut.model_validate(view)
+
+
+@router.post(
+    "/{member_id}/publicity",
+    responses=error_responses(404, 409),
+    summary="Choose whether others see the member's name on honour walls (the member, agent)",
+)
+def choose_publicity(
+    member_id: UUID, body: PublicityIn, ledger: Ledger, actor_id: ActorId, request_id: RequestId
+) -> MemberRecordOut:
+    """Anonymous members are shown to other members as 匿名志愿者 in rankings and on
+    honour walls; the member, their agent, their team's coordinators, auditors and admins
+    still see the name."""
+    view = ledger.choose_publicity(
+        actor_id=actor_id, member_id=member_id, anonymous=body.anonymous, request_id=request_id
+    )
+    return MemberRecordOut.model_validate(view)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, status
 
-from api.dependencies import ActorId, Ledger, RequestId
+from api.dependencies import ActorId, CredentialId, Ledger, RequestId
 from api.errors import error_responses
 from api.schemas import CancelIn, RedemptionIn, RedemptionOut
 
@@ -20,17 +20,29 @@ router = APIRouter(
     "",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(404, 409),
-    summary="Redeem minutes: they are held at once (the member, the team's coordinators)",
+    summary=(
+        "Redeem minutes: they are held at once (the member, their agent, or the team's "
+        "coordinators with the member's card code)"
+    ),
 )
 def request_redemption(
-    body: RedemptionIn, ledger: Ledger, actor_id: ActorId, request_id: RequestId
+    body: RedemptionIn,
+    ledger: Ledger,
+    actor_id: ActorId,
+    credential_id: CredentialId,
+    request_id: RequestId,
 ) -> RedemptionOut:
+    """Minutes leave a member's account only with their consent: the member asks, an
+    agent they registered asks, or the confirmation code from their card is given at the
+    counter. Whoever asks on the member's behalf does not also confirm the delivery."""
     view = ledger.request_redemption(
         actor_id=actor_id,
         team_id=body.team_id,
         service=body.service,
         minutes=body.minutes,
         member_id=body.member_id,
+        card_code=body.card_code,
+        credential_id=credential_id,
         request_id=request_id,
     )
     return RedemptionOut.model_validate(view)
@@ -49,7 +61,10 @@ def get_redemption(redemption_id: UUID, ledger: Ledger, actor_id: ActorId) -> Re
 @router.post(
     "/{redemption_id}/fulfil",
     responses=error_responses(404, 409),
-    summary="The service was given: spend the held minutes (the team's coordinators, admins)",
+    summary=(
+        "The service was given: spend the held minutes (the team's coordinators, admins; "
+        "not whoever asked on the member's behalf)"
+    ),
 )
 def fulfil_redemption(
     redemption_id: UUID, ledger: Ledger, actor_id: ActorId, request_id: RequestId

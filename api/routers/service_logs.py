@@ -101,6 +101,7 @@ def list_service_logs(
                 note=log.note,
                 reason=log.reason,
                 logged_by=log.logged_by,
+                certified_by_recorder=log.certified_by_recorder,
                 recorded_at=log.recorded_at,
                 updated_at=log.reviewed_at or log.recorded_at,
             )
@@ -131,11 +132,15 @@ def approve_service(
     request_id: RequestId,
     body: Annotated[ApproveIn | None, Body()] = None,
 ) -> ServiceLogOut:
-    """Credits the volunteer with all the minutes logged, or fewer when given."""
+    """Credits the volunteer with all the minutes logged, or fewer when given (with the
+    reason why). A coordinator's own service is approved by another coordinator or an
+    admin, never by one they appointed; a log its approver recorded on the volunteer's
+    behalf is marked `certified_by_recorder`."""
     view = ledger.approve_service(
         actor_id=actor_id,
         service_log_id=log_id,
         minutes=body.minutes if body else None,
+        reason=body.reason if body else None,
         request_id=request_id,
     )
     return ServiceLogOut.model_validate(view)

@@ -7,10 +7,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from api.dependencies import ActorId, Ledger, Projections, RequestId
+from api.dependencies import ActorId, Caller, Ledger, Projections, RequestId
 from api.errors import error_responses
 from api.paging import cursor, keyset_page
 from api.schemas import MembershipOut, TeamIn, TeamMemberIn, TeamOut, TeamsOut, TeamsQuery
+from api.visibility import Viewer
 from projections.directory import TeamRow
 
 router = APIRouter(
@@ -26,22 +27,29 @@ router = APIRouter(
 )
 def form_team(body: TeamIn, ledger: Ledger, actor_id: ActorId, request_id: RequestId) -> TeamOut:
     view = ledger.form_team(
-        actor_id=actor_id, name=body.name, community=body.community, request_id=request_id
+        actor_id=actor_id,
+        name=body.name,
+        community=body.community,
+        founded_on=body.founded_on,
+        request_id=request_id,
     )
     return TeamOut.model_validate(view)
 
 
-@router.get("", summary="List teams with their current members, a page at a time (any member)")
+@router.get("", summary="List teams, a page at a time (any member; rosters for coordinators)")
 def list_teams(
-    actor_id: ActorId, runner: Projections, query: Annotated[TeamsQuery, Query()]
+    ledger: Ledger, actor: Caller, runner: Projections, query: Annotated[TeamsQuery, Query()]
 ) -> TeamsOut:
-    """Teams by name; each as `GET /teams/{id}` shows it."""
+    """Teams by name; each as `GET /teams/{id}` shows it: with every current member for
+    its coordinators, auditors and admins, and with the caller's own membership for
+    anyone else."""
 
     def key(team: TeamRow) -> tuple[str, str]:
         return team.name, str(team.id)
 
     with runner.lock:
         directory = runner.directory.state
+        viewer = Viewer.of(actor, directory, ledger.today())
         after = query.after
         start = None if after is None else key(cursor(directory.teams.get(after)))
         teams, more = keyset_page(
@@ -55,10 +63,12 @@ def list_teams(
                 id=team.id,
                 name=team.name,
                 community=team.community,
+                founded_on=team.founded_on,
                 members=[
                     MembershipOut.model_validate(row)
                     for row in directory.memberships.get(team.id, ())
                     if row.until is None
+                    and (viewer.may_see_roster(team.id) or row.member_id == actor.id)
                 ],
             )
             for team in teams
@@ -79,12 +89,16 @@ def get_team(team_id: UUID, ledger: Ledger, actor_id: ActorId) -> TeamOut:
     "/{team_id}/members",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(404, 409),
-    summary="Add a member to a team, or change their role (admins, the team's coordinators)",
+    summary=(
+        "Add a member to a team (admins, the team's coordinators), or appoint a "
+        "coordinator or change their role (admins)"
+    ),
 )
 def add_team_member(
     team_id: UUID, body: TeamMemberIn, ledger: Ledger, actor_id: ActorId, request_id: RequestId
 ) -> TeamOut:
-    """Adding a current member with the role they have is 409 invalid_state."""
+    """Adding a current member with the role they have is 409 invalid_state. The member
+    accepts the membership afterwards (`POST .../accept`)."""
     view = ledger.add_team_member(
         actor_id=actor_id,
         team_id=team_id,
@@ -96,10 +110,26 @@ def add_team_member(
     return TeamOut.model_validate(view)
 
 
+@router.post(
+    "/{team_id}/members/{member_id}/accept",
+    responses=error_responses(404, 409),
+    summary="Accept a membership (the member, their agent)",
+)
+def accept_membership(
+    team_id: UUID, member_id: UUID, ledger: Ledger, actor_id: ActorId, request_id: RequestId
+) -> TeamOut:
+    """Only once the member has accepted do the team's coordinators see their balance and
+    statement: enrolling someone is not a reason to read their data."""
+    view = ledger.accept_membership(
+        actor_id=actor_id, team_id=team_id, member_id=member_id, request_id=request_id
+    )
+    return TeamOut.model_validate(view)
+
+
 @router.delete(
     "/{team_id}/members/{member_id}",
     responses=error_responses(404, 409),
-    summary="End a membership today (admins, the team's coordinators)",
+    summary="End a membership today (admins; the team's coordinators for volunteers)",
 )
 def remove_team_member(
     team_id: UUID, member_id: UUID, ledger: Ledger, actor_id: ActorId, request_id: RequestId

@@ -6,13 +6,36 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.dependencies import ActorId, Ledger, RequestId
+from api.dependencies import ActorId, CredentialId, Ledger, RequestId
 from api.errors import error_responses
-from api.schemas import CredentialOut
+from api.schemas import CredentialOut, TokenOut
+from timebank.errors import PermissionDeniedError
 
 router = APIRouter(
     prefix="/tokens", tags=["tokens"], responses=error_responses(401, 403, 413, 422, 503)
 )
+
+
+@router.post(
+    "/rotate",
+    status_code=201,
+    responses=error_responses(409),
+    summary="Exchange the token signed in with for a new one (any member)",
+)
+def rotate_token(
+    ledger: Ledger, actor_id: ActorId, credential_id: CredentialId, request_id: RequestId
+) -> TokenOut:
+    """The token this request was signed in with stops working, and a new one, issued by
+    the member themself, takes its place: a token someone else issued (at registration,
+    on a printed card) is then known to nobody but the member."""
+    if credential_id is None:
+        raise PermissionDeniedError(
+            actor_id, "rotate a token", "the bootstrap admin token is set in the configuration"
+        )
+    issued = ledger.rotate_token(
+        actor_id=actor_id, credential_id=credential_id, request_id=request_id
+    )
+    return TokenOut.model_validate(issued)
 
 
 @router.get(

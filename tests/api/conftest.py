@@ -74,6 +74,8 @@ class World:
     redemption: UUID  # Li's, 30 minutes held by day care
     transfer: UUID  # 10 minutes from Li to Wang
     spare_credential: UUID  # a second token of Li's
+    card_code: str  # the code of Li's member card, printed by the system
+    invitation: UUID  # a haircut team, whose admin added Li; she has not accepted yet
 
     def headers(self, role: str) -> dict[str, str]:
         return bearer(self.tokens.get(role))
@@ -106,8 +108,12 @@ def world(client: TestClient) -> World:
     sun = member("other_coordinator", "Sun")
     li = member("volunteer", "Li")
     wang = ledger.register_member(actor_id=admin, name="Wang").id
-    care = ledger.form_team(actor_id=admin, name="Day care", community="Dongcheng").id
-    patrol = ledger.form_team(actor_id=admin, name="Night patrol", community="Xinghuo").id
+    care = ledger.form_team(
+        actor_id=admin, name="Day care", community="Dongcheng", founded_on=SINCE
+    ).id
+    patrol = ledger.form_team(
+        actor_id=admin, name="Night patrol", community="Xinghuo", founded_on=SINCE
+    ).id
     for team, person, role in (
         (care, chen, TeamRole.COORDINATOR),
         (patrol, sun, TeamRole.COORDINATOR),
@@ -117,6 +123,12 @@ def world(client: TestClient) -> World:
         ledger.add_team_member(
             actor_id=admin, team_id=team, member_id=person, role=role, effective_date=SINCE
         )
+        ledger.accept_membership(actor_id=person, team_id=team, member_id=person)
+    haircut = ledger.form_team(actor_id=admin, name="Haircut", community="Linkou").id
+    ledger.add_team_member(actor_id=admin, team_id=haircut, member_id=li, role=TeamRole.VOLUNTEER)
+    card = ledger.issue_card(actor_id=SYSTEM_ACTOR_ID, member_id=li)
+    assert card.code is not None
+    ledger.register_agent(actor_id=li, member_id=li, agent_id=wang)
 
     def log(minutes: int) -> UUID:
         return ledger.log_service(
@@ -149,4 +161,6 @@ def world(client: TestClient) -> World:
         redemption=redemption,
         transfer=transfer,
         spare_credential=spare,
+        card_code=card.code,
+        invitation=haircut,
     )

@@ -45,11 +45,39 @@ TABLE: dict[str, Call] = {
         no_body,
         (401, 200, 403, 200, 200, 200),
     ),
+    "POST /members/{id}/card": Call(
+        "POST",
+        lambda w: f"/members/{w.volunteer}/card",
+        lambda w: {"team_id": str(w.care_team)},
+        (401, 403, 403, 201, 403, 201),
+    ),
+    # Only the member names an agent (or staff with the member's card code).
+    "POST /members/{id}/agents": Call(
+        "POST",
+        lambda w: f"/members/{w.volunteer}/agents",
+        lambda w: {"agent_id": str(w.coordinator)},
+        (401, 201, 403, 403, 403, 403),
+    ),
+    "DELETE /members/{id}/agents/{agent_id}": Call(
+        "DELETE",
+        lambda w: f"/members/{w.volunteer}/agents/{w.wang}",
+        no_body,
+        (401, 200, 403, 403, 403, 200),
+    ),
+    "POST /members/{id}/publicity": Call(
+        "POST",
+        lambda w: f"/members/{w.volunteer}/publicity",
+        lambda w: {"anonymous": True},
+        (401, 200, 403, 403, 403, 403),
+    ),
     "POST /members/{id}/tokens": Call(
         "POST", lambda w: f"/members/{w.volunteer}/tokens", no_body, (401, 403, 403, 403, 403, 201)
     ),
     "GET /tokens/{id}": Call(
         "GET", lambda w: f"/tokens/{w.spare_credential}", no_body, (401, 200, 403, 403, 200, 200)
+    ),
+    "POST /tokens/rotate": Call(
+        "POST", lambda w: "/tokens/rotate", no_body, (401, 201, 201, 201, 201, 201)
     ),
     "DELETE /tokens/{id}": Call(
         "DELETE",
@@ -72,6 +100,12 @@ TABLE: dict[str, Call] = {
         lambda w: f"/teams/{w.care_team}/members",
         lambda w: {"member_id": str(w.auditor), "role": "volunteer"},
         (401, 403, 403, 201, 403, 201),
+    ),
+    "POST /teams/{id}/members/{member_id}/accept": Call(
+        "POST",
+        lambda w: f"/teams/{w.invitation}/members/{w.volunteer}/accept",
+        no_body,
+        (401, 200, 403, 403, 403, 403),
     ),
     "DELETE /teams/{id}/members/{member_id}": Call(
         "DELETE",
@@ -116,7 +150,9 @@ TABLE: dict[str, Call] = {
         lambda w: {"reason": "logged twice"},
         (401, 403, 403, 200, 403, 200),
     ),
-    "POST /redemptions (for the volunteer)": Call(
+    # Minutes leave an account only with the member's consent: the member, their agent,
+    # or the code of their card given at the delivering team's counter.
+    "POST /redemptions (for the volunteer, no consent)": Call(
         "POST",
         lambda w: "/redemptions",
         lambda w: {
@@ -124,6 +160,18 @@ TABLE: dict[str, Call] = {
             "service": "haircut",
             "team_id": str(w.care_team),
             "member_id": str(w.volunteer),
+        },
+        (401, 201, 403, 403, 403, 403),
+    ),
+    "POST /redemptions (for the volunteer, with her card code)": Call(
+        "POST",
+        lambda w: "/redemptions",
+        lambda w: {
+            "minutes": 20,
+            "service": "haircut",
+            "team_id": str(w.care_team),
+            "member_id": str(w.volunteer),
+            "card_code": w.card_code,
         },
         (401, 201, 403, 201, 403, 201),
     ),
@@ -166,6 +214,9 @@ TABLE: dict[str, Call] = {
     ),
     "GET /audit/replay": Call(
         "GET", lambda w: "/audit/replay", no_body, (401, 403, 403, 403, 200, 200)
+    ),
+    "GET /audit/trust-report": Call(
+        "GET", lambda w: "/audit/trust-report", no_body, (401, 403, 403, 403, 200, 200)
     ),
     "GET /audit/verify": Call(
         "GET", lambda w: "/audit/verify", no_body, (401, 403, 403, 403, 200, 200)

@@ -25,7 +25,9 @@ def fill(settings: Settings) -> None:
         member = client.post("/members", json={"name": NAME}, headers=admin).json()
         other = client.post("/members", json={"name": ASCII_NAME}, headers=admin).json()
         team = client.post(
-            "/teams", json={"name": "日间照料", "community": "东城"}, headers=admin
+            "/teams",
+            json={"name": "日间照料", "community": "东城", "founded_on": "2026-01-01"},
+            headers=admin,
         ).json()
         for who in (member, other):
             joined = client.post(

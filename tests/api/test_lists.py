@@ -45,7 +45,7 @@ def log_for(world: World, role: str, volunteer: object, team: object) -> str:
 def test_teams_are_listed_by_name_as_each_reads_alone(world: World) -> None:
     page = listed(world, "volunteer", "/teams")
 
-    assert [t["name"] for t in page["items"]] == ["Day care", "Night patrol"]
+    assert [t["name"] for t in page["items"]] == ["Day care", "Haircut", "Night patrol"]
     assert page["next_after"] is None
     for team in page["items"]:
         assert world.call("volunteer", "GET", f"/teams/{team['id']}").json() == team
@@ -65,8 +65,8 @@ def test_teams_come_a_page_at_a_time(world: World) -> None:
 
     assert [t["name"] for t in first["items"]] == ["Day care"]
     assert first["next_after"] == str(world.care_team)
-    assert [t["name"] for t in second["items"]] == ["Night patrol"]
-    assert second["next_after"] is None
+    assert [t["name"] for t in second["items"]] == ["Haircut"]
+    assert second["next_after"] == str(world.invitation)
 
 
 def test_an_after_that_names_no_team_is_invalid(world: World) -> None:

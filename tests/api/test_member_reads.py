@@ -64,7 +64,16 @@ def test_a_profile_shows_the_teams_the_star_level_and_the_lifetime_minutes(world
             "community": "Dongcheng",
             "role": "volunteer",
             "since": "2026-01-01",
-        }
+            "accepted": True,
+        },
+        {
+            "team_id": str(world.invitation),
+            "name": "Haircut",
+            "community": "Linkou",
+            "role": "volunteer",
+            "since": "2026-11-20",
+            "accepted": False,  # an admin added her; she has not accepted yet
+        },
     ]
     assert (profile["lifetime_minutes"], profile["star_level"]) == (180, 0)
 
@@ -87,7 +96,9 @@ def test_the_star_ladder_is_configurable(tmp_path: Path) -> None:
         admin = bearer(ADMIN_TOKEN)
         member = client.post("/members", json={"name": "Li"}, headers=admin).json()
         team = client.post(
-            "/teams", json={"name": "Day care", "community": "Dongcheng"}, headers=admin
+            "/teams",
+            json={"name": "Day care", "community": "Dongcheng", "founded_on": "2026-01-01"},
+            headers=admin,
         ).json()
         client.post(
             f"/teams/{team['id']}/members",

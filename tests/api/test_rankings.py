@@ -57,6 +57,16 @@ def test_teams_are_ranked_by_the_minutes_approved_over_http(world: World) -> Non
                 "person_times": 2,
                 "sessions": 1,
             },
+            {
+                "rank": 3,
+                "team_id": str(world.invitation),
+                "name": "Haircut",
+                "community": "Linkou",
+                "minutes": 0,
+                "volunteers": 0,
+                "person_times": 0,
+                "sessions": 0,
+            },
         ],
         "next_after": None,
     }

@@ -38,11 +38,20 @@ def test_redeeming_more_than_is_available_is_a_conflict(world: World) -> None:
     assert response.json()["error"]["code"] == "insufficient_minutes"
 
 
-def test_a_coordinator_redeems_for_a_member_of_the_team(world: World) -> None:
-    response = redeem(world, 15, role="coordinator", member_id=str(world.volunteer))
+def test_a_coordinator_redeems_for_a_member_at_the_counter_with_her_card_code(
+    world: World,
+) -> None:
+    response = redeem(
+        world, 15, role="coordinator", member_id=str(world.volunteer), card_code=world.card_code
+    )
 
     assert response.status_code == 201
-    assert response.json()["requested_by"] == str(world.coordinator)
+    body = response.json()
+    assert body["requested_by"] == str(world.coordinator)
+    assert (body["consent"], body["consented_by"]) == ("card", str(world.volunteer))
+    fulfilled = world.call("coordinator", "POST", f"/redemptions/{body['id']}/fulfil")
+    assert fulfilled.status_code == 403  # whoever asked for her does not confirm it
+    assert world.call("admin", "POST", f"/redemptions/{body['id']}/fulfil").status_code == 200
 
 
 def test_fulfilling_spends_the_hold_once(world: World) -> None:
@@ -128,7 +137,11 @@ def test_a_gift_over_the_receivers_cap_is_refused(tmp_path: Path) -> None:
         admin = bearer(ADMIN_TOKEN)
         li = client.post("/members", json={"name": "Li"}, headers=admin).json()
         wang = client.post("/members", json={"name": "Wang"}, headers=admin).json()
-        team = client.post("/teams", json={"name": "Care", "community": "Dongcheng"}, headers=admin)
+        team = client.post(
+            "/teams",
+            json={"name": "Care", "community": "Dongcheng", "founded_on": "2026-01-01"},
+            headers=admin,
+        )
         team_id = team.json()["id"]
         for member in (li, wang):
             body = {"member_id": member["id"], "role": "volunteer", "effective_date": "2026-01-01"}

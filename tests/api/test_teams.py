@@ -32,9 +32,13 @@ def test_a_coordinator_adds_a_member_who_then_appears_in_the_team(world: World) 
     )
 
     assert response.status_code == 201
-    assert {"member_id": str(world.auditor), "role": "volunteer", "since": TODAY.isoformat()} in (
-        response.json()["members"]
-    )
+    added = {
+        "member_id": str(world.auditor),
+        "role": "volunteer",
+        "since": TODAY.isoformat(),
+        "accepted": False,
+    }
+    assert added in response.json()["members"]
 
 
 def test_a_backdated_membership_lets_the_volunteer_log_earlier_service(world: World) -> None:

@@ -359,14 +359,25 @@ def test_strangers_cannot_cancel_or_spend_someone_elses_minutes(community: Commu
             service="haircut",
             minutes=30,
         )
+    with pytest.raises(PermissionDeniedError):  # no consent: the member was never asked
+        app.request_redemption(
+            actor_id=community.care_coordinator,
+            member_id=community.li,
+            team_id=community.care_team,
+            service="haircut at the desk",
+            minutes=30,
+        )
+    card = app.issue_card(actor_id=community.admin, member_id=community.li)
     helped = app.request_redemption(
         actor_id=community.care_coordinator,
         member_id=community.li,
         team_id=community.care_team,
         service="haircut at the desk",
         minutes=30,
+        card_code=card.code,
     )
     assert (helped.member_id, helped.requested_by) == (community.li, community.care_coordinator)
+    assert (helped.consent, helped.consented_by) == ("card", community.li)
     assert app.get_account(community.li).available_minutes == 0
 
 
@@ -528,8 +539,15 @@ def test_coordinators_manage_members_of_their_own_team_only(community: Community
             member_id=uuid4(),
             role=TeamRole.VOLUNTEER,
         )
+    with pytest.raises(PermissionDeniedError):  # appointing coordinators is an admin's act
+        app.add_team_member(
+            actor_id=community.care_coordinator,
+            team_id=community.care_team,
+            member_id=community.li,
+            role=TeamRole.COORDINATOR,
+        )
     promoted = app.add_team_member(
-        actor_id=community.care_coordinator,
+        actor_id=community.admin,
         team_id=community.care_team,
         member_id=community.li,
         role=TeamRole.COORDINATOR,

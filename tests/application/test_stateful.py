@@ -7,6 +7,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from uuid import UUID
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -19,17 +20,24 @@ from hypothesis.stateful import (
 )
 
 from tests.support import TODAY, Community, build_community, open_ledger, replayed
-from timebank.errors import InsufficientMinutesError
+from timebank.errors import InsufficientMinutesError, InvalidRequestError, PermissionDeniedError
 
 MEMBERS = ("li", "wang", "zhao", "grandma")
 VOLUNTEERS = ("li", "wang", "zhao")
+# Who may ask to spend someone's minutes, or confirm a delivery: every kind of person.
+ASKERS = ("li", "wang", "zhao", "grandma", "care_coordinator", "patrol_coordinator", "admin")
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    """Several members log, approve, reverse, redeem and give in any order.
+    """Several members log, approve, reverse, redeem and give in any order, and anyone
+    tries to spend anyone's minutes, approve anyone's service and confirm any delivery.
 
     A plain model counts what each member should have; a refusal for lack of minutes must
-    happen exactly when the model says the minutes are not there.
+    happen exactly when the model says the minutes are not there, and a refusal for lack
+    of consent or for a conflict of duties exactly when the rules say so: minutes leave an
+    account only by the member, their agent (Wang acts for Grandma) or the code of their
+    card (printed by the admin, taken by the day-care coordinator); whoever asked on a
+    member's behalf never confirms the delivery; nobody reviews their own service.
     """
 
     pending_logs = Bundle("pending_logs")
@@ -63,6 +71,22 @@ class LedgerMachine(RuleBasedStateMachine):
     def seed(self) -> None:
         self.c.earn(self.c.li, 120)
         self.balance[self.c.li] += 120
+        self.app.register_agent(
+            actor_id=self.c.grandma, member_id=self.c.grandma, agent_id=self.c.wang
+        )
+        self.codes = {
+            self.member(name): self.app.issue_card(
+                actor_id=self.c.admin, member_id=self.member(name)
+            ).code
+            for name in MEMBERS
+        }
+
+    def consents(self, asker: UUID, owner: UUID, with_code: bool) -> bool:
+        """The rule: the member, their agent, or staff of the day-care team with the code of
+        a card someone else printed (the admin printed every card here)."""
+        if asker == owner or (owner == self.c.grandma and asker == self.c.wang):
+            return True
+        return with_code and asker == self.c.care_coordinator
 
     @rule(target=pending_logs, volunteer=st.sampled_from(VOLUNTEERS), minutes=st.integers(1, 240))
     def log_service(self, volunteer: str, minutes: int) -> tuple[UUID, UUID, int]:
@@ -74,13 +98,23 @@ class LedgerMachine(RuleBasedStateMachine):
         self.pending[who] += minutes
         return log.id, who, minutes
 
-    @rule(target=approved_logs, log=consumes(pending_logs), part=st.integers(1, 100))
-    def approve(self, log: tuple[UUID, UUID, int], part: int) -> tuple[UUID, UUID, int]:
+    @rule(
+        target=approved_logs,
+        log=consumes(pending_logs),
+        part=st.integers(1, 100),
+        reviewer=st.sampled_from(ASKERS),
+    )
+    def approve(
+        self, log: tuple[UUID, UUID, int], part: int, reviewer: str
+    ) -> tuple[UUID, UUID, int]:
         log_id, who, minutes = log
         approved = max(1, minutes * part // 100)
-        view = self.app.approve_service(
-            actor_id=self.coordinator_of(who), service_log_id=log_id, minutes=approved
-        )
+        by = self.member(reviewer)
+        if by not in (self.coordinator_of(who), self.c.admin):
+            with pytest.raises(PermissionDeniedError):  # not their team, or their own service
+                self.app.approve_service(actor_id=by, service_log_id=log_id, minutes=approved)
+            by = self.coordinator_of(who)
+        view = self.app.approve_service(actor_id=by, service_log_id=log_id, minutes=approved)
         assert view.approved_minutes == approved
         self.pending[who] -= minutes
         self.balance[who] += approved
@@ -108,48 +142,101 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         self.balance[who] -= minutes
 
-    @rule(target=holds, spender=st.sampled_from(MEMBERS), minutes=st.integers(1, 200))
-    def redeem(self, spender: str, minutes: int) -> tuple[UUID, UUID, int] | None:
-        who = self.member(spender)
+    @rule(
+        target=holds,
+        asker=st.sampled_from(ASKERS),
+        spender=st.sampled_from(MEMBERS),
+        minutes=st.integers(1, 200),
+        with_code=st.booleans(),
+    )
+    def redeem(
+        self, asker: str, spender: str, minutes: int, with_code: bool
+    ) -> tuple[UUID, UUID, int, UUID] | None:
+        who, by = self.member(spender), self.member(asker)
+        allowed = self.consents(by, who, with_code)
         try:
             redemption = self.app.request_redemption(
-                actor_id=who, team_id=self.c.care_team, service="care", minutes=minutes
+                actor_id=by,
+                member_id=who,
+                team_id=self.c.care_team,
+                service="care",
+                minutes=minutes,
+                card_code=self.codes[who] if with_code else None,
             )
-        except InsufficientMinutesError:
-            assert self.available(who) < minutes
+        except PermissionDeniedError:
+            assert not allowed
             return None
+        except InsufficientMinutesError as refused:
+            disclosed: bool | None = refused.disclosed
+        else:
+            disclosed = None
+        if disclosed is not None:
+            assert allowed
+            assert self.available(who) < minutes
+            # Only the member and their agent are told what the member holds.
+            assert disclosed == (by == who or (by, who) == (self.c.wang, self.c.grandma))
+            return None
+        assert allowed
         assert self.available(who) >= minutes
+        assert redemption.consent == (
+            "member"
+            if by == who
+            else "agent"
+            if by == self.c.wang and who == self.c.grandma
+            else "card"
+        )
         self.held[who] += minutes
-        return redemption.id, who, minutes
+        return redemption.id, who, minutes, by
 
-    @rule(hold=consumes(holds), fulfil=st.booleans())
-    def settle(self, hold: tuple[UUID, UUID, int] | None, fulfil: bool) -> None:
+    @rule(hold=consumes(holds), fulfil=st.booleans(), confirmer=st.sampled_from(ASKERS))
+    def settle(
+        self, hold: tuple[UUID, UUID, int, UUID] | None, fulfil: bool, confirmer: str
+    ) -> None:
         if hold is None:
             return
-        redemption_id, who, minutes = hold
+        redemption_id, who, minutes, asked_by = hold
         if fulfil:
-            self.app.fulfil_redemption(
-                actor_id=self.c.care_coordinator, redemption_id=redemption_id
-            )
-            self.balance[who] -= minutes
+            by = self.member(confirmer)
+            leads = by in (self.c.care_coordinator, self.c.admin)
+            allowed = leads and not (by == asked_by and asked_by != who)
+            try:
+                self.app.fulfil_redemption(actor_id=by, redemption_id=redemption_id)
+            except PermissionDeniedError:
+                assert not allowed
+                self.app.cancel_redemption(actor_id=who, redemption_id=redemption_id)
+            else:
+                assert allowed
+                self.balance[who] -= minutes
         else:
             self.app.cancel_redemption(actor_id=who, redemption_id=redemption_id)
         self.held[who] -= minutes
 
     @rule(
+        asker=st.sampled_from(ASKERS),
         giver=st.sampled_from(MEMBERS),
         receiver=st.sampled_from(MEMBERS),
         minutes=st.integers(1, 200),
     )
-    def give(self, giver: str, receiver: str, minutes: int) -> None:
+    def give(self, asker: str, giver: str, receiver: str, minutes: int) -> None:
         if giver == receiver:
             return
-        source, target = self.member(giver), self.member(receiver)
+        source, target, by = self.member(giver), self.member(receiver), self.member(asker)
+        allowed = self.consents(by, source, with_code=False) and (by == source or target != by)
         try:
-            self.app.transfer(actor_id=source, to_member_id=target, minutes=minutes)
+            self.app.transfer(
+                actor_id=by, from_member_id=source, to_member_id=target, minutes=minutes
+            )
+        except PermissionDeniedError:
+            assert not self.consents(by, source, with_code=False)
+            return
+        except InvalidRequestError:
+            assert target == by != source  # never to whoever asks for the giver
+            return
         except InsufficientMinutesError:
+            assert allowed
             assert self.available(source) < minutes
             return
+        assert allowed
         assert self.available(source) >= minutes
         self.balance[source] -= minutes
         self.balance[target] += minutes

@@ -12,7 +12,13 @@ from eventsourcing.utils import get_topic, resolve_topic
 from hypothesis import given
 from hypothesis import strategies as st
 
-from timebank.credentials import Credential, CredentialStatus, derive_token, digest_of
+from timebank.credentials import (
+    Credential,
+    CredentialKind,
+    CredentialStatus,
+    derive_token,
+    digest_of,
+)
 from timebank.errors import InvalidStateError
 
 ADMIN_ID = uuid4()
@@ -156,3 +162,22 @@ def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Credential:
         copy = e.mutate(copy)
     assert copy is not None
     return copy
+
+
+def test_a_token_someone_else_issued_is_marked_as_such() -> None:
+    by_admin, _ = issued()
+    by_member, _ = Credential.issue(actor_id=MEMBER_ID, member_id=MEMBER_ID, secret=SECRET)
+
+    assert by_admin.issued_by_other
+    assert not by_member.issued_by_other
+    assert by_admin.kind == "token"
+
+
+def test_a_cards_sign_in_link_is_a_credential_of_its_own_kind() -> None:
+    card, _ = Credential.issue(
+        actor_id=ADMIN_ID, member_id=MEMBER_ID, secret=SECRET, kind=CredentialKind.CARD
+    )
+
+    [e] = card.collect_events()
+    assert isinstance(e, Credential.Issued)
+    assert e.kind == "card"

@@ -226,3 +226,171 @@ def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Member:
         copy = e.mutate(copy)
     assert copy is not None
     return copy
+
+
+# Agents (家属代办) ------------------------------------------------------------------------
+
+SECRET = b"card-secret-for-the-domain-tests-0123456789"
+
+
+def test_a_member_names_an_agent_from_a_day_on_and_it_acts_only_on_those_days() -> None:
+    member, agent = registered(), uuid4()
+
+    member.register_agent(
+        actor_id=member.id,
+        agent_id=agent,
+        since=TODAY,
+        until=TODAY + timedelta(days=30),
+        consent="member",
+        today=TODAY,
+    )
+
+    [e] = member.collect_events()
+    assert isinstance(e, Member.AgentRegistered)
+    assert (e.actor_id, e.agent_id, e.since, e.consent) == (member.id, agent, TODAY, "member")
+    assert member.is_agent_on(agent, TODAY)
+    assert member.is_agent_on(agent, TODAY + timedelta(days=29))
+    assert not member.is_agent_on(agent, TODAY + timedelta(days=30))
+    assert not member.is_agent_on(agent, TODAY - timedelta(days=1))
+    assert not member.is_agent_on(uuid4(), TODAY)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "field"),
+    [
+        (TODAY - timedelta(days=1), None, "since"),  # no agency for days already past
+        (TODAY, TODAY, "until"),  # it would cover no day
+    ],
+)
+def test_an_agency_covers_days_from_today_on(since: date, until: date | None, field: str) -> None:
+    member = registered()
+
+    with pytest.raises(InvalidRequestError) as refused:
+        member.register_agent(
+            actor_id=member.id,
+            agent_id=uuid4(),
+            since=since,
+            until=until,
+            consent="member",
+            today=TODAY,
+        )
+
+    assert refused.value.field == field
+    assert member.collect_events() == []
+
+
+def test_a_member_is_not_their_own_agent_and_an_agent_is_named_once() -> None:
+    member, agent = registered(), uuid4()
+    with pytest.raises(InvalidRequestError):
+        member.register_agent(
+            actor_id=member.id,
+            agent_id=member.id,
+            since=TODAY,
+            until=None,
+            consent="member",
+            today=TODAY,
+        )
+    member.register_agent(
+        actor_id=member.id, agent_id=agent, since=TODAY, until=None, consent="member", today=TODAY
+    )
+    member.collect_events()
+
+    with pytest.raises(InvalidStateError):
+        member.register_agent(
+            actor_id=member.id,
+            agent_id=agent,
+            since=TODAY + timedelta(days=3),
+            until=None,
+            consent="member",
+            today=TODAY,
+        )
+    assert member.collect_events() == []
+
+
+def test_ending_an_agency_stops_it_from_that_day_and_withdraws_one_not_yet_begun() -> None:
+    member, agent, later = registered(), uuid4(), uuid4()
+    member.register_agent(
+        actor_id=member.id, agent_id=agent, since=TODAY, until=None, consent="member", today=TODAY
+    )
+    member.register_agent(
+        actor_id=member.id,
+        agent_id=later,
+        since=TODAY + timedelta(days=10),
+        until=None,
+        consent="member",
+        today=TODAY,
+    )
+    member.collect_events()
+
+    member.end_agent(actor_id=member.id, agent_id=agent, effective_date=TODAY + timedelta(days=1))
+    member.end_agent(actor_id=member.id, agent_id=later, effective_date=TODAY)
+
+    assert member.is_agent_on(agent, TODAY)
+    assert not member.is_agent_on(agent, TODAY + timedelta(days=1))
+    assert not member.is_agent_on(later, TODAY + timedelta(days=20))
+    with pytest.raises(InvalidStateError):
+        member.end_agent(actor_id=member.id, agent_id=later, effective_date=TODAY)
+
+
+# The member card (爱心服务卡) --------------------------------------------------------------
+
+
+def test_a_card_keeps_only_a_digest_of_its_code_which_then_consents() -> None:
+    member, credential = registered(), uuid4()
+
+    code = member.issue_card(actor_id=ADMIN_ID, secret=SECRET, credential_id=credential)
+
+    [e] = member.collect_events()
+    assert isinstance(e, Member.CardIssued)
+    assert (e.actor_id, e.card_number, e.credential_id) == (ADMIN_ID, 1, credential)
+    assert len(code) == 8
+    assert code.isdigit()
+    assert code not in repr(vars(e))  # never the code itself
+    assert member.card_accepts(code)
+    assert member.card_accepts(f"{code[:4]} {code[4:]}")  # as printed on the card
+    assert not member.card_accepts(f"{(int(code) + 1) % 10**8:08d}")
+    assert member.card_issued_by == ADMIN_ID
+    assert member.card_code(SECRET) == code  # the repeat of a request prints it again
+    assert member.card_code(b"another secret entirely, of a good length!!") is None
+
+
+def test_a_new_card_makes_the_old_code_useless() -> None:
+    member = registered()
+    old = member.issue_card(actor_id=ADMIN_ID, secret=SECRET, credential_id=uuid4())
+
+    new = member.issue_card(actor_id=ADMIN_ID, secret=SECRET, credential_id=uuid4())
+
+    assert member.card_number == 2
+    assert member.card_accepts(new)
+    assert old == new or not member.card_accepts(old)
+
+
+def test_a_member_without_a_card_accepts_no_code() -> None:
+    assert not registered().card_accepts("12345678")
+
+
+# Honour walls and who granted roles --------------------------------------------------------
+
+
+def test_a_member_chooses_to_appear_anonymously_and_back() -> None:
+    member = registered()
+
+    member.choose_publicity(actor_id=member.id, anonymous=True)
+
+    [e] = member.collect_events()
+    assert isinstance(e, Member.PublicityChosen)
+    assert member.anonymous
+    with pytest.raises(InvalidStateError):
+        member.choose_publicity(actor_id=member.id, anonymous=True)
+    member.choose_publicity(actor_id=member.id, anonymous=False)
+    assert not member.anonymous
+
+
+def test_a_member_remembers_who_granted_each_role_they_hold() -> None:
+    member, other_admin = registered(), uuid4()
+
+    member.grant(actor_id=other_admin, role=GlobalRole.ADMIN)
+
+    assert member.granted_by == {"admin": other_admin}
+    member.revoke(actor_id=ADMIN_ID, role=GlobalRole.ADMIN)
+    assert member.granted_by == {}

@@ -11,7 +11,7 @@ from eventsourcing.domain import CanMutateAggregate
 from hypothesis import given
 from hypothesis import strategies as st
 
-from timebank.errors import InvalidRequestError, InvalidStateError
+from timebank.errors import InvalidRequestError, InvalidStateError, PermissionDeniedError
 from timebank.redemptions import Redemption, RedemptionStatus
 
 ELDER_ID = uuid4()
@@ -20,10 +20,21 @@ TEAM_ID = uuid4()
 
 
 def request(
-    *, actor_id: UUID = ELDER_ID, service: str = "Home care", minutes: int = 120
+    *,
+    actor_id: UUID = ELDER_ID,
+    service: str = "Home care",
+    minutes: int = 120,
+    consent: str = "member",
 ) -> Redemption:
     return Redemption.request(
-        actor_id=actor_id, member_id=ELDER_ID, team_id=TEAM_ID, service=service, minutes=minutes
+        actor_id=actor_id,
+        member_id=ELDER_ID,
+        team_id=TEAM_ID,
+        service=service,
+        minutes=minutes,
+        consent=consent,
+        consented_by=ELDER_ID,
+        credential_id=None,
     )
 
 
@@ -49,7 +60,9 @@ def cancelled() -> Redemption:
 
 
 def test_requesting_records_who_asked_which_team_for_what_and_for_how_long() -> None:
-    redemption = request(actor_id=COORDINATOR_ID, service="  Free haircut ", minutes=30)
+    redemption = request(
+        actor_id=COORDINATOR_ID, service="  Free haircut ", minutes=30, consent="card"
+    )
 
     [e] = redemption.collect_events()
     assert isinstance(e, Redemption.Requested)
@@ -58,6 +71,7 @@ def test_requesting_records_who_asked_which_team_for_what_and_for_how_long() -> 
     assert e.team_id == TEAM_ID
     assert e.service == "Free haircut"
     assert e.minutes == 30
+    assert (e.consent, e.consented_by) == ("card", ELDER_ID)
     assert redemption.status is RedemptionStatus.HELD
     assert redemption.requested_by == COORDINATOR_ID
     assert redemption.member_id == ELDER_ID
@@ -83,6 +97,19 @@ def test_redeeming_no_minutes_or_fewer_is_refused(minutes: int) -> None:
         request(minutes=minutes)
 
     assert refused.value.field == "minutes"
+
+
+def test_whoever_asked_on_the_members_behalf_does_not_also_confirm_the_delivery() -> None:
+    redemption = request(actor_id=COORDINATOR_ID, consent="card")
+    redemption.collect_events()
+
+    with pytest.raises(PermissionDeniedError) as refused:
+        redemption.fulfil(actor_id=COORDINATOR_ID)
+
+    assert "someone else confirms" in refused.value.reason
+    assert redemption.collect_events() == []
+    redemption.fulfil(actor_id=uuid4())  # a colleague confirms it
+    assert redemption.status is RedemptionStatus.FULFILLED
 
 
 def test_fulfilling_records_who_delivered_the_service() -> None:

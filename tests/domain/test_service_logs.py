@@ -449,3 +449,32 @@ def test_a_copy_approved_by_a_command_leaves_the_original_pending() -> None:
         name for name, value in vars(changed).items() if isinstance(value, list | dict | set)
     }
     assert mutable == {"_pending_events"}
+
+
+def test_a_partial_approval_carries_its_reason() -> None:
+    log = pending()
+
+    log.approve(actor_id=COORDINATOR_ID, minutes=60, reason="  travel is not service time ")
+
+    [e] = log.collect_events()
+    assert isinstance(e, ServiceLog.Approved)
+    assert (e.minutes, e.reason) == (60, "travel is not service time")
+    assert log.reason == "travel is not service time"
+
+
+def test_an_approval_by_whoever_logged_it_for_the_volunteer_is_marked() -> None:
+    """谁记录谁证明: allowed, but marked, so that auditors can list such credits."""
+    on_behalf = log_service(actor_id=COORDINATOR_ID)
+    own = log_service()
+    on_behalf.collect_events()
+    own.collect_events()
+
+    on_behalf.approve(actor_id=COORDINATOR_ID)
+    own.approve(actor_id=COORDINATOR_ID)
+
+    [marked] = on_behalf.collect_events()
+    [plain] = own.collect_events()
+    assert isinstance(marked, ServiceLog.Approved)
+    assert isinstance(plain, ServiceLog.Approved)
+    assert marked.certified_by_recorder is True
+    assert plain.certified_by_recorder is False

@@ -17,10 +17,40 @@ FATHER_ID = uuid4()
 DAUGHTER_ID = uuid4()
 
 
-def test_giving_records_who_gave_how_many_minutes_to_whom() -> None:
-    transfer = Transfer.make(
-        actor_id=FATHER_ID,
+def give(
+    *,
+    actor_id: UUID,
+    to_member_id: UUID,
+    minutes: int,
+    note: str | None,
+    consent: str = "member",
+) -> Transfer:
+    """The father's minutes, given by whoever acts (himself, by default)."""
+    return Transfer.make(
+        actor_id=actor_id,
         from_member_id=FATHER_ID,
+        to_member_id=to_member_id,
+        minutes=minutes,
+        note=note,
+        consent=consent,
+        consented_by=actor_id,
+        credential_id=None,
+    )
+
+
+def test_minutes_given_on_a_members_behalf_never_go_to_whoever_asks() -> None:
+    agent = uuid4()
+
+    with pytest.raises(InvalidRequestError) as refused:
+        give(actor_id=agent, to_member_id=agent, minutes=60, note=None, consent="agent")
+
+    assert refused.value.field == "to_member_id"
+    assert give(actor_id=agent, to_member_id=DAUGHTER_ID, minutes=60, note=None).minutes == 60
+
+
+def test_giving_records_who_gave_how_many_minutes_to_whom() -> None:
+    transfer = give(
+        actor_id=FATHER_ID,
         to_member_id=DAUGHTER_ID,
         minutes=120,
         note="  For Mum's care ",
@@ -39,9 +69,8 @@ def test_giving_records_who_gave_how_many_minutes_to_whom() -> None:
 
 @pytest.mark.parametrize("note", [None, "", "   "])
 def test_a_note_is_optional(note: str | None) -> None:
-    transfer = Transfer.make(
+    transfer = give(
         actor_id=FATHER_ID,
-        from_member_id=FATHER_ID,
         to_member_id=DAUGHTER_ID,
         minutes=60,
         note=note,
@@ -55,9 +84,8 @@ def test_a_note_is_optional(note: str | None) -> None:
 
 def test_minutes_cannot_be_given_to_oneself() -> None:
     with pytest.raises(InvalidRequestError) as refused:
-        Transfer.make(
+        give(
             actor_id=FATHER_ID,
-            from_member_id=FATHER_ID,
             to_member_id=FATHER_ID,
             minutes=60,
             note=None,
@@ -67,9 +95,7 @@ def test_minutes_cannot_be_given_to_oneself() -> None:
 
 
 def test_a_single_minute_can_be_given() -> None:
-    transfer = Transfer.make(
-        actor_id=FATHER_ID, from_member_id=FATHER_ID, to_member_id=DAUGHTER_ID, minutes=1, note=None
-    )
+    transfer = give(actor_id=FATHER_ID, to_member_id=DAUGHTER_ID, minutes=1, note=None)
 
     assert transfer.minutes == 1
 
@@ -77,9 +103,8 @@ def test_a_single_minute_can_be_given() -> None:
 @given(st.integers(max_value=0))
 def test_giving_no_minutes_or_fewer_is_refused(minutes: int) -> None:
     with pytest.raises(InvalidRequestError) as refused:
-        Transfer.make(
+        give(
             actor_id=FATHER_ID,
-            from_member_id=FATHER_ID,
             to_member_id=DAUGHTER_ID,
             minutes=minutes,
             note=None,
@@ -89,9 +114,8 @@ def test_giving_no_minutes_or_fewer_is_refused(minutes: int) -> None:
 
 
 def test_replaying_the_event_reproduces_the_transfer() -> None:
-    transfer = Transfer.make(
+    transfer = give(
         actor_id=FATHER_ID,
-        from_member_id=FATHER_ID,
         to_member_id=DAUGHTER_ID,
         minutes=45,
         note="Birthday gift",

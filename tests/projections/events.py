@@ -48,6 +48,7 @@ def team(team_id: UUID, name: str, community: str) -> AggregateEvent:
         actor_id=ADMIN,
         name=name,
         community=community,
+        founded_on=date(2020, 1, 1),
     )
 
 
@@ -61,6 +62,7 @@ def joined(team_id: UUID, member_id: UUID, version: int, role: str = "volunteer"
         member_id=member_id,
         role=role,
         effective_date=date(2020, 1, 1),
+        accepted=True,
     )
 
 
@@ -99,6 +101,8 @@ def approved(log_id: UUID, minutes: int, at: datetime = RECORDED) -> AggregateEv
         actor_id=COORDINATOR,
         minutes=minutes,
         source=None,
+        reason=None,
+        certified_by_recorder=False,
     )
 
 

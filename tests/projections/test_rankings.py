@@ -220,6 +220,7 @@ def test_memberships_count_from_their_effective_date() -> None:
                 member_id=later,
                 role="coordinator",
                 effective_date=date(2026, 12, 1),
+                accepted=True,
             ),
         ]
     )

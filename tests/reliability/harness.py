@@ -323,9 +323,12 @@ def build_community(base: str, volunteers: int, initial_minutes: int) -> Communi
             answer = admin_post(client, "/members", {"name": name}, f"register-{name}")
             return Member(answer["id"], answer["token"])
 
-        team = admin_post(client, "/teams", {"name": "Day care", "community": "Dongcheng"}, "team")[
-            "id"
-        ]
+        team = admin_post(
+            client,
+            "/teams",
+            {"name": "Day care", "community": "Dongcheng", "founded_on": "2020-01-01"},
+            "team",
+        )["id"]
         coordinator = register("Coordinator Chen")
         people = [register(f"Volunteer {n}") for n in range(volunteers)]
         elder = register("Grandma Liu")
