@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, Ledger, Projections
 from api.errors import error_responses
 from api.paging import cursor, keyset_page
@@ -21,7 +22,10 @@ from projections.periods import parse_period
 from projections.rankings import TeamRank, VolunteerRank, team_rankings, volunteer_rankings
 
 router = APIRouter(
-    prefix="/rankings", tags=["rankings"], responses=error_responses(401, 403, 413, 422, 503)
+    route_class=StrictJSONRoute,
+    prefix="/rankings",
+    tags=["rankings"],
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 
 

@@ -6,12 +6,16 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, Ledger, RequestId
 from api.errors import error_responses
 from api.schemas import CredentialOut
 
 router = APIRouter(
-    prefix="/tokens", tags=["tokens"], responses=error_responses(401, 403, 413, 422, 503)
+    route_class=StrictJSONRoute,
+    prefix="/tokens",
+    tags=["tokens"],
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 
 

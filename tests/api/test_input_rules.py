@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from uuid import uuid4
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.api.conftest import World
 from tests.support import TODAY, event_count
@@ -156,3 +159,67 @@ def test_a_number_in_the_query_is_the_digits_0_to_9(world: World, limit: str) ->
     statement = world.call("volunteer", "GET", f"/members/{member}/statement?after=\u0660")
     assert refused_field(statement)[0] == "after"
     assert world.call("volunteer", "GET", "/teams?limit=5").status_code == 200
+
+
+# JSON bodies ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (b'{"name": "Li", "name": "Wang"}', "name"),
+        (b'{"name": "Li", "roles": [], "roles": ["admin"]}', "roles"),
+        (b'{"to_member_id": "x", "minutes": 10, "note": {"a": 1, "a": 2}}', "a"),
+    ],
+)
+def test_a_body_with_a_key_given_twice_is_refused_naming_the_key(
+    world: World, body: bytes, key: str
+) -> None:
+    """Which name was meant? The request is refused rather than the last value taken."""
+    before = event_count(ledger_of(world))
+    path = "/transfers" if b"to_member_id" in body else "/members"
+
+    response = world.client.post(
+        path,
+        content=body,
+        headers=world.headers("admin") | {"Content-Type": "application/json"},
+    )
+
+    assert refused_field(response) == (key, f"the key {key!r} appears more than once")
+    assert event_count(ledger_of(world)) == before
+
+
+def test_a_body_with_distinct_keys_in_nested_objects_is_read_as_before(
+    world: World,
+) -> None:
+    response = world.client.post(
+        "/members",
+        content=b'{"name": "Li Na", "roles": ["auditor"]}',
+        headers=world.headers("admin") | {"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["roles"] == ["auditor"]
+
+
+def test_every_operation_that_takes_a_body_refuses_a_key_given_twice(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """A router added later without the strict route class would take duplicate keys."""
+    document = client.get("/openapi.json").json()
+    operations = [
+        (method, re.sub(r"\{[^}]*\}", str(uuid4()), path))
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+
+    assert len(operations) >= 10
+    for method, path in operations:
+        response = client.request(
+            method,
+            path,
+            content=b'{"reason": "a", "reason": "b"}',
+            headers=admin | {"Content-Type": "application/json"},
+        )
+        assert refused_field(response)[0] == "reason", (method, path)
