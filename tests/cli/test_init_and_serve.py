@@ -47,7 +47,12 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(params=[1, 2], ids=["one process", "two processes"])
+@pytest.fixture(
+    params=[
+        pytest.param(1, id="one process"),
+        pytest.param(2, id="two processes", marks=pytest.mark.slow),
+    ]
+)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """`timebank serve` as a real process on a SQLite file, stopped afterwards."""
     port = free_port()
