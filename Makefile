@@ -3,13 +3,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install clean bench
+.PHONY: run test test-fast lint install clean bench
 
 run: $(VENV)/.installed
 	$(BIN)/timebank serve
 
 test: $(VENV)/.installed lint
 	$(BIN)/pytest
+
+# The quick lane while working: lint, then every test but those marked slow (crash, fuzz,
+# benchmark smoke, multi-process and full-demo tests). `make test` still runs everything.
+test-fast: $(VENV)/.installed lint
+	$(BIN)/pytest -m "not slow"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

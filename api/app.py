@@ -40,8 +40,10 @@ service a coordinator approves, keep them, give them to relatives and spend them
 - **Retries.** Any POST or DELETE may carry `Idempotency-Key`: a repeat with the same key
   and body returns the original status and body and changes nothing; the same key with a
   different body is 409 `idempotency_key_reused`.
-- **Values.** Minutes are whole numbers; dates are `YYYY-MM-DD`; instants are ISO 8601
-  in UTC; ids are strings (UUIDs).
+- **Values.** Minutes are whole numbers; dates are `YYYY-MM-DD` (from 1900-01-01);
+  instants are ISO 8601 in UTC; ids are strings (UUIDs); numbers in the query are the
+  digits 0-9. Texts are kept in Unicode NFC, trimmed; control, bidirectional and
+  invisible formatting characters are refused. A JSON body giving a key twice is 422.
 - **Reads.** A read after a successful write on the same server reflects the write. A
   member's profile, balance and statement are seen by the member, the coordinators of a
   team they belong to, auditors and admins; the audit endpoints by auditors and admins.

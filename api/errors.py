@@ -177,12 +177,12 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
             location, *path = [str(part) for part in error.get("loc", ())] or ["body"]
             if error.get("type") == "json_invalid":
                 path = []  # the rest is a character position, not a field
+            message = str(error.get("msg", "is invalid"))
+            cause = (error.get("ctx") or {}).get("error")
+            if error.get("type") == "value_error" and cause is not None:
+                message = str(cause)  # a rule's own words, without pydantic's "Value error, "
             problems.append(
-                FieldProblem(
-                    field=".".join(path) or location,
-                    location=location,
-                    message=str(error.get("msg", "is invalid")),
-                )
+                FieldProblem(field=".".join(path) or location, location=location, message=message)
             )
     fields = ", ".join(dict.fromkeys(problem.field for problem in problems))
     message = f"invalid request: {fields}" if fields else "invalid request"

@@ -2,34 +2,54 @@
 
 from __future__ import annotations
 
-import re
+import functools
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from timebank.credentials import CredentialStatus
+from timebank.errors import InvalidRequestError
 from timebank.members import GlobalRole
 from timebank.redemptions import RedemptionStatus
-from timebank.rules import MAX_MINUTES_PER_LOG, MAX_NAME_LENGTH, MAX_TEXT_LENGTH
+from timebank.rules import (
+    MAX_MINUTES_PER_LOG,
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    PERIOD_PATTERN,
+    optional_text,
+    parse_date,
+    parse_whole_number,
+    require_text,
+)
 from timebank.service_logs import ServiceStatus
 from timebank.teams import TeamRole
 
 MAX_MINUTES = 100_000_000
 """The most minutes one redemption or transfer may name: far above any balance."""
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+def _ruled(rule: Callable[[str, Any], Any]) -> Callable[[Any], Any]:
+    """A rule of `timebank.rules` as a pydantic validator: its refusal, in its words, is
+    the field's error (pydantic names the field)."""
+
+    def validate(value: Any) -> Any:
+        try:
+            return rule("value", value)
+        except InvalidRequestError as error:
+            raise ValueError(error.message) from None
+
+    return validate
 
 
 def _iso_date_text(value: Any) -> Any:
-    """Dates travel as YYYY-MM-DD, never as numbers or instants."""
+    """Dates travel as YYYY-MM-DD in the digits 0-9, never as numbers, instants, ISO
+    week or ordinal dates, and not before 1900."""
     if isinstance(value, date):
         return value
-    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
-        msg = "must be a date as YYYY-MM-DD"
-        raise ValueError(msg)
-    return value
+    return _ruled(parse_date)(value)
 
 
 Day = Annotated[date, BeforeValidator(_iso_date_text)]
@@ -59,24 +79,37 @@ def _aware_instant(value: Any) -> Any:
 
 
 Instant = Annotated[datetime, BeforeValidator(_aware_instant)]
-# Names are one line; longer texts may break lines. Other control characters are refused.
-_ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
-_LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# Texts follow timebank.rules (NFC, trimmed, no control, bidirectional or invisible
+# formatting characters, not blank); names are one line, longer texts may break lines. The
+# length bounds stand here too, on the text as sent, for the OpenAPI document.
+_TEXT_RULES = (
+    " Normalised to Unicode NFC and trimmed; control characters (but new lines and tabs in "
+    "longer texts), bidirectional controls and invisible formatting characters are refused."
+)
 Name = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH, pattern=_ONE_LINE
-    ),
+    Field(min_length=1, max_length=MAX_NAME_LENGTH, description="One line." + _TEXT_RULES),
+    AfterValidator(_ruled(require_text)),
 ]
 Reason = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=MAX_TEXT_LENGTH, pattern=_LINES
-    ),
+    Field(min_length=1, max_length=MAX_TEXT_LENGTH, description="Not blank." + _TEXT_RULES),
+    AfterValidator(_ruled(functools.partial(require_text, max_length=MAX_TEXT_LENGTH, lines=True))),
 ]
 OptionalText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT_LENGTH, pattern=_LINES)
+    str,
+    Field(max_length=MAX_TEXT_LENGTH, description="Blank is none." + _TEXT_RULES),
+    AfterValidator(_ruled(lambda field, value: optional_text(field, value) or "")),
 ]
+
+
+def _number_text(value: Any) -> Any:
+    """Query parameters arrive as text: a number there is the digits 0-9 alone (pydantic
+    would also take a sign, spaces, underscores and `5.0`)."""
+    return _ruled(parse_whole_number)(value) if isinstance(value, str) else value
+
+
+QueryNumber = BeforeValidator(_number_text)
 
 
 def _whole_number(value: Any) -> Any:
@@ -123,13 +156,19 @@ _AFTER_POSITION = "Start after this log position: 0 first, then the `next_after`
 
 
 class PositionPage(Request):
-    after: int = Field(0, ge=0, le=MAX_POSITION, description=_AFTER_POSITION)
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=_LIMIT)
+    after: Annotated[int, QueryNumber] = Field(
+        0, ge=0, le=MAX_POSITION, description=_AFTER_POSITION
+    )
+    limit: Annotated[int, QueryNumber] = Field(
+        DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=_LIMIT
+    )
 
 
 class IdPage(Request):
     after: UUID | None = Field(None, description=_AFTER_ID)
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=_LIMIT)
+    limit: Annotated[int, QueryNumber] = Field(
+        DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=_LIMIT
+    )
 
 
 class TeamsQuery(IdPage):
@@ -147,7 +186,7 @@ class ServiceLogsQuery(IdPage):
 class TeamRankingsQuery(IdPage):
     period: str = Field(
         "all",
-        pattern=r"^(all|\d{4}(-\d{2}|-W\d{2})?)$",
+        pattern=PERIOD_PATTERN,
         description=(
             "By service date: `all` (default), a year `2026`, a month `2026-11` or an ISO "
             "week `2026-W45` (Monday to Sunday)."
@@ -203,7 +242,12 @@ class MemberRecordOut(MemberOut):
 
 _CARD_CODE = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, pattern=r"^[0-9][0-9 -]{6,14}[0-9]$", max_length=16),
+    Field(
+        min_length=8,
+        max_length=16,
+        pattern=r"^ *[0-9][0-9 -]{6,14}[0-9] *$",
+        description="Eight digits as printed on the card (`1234 5678`); spaces ignored.",
+    ),
 ]
 
 

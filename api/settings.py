@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,9 +12,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from projections.stars import parse_ladder
 from timebank.application import TimeBank
 from timebank.policy import Policy
-from timebank.storage import DEFAULT_DATABASE_URL, encryption_env, persistence_env
-
-MIN_SECRET_LENGTH = 32
+from timebank.storage import (
+    DEFAULT_DATABASE_URL,
+    check_encryption_key,
+    check_secret,
+    persistence_env,
+)
 
 
 class Settings(BaseSettings):
@@ -88,9 +89,7 @@ class Settings(BaseSettings):
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None  # set but empty counts as unset
-        if len(value.get_secret_value()) < MIN_SECRET_LENGTH:
-            msg = f"must be at least {MIN_SECRET_LENGTH} characters (secrets.token_urlsafe(32))"
-            raise ValueError(msg)
+        check_secret(value.get_secret_value())  # raises a ValueError naming what is wrong
         return value
 
     @field_validator("encryption_key")
@@ -98,12 +97,7 @@ class Settings(BaseSettings):
     def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None
-        try:
-            key = base64.b64decode(value.get_secret_value(), validate=True)
-        except binascii.Error:
-            raise ValueError("must be base64 (AESCipher.create_key(32))") from None
-        if len(key) not in (16, 24, 32):
-            raise ValueError(f"must decode to 16, 24 or 32 bytes, not {len(key)}")
+        check_encryption_key(value.get_secret_value())
         return value
 
     @field_validator("star_ladder")
@@ -129,10 +123,17 @@ class Settings(BaseSettings):
         )
 
     def open_ledger(self, *, clock: Callable[[], datetime] | None = None) -> TimeBank:
-        """The ledger application on the configured store."""
-        env = persistence_env(self.database_url, pool_size=self.postgres_pool_size)
-        if self.token_secret is not None:
-            env["TOKEN_SECRET"] = self.token_secret.get_secret_value()
-        if self.encryption_key is not None:
-            env.update(encryption_env(self.encryption_key.get_secret_value()))
-        return TimeBank(env, policy=self.policy(), clock=clock)
+        """The ledger application on the configured store: its library env is built from
+        these settings alone (`TimeBank.from_url`), whatever else the environment holds."""
+        return TimeBank.from_url(
+            self.database_url,
+            pool_size=self.postgres_pool_size,
+            token_secret=_revealed(self.token_secret),
+            encryption_key=_revealed(self.encryption_key),
+            policy=self.policy(),
+            clock=clock,
+        )
+
+
+def _revealed(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()

@@ -9,6 +9,9 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import Environment
+
+from timebank.storage import explicit_env
 
 
 class Tally(Aggregate):
@@ -27,6 +30,10 @@ class Floor(Application[UUID]):
 
     name = "BenchFloor"
     env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """Like the ledger: the store the run chose, whatever the shell's environment holds."""
+        return explicit_env(type(self), env)
 
 
 def open_floor(persistence: Mapping[str, str], aggregates: int) -> tuple[Floor, list[UUID]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -432,7 +431,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = FULL if args.full else SMOKE if args.smoke else QUICK
     out: Path | None = args.out or (None if args.smoke else Path("BENCHMARKS.md"))
-    configured = os.environ.get("TIMEBANK_DATABASE_URL") or None
+    # The store named in the settings (checked as every entry point checks it), if any:
+    # without one, a fresh SQLite file rather than the default ledger in the working dir.
+    settings = Settings()
+    configured = settings.database_url if "database_url" in settings.model_fields_set else None
     shown = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
     if configured and urlsplit(configured).scheme.startswith("postgres"):
         shown = f"TIMEBANK_DATABASE_URL={_shown_url(configured)} {shown}"

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from api.settings import Settings
 from bench.load import Call
 
 
@@ -126,7 +127,7 @@ def setup_over_http(server: Server, members: int) -> HttpCommunity:
                 if key not in probe.json():
                     msg = f"GET /members/{{id}}/balance answered without {key!r}"
                     raise ValueError(msg)
-    zone = ZoneInfo(os.environ.get("TIMEBANK_TIMEZONE") or "Asia/Shanghai")
+    zone = ZoneInfo(Settings().timezone)  # the served process's "today", as it reads it
     yesterday = (datetime.now(zone) - timedelta(days=1)).date().isoformat()
     return HttpCommunity(team_id, people, probe.status_code not in (404, 405), yesterday)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -18,7 +19,9 @@ def find(kind: str, text: str, names: Iterable[tuple[UUID, str]]) -> UUID:
     try:
         wanted = UUID(text)
     except ValueError:
-        matches = [ident for ident, name in pairs if name == text.strip()]
+        # Names are kept in Unicode NFC (timebank.rules): compare the typed name so too.
+        typed = unicodedata.normalize("NFC", text.strip())
+        matches = [ident for ident, name in pairs if name == typed]
     else:
         matches = [ident for ident, _ in pairs if ident == wanted]
     if not matches:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from datetime import date
+import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 from uuid import UUID
 
 import typer
@@ -16,11 +17,14 @@ from cli.lookup import NotFoundByNameError, find_member, find_team
 from cli.progress import progress_bar
 from projections.directory import Directory
 from projections.runner import ProjectionRunner
-from timebank.errors import RecordsRejectedError, TimebankError
+from timebank.errors import InvalidRequestError, RecordsRejectedError, TimebankError
 from timebank.imports import ServiceRecord
+from timebank.rules import optional_text, parse_date, parse_whole_number, require_text
 
 REQUIRED_COLUMNS = ("volunteer", "date", "minutes", "activity")
 OPTIONAL_COLUMNS = ("beneficiary", "note")
+
+T = TypeVar("T")
 
 
 def import_service(
@@ -86,63 +90,81 @@ def _read(
     except NotFoundByNameError as error:
         raise typer.BadParameter(str(error)) from None
     members = {row.member_id for row in directory.memberships.get(team_id, [])}
-    reader = csv.DictReader(text.splitlines())
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if missing or unknown:
-        detail = "; ".join(
-            part
-            for part in (
-                f"missing columns {', '.join(missing)}" if missing else "",
-                f"unknown columns {', '.join(unknown)}" if unknown else "",
-            )
-            if part
-        )
-        return team_id, actor_id, [], [(1, "header", detail)]
+    # The csv module finds the rows itself: str.splitlines() would also break a row at
+    # the separators and controls (\x1c, \x85, U+2028...) a cell may hold.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     records: list[ServiceRecord] = []
     problems: list[tuple[int, str, str]] = []
-    with progress_bar("reading records", None) as step:
-        for row in reader:
-            step(1)
-            line = reader.line_num
-            record, row_problems = _record(directory, members, line, row)
-            problems.extend(row_problems)
-            if record is not None:
-                records.append(record)
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        unknown = [repr(c) for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+        if missing or unknown:
+            detail = "; ".join(
+                part
+                for part in (
+                    f"missing columns {', '.join(missing)}" if missing else "",
+                    f"unknown columns {', '.join(unknown)}" if unknown else "",
+                )
+                if part
+            )
+            return team_id, actor_id, [], [(1, "header", detail)]
+        with progress_bar("reading records", None) as step:
+            for row in reader:
+                step(1)
+                line = reader.line_num
+                record, row_problems = _record(directory, members, line, row)
+                problems.extend(row_problems)
+                if record is not None:
+                    records.append(record)
+    except csv.Error as error:  # a cell over the csv module's size limit, say
+        problems.append((reader.line_num, "file", f"not readable as CSV: {error}"))
     return team_id, actor_id, records, problems
 
 
 def _record(
-    directory: Directory, members: set[UUID], line: int, row: dict[str, str | None]
+    directory: Directory, members: set[UUID], line: int, row: dict[str | None, Any]
 ) -> tuple[ServiceRecord | None, list[tuple[int, str, str]]]:
+    """One row checked by the ledger's own rules (timebank.rules), every problem named."""
     problems: list[tuple[int, str, str]] = []
-    values = {key.strip(): (value or "").strip() for key, value in row.items() if key}
+    # A short row leaves cells None; a long one puts the surplus in a list under None.
+    if row.get(None):
+        problems.append((line, "row", "has more cells than the header has columns"))
+    cells = {key.strip(): value for key, value in row.items() if key and isinstance(value, str)}
+
+    def checked(field: str, rule: Callable[[str, str], T], *, typed: bool = False) -> T | None:
+        # Texts are trimmed by the rule itself; a date or a number may be padded with
+        # spaces ("Li, 2026-06-01, 120"), and is shown back when it is refused.
+        value = cells.get(field, "")
+        if typed:
+            value = value.strip(" \t")
+        try:
+            return rule(field, value)
+        except InvalidRequestError as error:
+            shown = f"{value[:40]!r}: " if typed else ""
+            problems.append((line, field, f"{shown}{error.message}"))
+            return None
+
     volunteer: UUID | None = None
     try:
-        volunteer = find_member(directory, values["volunteer"], among=members)
+        volunteer = find_member(directory, cells.get("volunteer", "").strip(" \t"), among=members)
     except NotFoundByNameError as error:
         problems.append((line, "volunteer", f"{error} in this team"))
-    service_date: date | None = None
-    try:
-        service_date = date.fromisoformat(values["date"])
-    except ValueError:
-        problems.append((line, "date", f"{values['date']!r} is not a date YYYY-MM-DD"))
-    minutes: int | None = None
-    if values["minutes"].isdigit():
-        minutes = int(values["minutes"])
-    else:
-        problems.append((line, "minutes", f"{values['minutes']!r} is not a whole number"))
-    if volunteer is None or service_date is None or minutes is None:
+    service_date = checked("date", parse_date, typed=True)
+    minutes = checked("minutes", parse_whole_number, typed=True)
+    activity = checked("activity", require_text)
+    beneficiary = checked("beneficiary", optional_text)
+    note = checked("note", optional_text)
+    if problems or volunteer is None or service_date is None or minutes is None or not activity:
         return None, problems
     record = ServiceRecord(
         line=line,
         volunteer_id=volunteer,
         service_date=service_date,
         minutes=minutes,
-        activity=values["activity"],
-        beneficiary=values.get("beneficiary") or None,
-        note=values.get("note") or None,
+        activity=activity,
+        beneficiary=beneficiary,
+        note=note,
     )
     return record, problems
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_YEAR = re.compile(r"^(\d{4})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+from timebank.rules import PERIOD
 
 
 class PeriodError(ValueError):
@@ -33,31 +30,31 @@ ALL_TIME = Period("all", None, None)
 
 
 def parse_period(text: str) -> Period:
-    """`all`, `2026`, `2026-11` or `2026-W45` (ISO weeks run Monday to Sunday)."""
+    """`all`, `2026`, `2026-11` or `2026-W45` (ISO weeks run Monday to Sunday), in the
+    digits 0-9 only (see `timebank.rules.PERIOD`)."""
     text = text.strip()
+    match = PERIOD.fullmatch(text)
+    if match is None:
+        raise PeriodError(f"unknown period {text!r}: use all, YYYY, YYYY-MM or YYYY-Www")
     if text == "all":
         return ALL_TIME
-    if match := _YEAR.match(text):
-        year = int(match[1])
-        _check_year(year, text)
-        return Period(text, date(year, 1, 1), date(year, 12, 31))
-    if match := _MONTH.match(text):
-        year, month = int(match[1]), int(match[2])
-        _check_year(year, text)
+    year = int(match["year"])
+    _check_year(year, text)
+    if match["month"] is not None:
+        month = int(match["month"])
         if not 1 <= month <= 12:
             raise PeriodError(f"no month {month} in {text!r}")
         first = date(year, month, 1)
         following = date(year + month // 12, month % 12 + 1, 1)
         return Period(text, first, following - timedelta(days=1))
-    if match := _WEEK.match(text):
-        year, week = int(match[1]), int(match[2])
-        _check_year(year, text)
+    if match["week"] is not None:
+        week = int(match["week"])
         try:
             first = date.fromisocalendar(year, week, 1)
         except ValueError:
             raise PeriodError(f"ISO year {year} has no week {week}") from None
         return Period(text, first, first + timedelta(days=6))
-    raise PeriodError(f"unknown period {text!r}: use all, YYYY, YYYY-MM or YYYY-Www")
+    return Period(text, date(year, 1, 1), date(year, 12, 31))
 
 
 def _check_year(year: int, text: str) -> None:

@@ -30,6 +30,7 @@ from eventsourcing.persistence import (
     Recording,
     Transcoding,
 )
+from eventsourcing.utils import Environment
 
 from timebank.accounts import Account
 from timebank.cache import FollowedCache, FollowedRepository, NotInMemoryError
@@ -60,7 +61,14 @@ from timebank.policy import Policy
 from timebank.redemptions import Redemption
 from timebank.requests import ClientRequest
 from timebank.service_logs import ServiceLog
-from timebank.storage import DEFAULT_DATABASE_URL, persistence_env, retried_at_startup
+from timebank.storage import (
+    DEFAULT_DATABASE_URL,
+    SettingError,
+    check_secret,
+    explicit_env,
+    ledger_env,
+    retried_at_startup,
+)
 from timebank.teams import Team, TeamRole
 from timebank.transfers import Transfer
 from timebank.views import (
@@ -148,14 +156,30 @@ class TimeBank(Application[UUID]):
         cls,
         url: str = DEFAULT_DATABASE_URL,
         *,
-        extra_env: Mapping[str, str] | None = None,
+        pool_size: int = 20,
+        token_secret: str | None = None,
+        encryption_key: str | None = None,
         policy: Policy | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> TimeBank:
-        """Open the ledger stored at a database URL (see `timebank.storage`)."""
-        env = persistence_env(url)
-        env.update(extra_env or {})
+        """Open the ledger stored at a database URL (see `timebank.storage`), with the
+        settings checked as the process settings check them (a short secret is refused)."""
+        env = ledger_env(
+            url, pool_size=pool_size, token_secret=token_secret, encryption_key=encryption_key
+        )
         return cls(env, policy=policy, clock=clock)
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """The class defaults and the given env only, never os.environ (see
+        `timebank.storage.explicit_env`); a token secret given here is checked too."""
+        built = explicit_env(type(self), env)
+        secret = built.get("TOKEN_SECRET")
+        if secret:
+            try:
+                check_secret(secret)
+            except ValueError as error:
+                raise SettingError("token_secret", str(error)) from None
+        return built
 
     def construct_recorder(self) -> ApplicationRecorder:
         """Creating the tables is retried when processes start together (see storage)."""

@@ -20,7 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from timebank.errors import InvalidRequestError, InvalidStateError
-from timebank.rules import require_text
+from timebank.rules import require_date, require_text
 
 
 class GlobalRole(StrEnum):
@@ -142,10 +142,13 @@ class Member(Aggregate):
         roles: list[GlobalRole],
         today: date,
     ) -> Member:
-        """A name is required; a birth date, when given, is not in the future."""
+        """A name is required; a birth date, when given, is not in the future nor before
+        1900."""
         name = require_text("name", name)
-        if birth_date is not None and birth_date > today:
-            raise InvalidRequestError("birth_date", "a birth date cannot be in the future")
+        if birth_date is not None:
+            require_date("birth_date", birth_date)
+            if birth_date > today:
+                raise InvalidRequestError("birth_date", "a birth date cannot be in the future")
         unique_roles = sorted({GlobalRole(role).value for role in roles})
         return cls(actor_id=actor_id, name=name, birth_date=birth_date, roles=unique_roles)
 

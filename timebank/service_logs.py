@@ -19,6 +19,7 @@ from timebank.rules import (
     MAX_MINUTES_PER_LOG,
     MAX_TEXT_LENGTH,
     optional_text,
+    require_date,
     require_minutes,
     require_text,
 )
@@ -119,7 +120,9 @@ class ServiceLog(ValueAttributes, Aggregate):
         today: date,
         source: str | None = None,
     ) -> ServiceLog:
-        """Service is logged for a past or present day, 1 to 1440 minutes at a time."""
+        """Service is logged for a past or present day (not before 1900), 1 to 1440 minutes
+        at a time."""
+        require_date("service_date", service_date)
         if service_date > today:
             raise InvalidRequestError("service_date", "service cannot be logged in advance")
         return cls(
@@ -212,7 +215,7 @@ class ServiceLog(ValueAttributes, Aggregate):
         """Reject once, with a reason the volunteer can read."""
         self._check_reviewer(actor_id, "reject")
         self._check_status(ServiceStatus.PENDING, "reject")
-        reason = require_text("reason", reason, max_length=MAX_TEXT_LENGTH)
+        reason = require_text("reason", reason, max_length=MAX_TEXT_LENGTH, lines=True)
         self._rejected(actor_id=actor_id, reason=reason)
 
     @event(Rejected)
@@ -224,7 +227,7 @@ class ServiceLog(ValueAttributes, Aggregate):
         """Only an approved log is reversed, with a reason, by a compensating event."""
         self._check_reviewer(actor_id, "reverse")
         self._check_status(ServiceStatus.APPROVED, "reverse")
-        reason = require_text("reason", reason, max_length=MAX_TEXT_LENGTH)
+        reason = require_text("reason", reason, max_length=MAX_TEXT_LENGTH, lines=True)
         self._reversed(actor_id=actor_id, reason=reason)
 
     @event(Reversed)

@@ -1,15 +1,19 @@
-"""Where the ledger's events live: a database URL turned into the library's settings."""
+"""Where the ledger's events live: checked settings turned into the library's env."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import binascii
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
-from eventsourcing.utils import retry
+from eventsourcing.utils import Environment, retry
 
 DEFAULT_DATABASE_URL = "sqlite:///timebank.db"
+MIN_SECRET_LENGTH = 32
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -22,6 +26,34 @@ def retried_at_startup(create: T) -> T:
         (IntegrityError, InternalError, ProgrammingError), max_attempts=10, wait=0.05
     )(create)
     return wrapped
+
+
+class SettingError(ValueError):
+    """A setting the ledger is opened with is unusable; says which and why."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting}: {message}")
+        self.setting = setting
+        self.message = message
+
+
+def check_secret(value: str) -> str:
+    """A token secret or admin token is long enough not to be guessed."""
+    if len(value) < MIN_SECRET_LENGTH:
+        msg = f"must be at least {MIN_SECRET_LENGTH} characters (secrets.token_urlsafe(32))"
+        raise ValueError(msg)
+    return value
+
+
+def check_encryption_key(value: str) -> str:
+    """An AES key is base64 of 16, 24 or 32 bytes."""
+    try:
+        key = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ValueError("must be base64 (AESCipher.create_key(32))") from None
+    if len(key) not in (16, 24, 32):
+        raise ValueError(f"must decode to 16, 24 or 32 bytes, not {len(key)}")
+    return value
 
 
 def encryption_env(key: str) -> dict[str, str]:
@@ -92,3 +124,48 @@ def persistence_env(url: str, *, pool_size: int = 20) -> dict[str, str]:
         "postgresql://USER:PASSWORD@HOST:PORT/DB or memory://"
     )
     raise StorageURLError(msg)
+
+
+def ledger_env(
+    database_url: str,
+    *,
+    pool_size: int = 20,
+    token_secret: str | None = None,
+    encryption_key: str | None = None,
+) -> dict[str, str]:
+    """The whole library env of a ledger, from checked settings: the one way it is built.
+
+    An empty secret or key counts as unset, as it does in the process settings."""
+    if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+        raise SettingError("postgres_pool_size", "must be a whole number of at least 1")
+    try:
+        env = persistence_env(database_url, pool_size=pool_size)
+    except StorageURLError as error:
+        raise SettingError("database_url", str(error)) from None
+    for setting, value, check in (
+        ("token_secret", token_secret, check_secret),
+        ("encryption_key", encryption_key, check_encryption_key),
+    ):
+        if value:
+            try:
+                check(value)
+            except ValueError as error:
+                raise SettingError(setting, str(error)) from None
+    if token_secret:
+        env["TOKEN_SECRET"] = token_secret
+    if encryption_key:
+        env.update(encryption_env(encryption_key))
+    return env
+
+
+def explicit_env(application: type[Application[Any]], env: Mapping[str, str] | None) -> Environment:
+    """An application's library env from its class defaults and `env` alone.
+
+    The library's own `construct_env` merges in os.environ, and looks every key up first
+    with the application's name as a prefix: a stray TIMEBANK_PERSISTENCE_MODULE in a
+    shell would beat the store the settings chose, and send writes to memory."""
+    merged = dict(application.env)
+    if application.is_snapshotting_enabled or application.snapshotting_intervals:
+        merged["IS_SNAPSHOTTING_ENABLED"] = "y"
+    merged.update(env or {})
+    return Environment(application.name, merged)

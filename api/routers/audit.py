@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.bodies import StrictJSONRoute
 from api.dependencies import AuditingCaller, Ledger, Projections
 from api.errors import error_responses
 from api.schemas import (
@@ -23,7 +24,10 @@ from projections.auditor import replay, verify
 from projections.trust import trust_report
 
 router = APIRouter(
-    prefix="/audit", tags=["audit"], responses=error_responses(401, 403, 413, 422, 503)
+    route_class=StrictJSONRoute,
+    prefix="/audit",
+    tags=["audit"],
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 
 

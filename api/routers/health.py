@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-router = APIRouter(tags=["health"])
+from api.bodies import StrictJSONRoute
+
+router = APIRouter(route_class=StrictJSONRoute, tags=["health"])
 
 
 class Health(BaseModel):

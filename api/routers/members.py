@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, status
 
+from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, AppSettings, Ledger, Projections, ReadableMember, RequestId
 from api.errors import error_responses
 from api.schemas import (
@@ -30,7 +31,10 @@ from projections.balances import MemberMinutes
 from projections.stars import star_level
 
 router = APIRouter(
-    prefix="/members", tags=["members"], responses=error_responses(401, 403, 413, 422, 503)
+    route_class=StrictJSONRoute,
+    prefix="/members",
+    tags=["members"],
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 
 

@@ -7,6 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from fastapi import APIRouter, Query
 
+from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, Caller, Ledger, Projections
 from api.errors import error_responses
 from api.paging import cursor, keyset_page
@@ -24,7 +25,10 @@ from projections.periods import parse_period
 from projections.rankings import TeamRank, VolunteerRank, team_rankings, volunteer_rankings
 
 router = APIRouter(
-    prefix="/rankings", tags=["rankings"], responses=error_responses(401, 403, 413, 422, 503)
+    route_class=StrictJSONRoute,
+    prefix="/rankings",
+    tags=["rankings"],
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 
 

@@ -7,12 +7,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, status
 
+from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, CredentialId, Ledger, RequestId
 from api.errors import error_responses
 from api.schemas import CancelIn, RedemptionIn, RedemptionOut
 
 router = APIRouter(
-    prefix="/redemptions", tags=["redemptions"], responses=error_responses(401, 403, 413, 422, 503)
+    route_class=StrictJSONRoute,
+    prefix="/redemptions",
+    tags=["redemptions"],
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 
 

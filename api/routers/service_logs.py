@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, status
 
+from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, Caller, Ledger, Projections, RequestId
 from api.errors import error_responses
 from api.paging import cursor, keyset_page
@@ -24,6 +25,7 @@ from projections.directory import LogRow
 from timebank.service_logs import ServiceStatus
 
 router = APIRouter(
+    route_class=StrictJSONRoute,
     prefix="/service-logs",
     tags=["service logs"],
     responses=error_responses(401, 403, 413, 422, 503),

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
+from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, Caller, Ledger, Projections, RequestId
 from api.errors import error_responses
 from api.paging import cursor, keyset_page
@@ -15,7 +16,10 @@ from api.visibility import Viewer
 from projections.directory import TeamRow
 
 router = APIRouter(
-    prefix="/teams", tags=["teams"], responses=error_responses(401, 403, 413, 422, 503)
+    route_class=StrictJSONRoute,
+    prefix="/teams",
+    tags=["teams"],
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 
 

@@ -6,13 +6,17 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, CredentialId, Ledger, RequestId
 from api.errors import error_responses
 from api.schemas import CredentialOut, TokenOut
 from timebank.errors import PermissionDeniedError
 
 router = APIRouter(
-    prefix="/tokens", tags=["tokens"], responses=error_responses(401, 403, 413, 422, 503)
+    route_class=StrictJSONRoute,
+    prefix="/tokens",
+    tags=["tokens"],
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 
 

@@ -6,12 +6,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
+from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, CredentialId, Ledger, RequestId
 from api.errors import error_responses
 from api.schemas import TransferIn, TransferOut
 
 router = APIRouter(
-    prefix="/transfers", tags=["transfers"], responses=error_responses(401, 403, 413, 422, 503)
+    route_class=StrictJSONRoute,
+    prefix="/transfers",
+    tags=["transfers"],
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 
 

@@ -14,6 +14,8 @@ from api.app import create_app
 from tests.api.conftest import ADMIN_TOKEN, bearer, make_settings
 from tests.support import fixed_clock
 
+pytestmark = pytest.mark.slow  # hundreds of generated requests per mode
+
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation_answers_as_documented(tmp_path: Path, mode: GenerationMode) -> None:

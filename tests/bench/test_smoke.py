@@ -90,11 +90,13 @@ def check(report: dict[str, Any], markdown: str, store: str) -> None:
     assert "python -m bench --smoke" in markdown
 
 
+@pytest.mark.slow  # every benchmark group, a real server included
 def test_smoke_run_on_sqlite_reports_every_figure(tmp_path: Path) -> None:
     report, markdown = smoke(tmp_path, None)
     check(report, markdown, "sqlite")
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_smoke_run_on_postgres_reports_every_figure(tmp_path: Path) -> None:
     url = postgres_test_url()

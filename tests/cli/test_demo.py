@@ -195,6 +195,7 @@ def test_every_command_has_help() -> None:
             assert option in result.output
 
 
+@pytest.mark.slow  # the full demo: sixty volunteers, a year of service
 def test_a_year_of_service_shows_every_lifecycle() -> None:
     """A larger community, in memory with a fixed clock: each kind of fact the stories
     and the domain describe happens, and only elders spend hours."""

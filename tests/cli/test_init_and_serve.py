@@ -47,7 +47,12 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(params=[1, 2], ids=["one process", "two processes"])
+@pytest.fixture(
+    params=[
+        pytest.param(1, id="one process"),
+        pytest.param(2, id="two processes", marks=pytest.mark.slow),
+    ]
+)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """`timebank serve` as a real process on a SQLite file, stopped afterwards."""
     port = free_port()
@@ -133,6 +138,41 @@ def test_an_operator_issues_and_revokes_a_members_token(
         ledger.close()
     assert CliRunner().invoke(cli, ["token", "revoke", credential]).exit_code == 1
     assert CliRunner().invoke(cli, ["token", "issue", "Nobody"]).exit_code == 2
+
+
+def test_a_command_writes_where_the_database_url_says_whatever_else_the_shell_holds(
+    tmp_path: Path,
+) -> None:
+    """Stray settings of the eventsourcing library (unprefixed or with the application's
+    name) are not the ledger's: `timebank init` still writes to TIMEBANK_DATABASE_URL."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    env = {
+        **os.environ,
+        "TIMEBANK_DATABASE_URL": url,
+        "TIMEBANK_PERSISTENCE_MODULE": "eventsourcing.popo",
+        "PERSISTENCE_MODULE": "eventsourcing.popo",
+        "TIMEBANK_SQLITE_DBNAME": str(tmp_path / "elsewhere.db"),
+        "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "init", "--name", "街道管理员"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.split("token (shown once; the ledger keeps only its digest): ")[1]
+    ledger = open_ledger(url)
+    try:
+        admin_id = ledger.authenticate(token.strip())
+        assert admin_id is not None
+        assert ledger.get_member(admin_id).name == "街道管理员"
+    finally:
+        ledger.close()
+    assert not (tmp_path / "elsewhere.db").exists()
 
 
 @pytest.mark.parametrize(

@@ -236,6 +236,84 @@ def test_one_bad_row_writes_nothing_and_every_bad_row_is_named(
     assert "line 3: service_date:" in output
 
 
+def test_an_import_names_every_row_with_hidden_controls_or_odd_numbers_and_dates(
+    ledger: tuple[str, Community], tmp_path: Path
+) -> None:
+    """Cells as they come from spreadsheets and other systems: each bad row is named by
+    its line, nothing is written, and no cell makes the command crash."""
+    url, _ = ledger
+    app = open_ledger(url)
+    before = event_count(app)
+    app.close()
+    path = tmp_path / "odd.csv"
+    rows = [
+        "volunteer,date,minutes,activity,beneficiary,note",
+        'Li,2026-06-01,60,"care\x01\x1b[31m",,',  # line 2: terminal escape
+        'Li,2026-06-01,60,home care,,"bathed\x00and\x07fed"',  # line 3: NUL and BEL
+        "Li,2025-W02-3,60,home care,,",  # line 4: an ISO week date
+        "Li,2026-06-01,\u0661\u0662\u0660,home care,,",  # line 5: Arabic-Indic 120
+        "Li,2026-06-01,\u00b2,home care,,",  # line 6: superscript two
+        "Li,0001-01-01,60,home care,,",  # line 7: before 1900
+        "Li,2026-06-01,60,\u200b\u200b,,",  # line 8: zero-width spaces only
+        'Li,2026-06-01,60,"home\x1ccare",,',  # line 9: a separator str.splitlines breaks at
+        "Li,2026-06-01,60,home care,Grandma \u202eLiu,",  # line 10: right-to-left override
+        "Li,2026-06-01,60,home care,,",  # line 11: fine
+        "Li,2026-06-01,60,home care,,,surplus",  # line 12: a cell too many
+    ]
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode("utf-8"))
+
+    result = CliRunner().invoke(
+        cli, ["import-service", str(path), "--team", "Day care", "--coordinator", "Chen"]
+    )
+
+    assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+    assert result.exit_code == 1
+    output = result.output
+    for line, field in (
+        (2, "activity"),
+        (3, "note"),
+        (4, "date"),
+        (5, "minutes"),
+        (6, "minutes"),
+        (7, "date"),
+        (8, "activity"),
+        (9, "activity"),
+        (10, "beneficiary"),
+        (12, "row"),
+    ):
+        assert f"line {line}: {field}:" in output, (line, field, output)
+    assert "line 11:" not in output
+    assert "line 4: date: '2025-W02-3': must be a date written YYYY-MM-DD" in output
+    assert "line 7: date: '0001-01-01': must not be before 1900-01-01" in output
+    assert "must be a whole number written with the digits 0-9" in output
+    assert not any(c in output for c in "\x00\x01\x07\x1b\x1c\u202e")  # shown escaped
+    assert "nothing imported: 10 problems" in output
+    app = open_ledger(url)
+    try:
+        assert event_count(app) == before
+    finally:
+        app.close()
+
+
+def test_imported_texts_are_kept_in_nfc_and_trimmed(
+    ledger: tuple[str, Community], tmp_path: Path
+) -> None:
+    url, _ = ledger
+    records = write_csv(tmp_path / "nfc.csv", ["Li,2026-06-01,60,\u200bcafe\u0301 visit ,"])
+
+    code, output = run(
+        "import-service", str(records), "--team", "Day care", "--coordinator", "Chen"
+    )
+
+    assert code == 0, output
+    app = open_ledger(url)
+    try:
+        [logged] = [e for e in read_events(app) if isinstance(e, ServiceLog.Logged) and e.source]
+        assert logged.activity == "caf\u00e9 visit"
+    finally:
+        app.close()
+
+
 def test_only_a_coordinator_of_the_team_imports(
     ledger: tuple[str, Community], tmp_path: Path
 ) -> None:
@@ -278,6 +356,8 @@ def test_rankings_and_balances_print_readable_tables(ledger: tuple[str, Communit
     assert "available" in output
     assert "110" in output
     code, output = run("rankings", "--period", "2026-13")
+    assert code == 2
+    code, output = run("rankings", "--period", "\u0662\u0660\u0662\u0666")  # Arabic-Indic
     assert code == 2
     code, output = run("balance", "Nobody")
     assert code == 2

@@ -394,3 +394,27 @@ def test_a_member_remembers_who_granted_each_role_they_hold() -> None:
     assert member.granted_by == {"admin": other_admin}
     member.revoke(actor_id=ADMIN_ID, role=GlobalRole.ADMIN)
     assert member.granted_by == {}
+
+
+def test_a_birth_date_before_1900_is_refused_as_a_slip() -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        Member.register(
+            actor_id=ADMIN_ID, name="Wang Fang", birth_date=date(1, 1, 1), roles=[], today=TODAY
+        )
+
+    assert (refused.value.field, refused.value.message) == (
+        "birth_date",
+        "must not be before 1900-01-01",
+    )
+
+
+def test_a_name_that_reverses_on_screen_is_refused() -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        Member.register(
+            actor_id=ADMIN_ID, name="Wang \u202eFang", birth_date=None, roles=[], today=TODAY
+        )
+
+    assert (refused.value.field, refused.value.message) == (
+        "name",
+        "must not contain characters that reverse or reorder the text",
+    )

@@ -143,6 +143,43 @@ def test_service_cannot_be_logged_for_a_day_that_has_not_come() -> None:
     assert refused.value.field == "service_date"
 
 
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1899, 12, 31)])
+def test_service_before_1900_is_refused_as_a_slip(day: date) -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        log_service(service_date=day)
+
+    assert (refused.value.field, refused.value.message) == (
+        "service_date",
+        "must not be before 1900-01-01",
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("activity", "care\x01\x1b[31m"),
+        ("activity", "\u200b\u200b"),
+        ("activity", "home \u202ecare"),
+        ("beneficiary", "Grandma\u202e Zhang"),
+        ("note", "bathed\x00and\x07fed"),
+    ],
+)
+def test_texts_that_hide_controls_or_nothing_are_refused(field: str, text: str) -> None:
+    """Whatever the entry point (API, import, command line), the aggregate decides."""
+    with pytest.raises(InvalidRequestError) as refused:
+        log_service(**{field: text})  # type: ignore[arg-type]
+
+    assert refused.value.field == field
+
+
+def test_a_note_is_kept_in_nfc_with_its_lines() -> None:
+    log = log_service(activity="Cafe\u0301 visit", note=" bathed,\r\nthen fed \u200b")
+
+    [e] = log.collect_events()
+    assert isinstance(e, ServiceLog.Logged)
+    assert (e.activity, e.note) == ("Caf\u00e9 visit", "bathed,\nthen fed")
+
+
 def test_service_given_today_can_be_logged_today() -> None:
     log = log_service(service_date=TODAY)
 

@@ -39,7 +39,21 @@ def test_all_time_contains_every_day() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "26", "2026-13", "2026-00", "2025-W53", "2026-W00", "2026-11-01", "week", "0000"]
+    "text",
+    [
+        "",
+        "26",
+        "2026-13",
+        "2026-00",
+        "2025-W53",
+        "2026-W00",
+        "2026-11-01",
+        "week",
+        "0000",
+        "\u0662\u0660\u0662\u0666",  # Arabic-Indic digits: \\d matched them
+        "\uff12\uff10\uff12\uff16-11",  # full-width digits
+        "2026-W\u0664\u0665",
+    ],
 )
 def test_periods_that_do_not_exist_are_refused(text: str) -> None:
     with pytest.raises(PeriodError):

@@ -29,7 +29,6 @@ from projections.runner import ProjectionRunner
 from projections.store import ViewStore
 from tests.support import wait_until
 from timebank.application import TimeBank
-from timebank.storage import persistence_env
 
 ADMIN_TOKEN = "reliability-admin-token-0123456789abcdef0123"
 TOKEN_SECRET = "reliability-token-secret-0123456789abcdef0123"
@@ -225,7 +224,7 @@ def open_store(
     database_url: str, connections: int = 1, clock: Callable[[], datetime] | None = None
 ) -> TimeBank:
     """A fresh ledger on the same store, in the test process (twice `connections` at most)."""
-    return TimeBank(persistence_env(database_url, pool_size=connections), clock=clock)
+    return TimeBank.from_url(database_url, pool_size=connections, clock=clock)
 
 
 def stored_balances(ledger: TimeBank, store: ViewStore) -> Balances:

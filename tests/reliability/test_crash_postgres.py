@@ -34,6 +34,8 @@ from tests.reliability.harness import (
     wait_for_stored_views,
 )
 
+pytestmark = pytest.mark.slow  # real server processes, SIGKILLed and restarted
+
 SEED = 8613
 ROUNDS = 3
 CLIENTS = 6

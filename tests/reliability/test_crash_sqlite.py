@@ -6,6 +6,8 @@ import random
 import threading
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.harness import (
     INITIAL_MINUTES,
     Client,
@@ -24,6 +26,8 @@ from tests.reliability.harness import (
     verify_over_http,
     wait_for_served_balances,
 )
+
+pytestmark = pytest.mark.slow  # real server processes, SIGKILLed and restarted
 
 SEED = 20261123
 ROUNDS = 4

@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from projections.store import open_view_store
 from tests.reliability.harness import (
     Processes,
@@ -15,6 +17,8 @@ from tests.reliability.harness import (
     wait_for_stored_views,
 )
 from tests.support import build_community, open_ledger, wait_until
+
+pytestmark = pytest.mark.slow  # a real `timebank project` process
 
 
 def test_the_projection_process_catches_up_follows_and_stops_on_a_signal(

@@ -26,6 +26,8 @@ from tests.reliability.harness import (
     wait_for_served_balances,
 )
 
+pytestmark = pytest.mark.slow  # two real API processes
+
 SEED = 4096
 FUNDS = 600
 CLIENTS_PER_SERVER = 4

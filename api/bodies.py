@@ -1,0 +1,87 @@
+"""JSON request bodies are read strictly: a key given twice in one object is refused."""
+
+from __future__ import annotations
+
+import email.message
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.requests import ClientDisconnect
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice; which value was meant is anyone's guess."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object hook: Python's parser would keep the last value silently."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKeyError(key)
+        found[key] = value
+    return found
+
+
+class StrictJSONRequest(Request):
+    """A request whose JSON body is parsed refusing duplicate keys, anywhere in it."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = json.loads(await self.body(), object_pairs_hook=_unique_keys)
+        return self._json
+
+
+def _declares_json(request: Request) -> bool:
+    """As FastAPI decides it: an `application/json` or `application/*+json` body."""
+    content_type = request.headers.get("content-type")
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+class StrictJSONRoute(APIRoute):
+    """Every route of the API: a JSON body is parsed once, here, and a duplicate key is
+    422 `invalid_request` naming the key; FastAPI then reads the body parsed."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            request = StrictJSONRequest(request.scope, request.receive)
+            if _declares_json(request):
+                await _check_keys(request)
+            return await handle(request)
+
+        return strict
+
+
+async def _check_keys(request: StrictJSONRequest) -> None:
+    """Any other failure is left to FastAPI, which answers it as it always has (it reads
+    the body again and meets the same problem)."""
+    try:
+        if await request.body():
+            await request.json()
+    except DuplicateKeyError as error:
+        problem = {
+            "type": "duplicate_key",
+            "loc": ("body", error.key),
+            "msg": f"the key {error.key!r} appears more than once",
+            "input": error.key,
+        }
+        raise RequestValidationError([problem]) from None
+    except (ClientDisconnect, ValueError, RecursionError):
+        pass  # cut off (over the size limit), not JSON, not UTF-8, or nested too deep
