@@ -11,24 +11,19 @@ import typer
 
 from api.settings import Settings
 from cli.progress import progress_bar
+from cli.views import opened
 from projections import auditor
 from projections.export import ExportError, export_ledger, read_checkpoint, verify_export
 from projections.runner import ProjectionRunner
-from timebank.application import TimeBank
+from projections.store import ViewStore
 
-PROJECTIONS = ("directory", "balances", "audit")
+TARGETS = ("views", "audit")
 
 
 def verify() -> None:
-    """Check the hash chain, the books and every projection; exit 1 on any finding."""
-    ledger = Settings().open_ledger()
-    try:
-        runner = ProjectionRunner(ledger)
-        with progress_bar("catching up", _pending(ledger, runner)) as advance:
-            runner.catch_up(progress=advance)  # the audit sees every event before the check
-        report = auditor.verify(ledger, runner.store)
-    finally:
-        ledger.close()
+    """Check the hash chain, the books and every view; exit 1 on any finding."""
+    with opened() as views:  # the audit trail sees every event before the check
+        report = auditor.verify(views.ledger, views.store)
     for problem in report.problems:
         typer.echo(f"{_where(problem)}\t{problem.kind}\t{problem.detail}")
     verdict = "verified" if report.ok else f"{len(report.problems)} problems"
@@ -62,10 +57,10 @@ def replay(
 
 
 def rebuild(
-    projection: Annotated[
-        str | None,
-        typer.Argument(help=f"One of {', '.join(PROJECTIONS)} (default: every view, not audit)."),
-    ] = None,
+    target: Annotated[
+        str,
+        typer.Argument(help="views (every view; the default) or audit (the audit trail)."),
+    ] = "views",
     force: Annotated[
         bool,
         typer.Option(
@@ -74,24 +69,37 @@ def rebuild(
         ),
     ] = False,
 ) -> None:
-    """Drop the views (or one projection) with their positions, and fold the log again.
+    """Fold the log again into empty views (or chain the audit trail again).
 
-    The audit trail is rebuilt only when named, and only on a ledger whose chain verifies:
-    chaining it again would erase the evidence of a tampered store."""
-    if projection is not None and projection not in PROJECTIONS:
-        raise typer.BadParameter(f"choose one of {', '.join(PROJECTIONS)}")
-    if force and projection != "audit":
+    It runs only while no server or projector serves the store: it holds the store alone
+    for as long as it runs, and a server started meanwhile waits for it. Every batch is
+    stored whole, so a rebuild that is stopped or killed leaves views a server goes on
+    from. The audit trail is rebuilt only when named, and only on a ledger whose chain
+    verifies: chaining it again would erase the evidence of a tampered store."""
+    if target not in TARGETS:
+        raise typer.BadParameter(f"choose one of {', '.join(TARGETS)}")
+    if force and target != "audit":
         raise typer.BadParameter("only `rebuild audit` is forced", param_hint="--force")
     ledger = Settings().open_ledger()
+    store = ViewStore.open(ledger, pool_size=2)
     try:
-        runner = ProjectionRunner(ledger)
+        if not store.locks.try_alone():
+            typer.echo(
+                "not rebuilt: a server or projector is serving this store; stop it first "
+                "(`timebank serve`, `timebank project`), then rebuild",
+                err=True,
+            )
+            raise typer.Exit(1)
+        store.prepare()
         total = ledger.recorder.max_notification_id() or 0
-        if projection == "audit":
+        if target == "audit":
             with progress_bar("checking the chain, then rebuilding audit", total) as advance:
-                applied = auditor.rebuild_audit_trail(ledger, runner, force=force, progress=advance)
+                applied = auditor.rebuild_audit_trail(ledger, store, force=force, progress=advance)
         else:
-            with progress_bar(f"rebuilding {projection or 'the views'}", total) as advance:
-                applied = runner.rebuild([projection] if projection else None, progress=advance)
+            runner = ProjectionRunner(ledger, store)
+            runner.claim()
+            with progress_bar("rebuilding the views", total) as advance:
+                applied = runner.rebuild(progress=advance)
     except auditor.UnverifiedChainError as refused:
         for problem in refused.findings:
             typer.echo(f"{_where(problem)}\t{problem.kind}\t{problem.detail}")
@@ -103,8 +111,9 @@ def rebuild(
         )
         raise typer.Exit(1) from None
     finally:
+        store.close()
         ledger.close()
-    what = projection or "the views (directory, balances; the audit trail is kept)"
+    what = "the audit trail" if target == "audit" else "the views (the audit trail is kept)"
     typer.echo(f"rebuilt {what} from {applied} events")
 
 
@@ -112,20 +121,20 @@ def export(
     file: Annotated[Path, typer.Argument(help="Where to write the JSON Lines export.")],
 ) -> None:
     """Write the whole ledger as JSON Lines, one event a line, closed by a checkpoint."""
-    ledger = Settings().open_ledger()
     partial = file.with_name(file.name + ".partial")
     try:
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()  # every exported hash is checked against the audit trail
-        total = ledger.recorder.max_notification_id() or 0
-        with partial.open("w", encoding="utf-8") as out, progress_bar("exporting", total) as step:
-            checkpoint = export_ledger(ledger, runner.store, out, progress=step)
+        # Every exported hash is checked against the audit trail, current with the log.
+        with opened() as views:
+            total = views.ledger.recorder.max_notification_id() or 0
+            with (
+                partial.open("w", encoding="utf-8") as out,
+                progress_bar("exporting", total) as step,
+            ):
+                checkpoint = export_ledger(views.ledger, views.store, out, progress=step)
     except ExportError as error:
         partial.unlink(missing_ok=True)
         typer.echo(f"not exported: {error}; run `timebank verify`", err=True)
         raise typer.Exit(1) from None
-    finally:
-        ledger.close()
     os.replace(partial, file)
     typer.echo(
         f"exported {checkpoint['count']} events to {file}; head hash {checkpoint['head_hash']}"
@@ -168,8 +177,3 @@ def verify_export_command(
 
 def _where(problem: auditor.Finding) -> str:
     return "-" if problem.position is None else str(problem.position)
-
-
-def _pending(ledger: TimeBank, runner: ProjectionRunner) -> int:
-    """How many stored events the runner has yet to apply."""
-    return max((ledger.recorder.max_notification_id() or 0) - runner.position, 0)

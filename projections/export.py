@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from projections import audit
 from projections.log import notifications
+from projections.queries import audit_entries
 from projections.store import ViewStore
 from timebank.application import TimeBank
 
@@ -278,7 +279,7 @@ def _check_checkpoint(checkpoint: Any, count: int, head: str, books: Books) -> s
 def _recorded_hashes(store: ViewStore) -> Iterator[tuple[int, str]]:
     after = 0
     while True:
-        page = store.audit(after=after, limit=1000)
+        page = audit_entries(store, after=after, limit=1000)
         for entry in page:
             yield entry.position, entry.hash
         if len(page) < 1000:
