@@ -21,8 +21,9 @@ from eventsourcing.persistence import Notification
 
 from projections import audit, balances
 from projections.audit import audit_trail
+from projections.base import Logged
 from projections.collector import collector_paused
-from projections.compare import compare_views
+from projections.compare import ViewComparison
 from projections.log import PAGE_SIZE, notifications
 from projections.queries import Reader
 from projections.runner import AUDIT_ONLY, ProjectionRunner
@@ -160,6 +161,20 @@ class _Verifier:
         self.problems.append(Finding(position, kind, detail))
 
     def run(self) -> Report:
+        with ViewComparison(self.app, self.store) as views:
+            self._check_log(views)
+            mismatches = views.finish()
+        self._check_books()
+        for mismatch in mismatches:
+            self.report(
+                mismatch.position, "projection_mismatch", f"{mismatch.table}: {mismatch.detail}"
+            )
+        return Report(self.checked, self.problems)
+
+    def _check_log(self, views: ViewComparison) -> None:
+        """One pass over the log: each event decoded once, checked against the audit trail
+        and its aggregate's versions, folded into the books, and fed to the comparison
+        of the views (see `projections.compare`)."""
         audited = self._audit_entries()
         audit_head = self.store.positions()[AUDIT]
         previous, expected = audit.GENESIS_HASH, next(audited, None)
@@ -176,14 +191,15 @@ class _Verifier:
             elif notification.id <= audit_head:
                 self.report(notification.id, "unrecorded", "stored event the audit never saw")
             self._check_version(notification)
-            if decoded is not None:
+            if decoded is None:
+                views.unreadable(notification.id, "undecodable")
+            else:
                 self._fold(notification.id, decoded[0])
+                if isinstance(decoded[0], AggregateEvent):
+                    views.feed(Logged(notification.id, decoded[0], notification))
         while expected is not None:
             self.report(expected.entry.position, "missing", "audited event no longer stored")
             expected = next(audited, None)
-        self._check_books()
-        self._compare_views()
-        return Report(self.checked, self.problems)
 
     # The chain -------------------------------------------------------------------------
 
@@ -316,19 +332,6 @@ class _Verifier:
             self.report(None, "imbalance", f"accounts sum to {total} minutes, not zero")
         for ref in self.open_transfers:
             self.report(None, "bad_posting", f"transfer {ref} has only one leg")
-
-    # The views ---------------------------------------------------------------------
-
-    def _compare_views(self) -> None:
-        """Every stored view, row by row, against the log folded afresh up to the views'
-        position (see `projections.compare`)."""
-        _, mismatches = compare_views(self.app, self.store)
-        for mismatch in mismatches:
-            self.report(
-                mismatch.position,
-                "projection_mismatch",
-                f"{mismatch.table}: {mismatch.detail}",
-            )
 
 
 class _Audited(NamedTuple):

@@ -254,9 +254,10 @@ def _sealer(cipher: Cipher | None, key: str | None) -> Sealer:
     return Sealer(cipher, derived)
 
 
-def _sqlite_engine(database: str, *, pool_size: int, begin: str) -> Engine:
+def _sqlite_engine(database: str, *, pool_size: int, begin: str, durable: bool = True) -> Engine:
     """An engine on a SQLite file whose transactions begin as asked: pysqlite's own
-    transaction handling begins only before a write, so reads would see no snapshot."""
+    transaction handling begins only before a write, so reads would see no snapshot.
+    Not `durable`: a scratch file nobody reads after a crash, written without a journal."""
     engine = create_engine(
         URL.create("sqlite", database=database),
         connect_args={"timeout": 30, "check_same_thread": False},
@@ -267,8 +268,12 @@ def _sqlite_engine(database: str, *, pool_size: int, begin: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _connected(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        if durable:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        else:
+            dbapi_connection.execute("PRAGMA journal_mode=OFF")
+            dbapi_connection.execute("PRAGMA synchronous=OFF")
 
     @event.listens_for(engine, "begin")
     def _begun(conn: Connection) -> None:
@@ -282,6 +287,6 @@ def scratch_store(sealer: Sealer) -> ViewStore:
     `sealer` seals: where verify folds the log afresh to compare with the stored views."""
     handle, database = tempfile.mkstemp(prefix="timebank-verify-", suffix=".db")
     os.close(handle)
-    engine = _sqlite_engine(database, pool_size=2, begin="BEGIN")
-    writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE")
+    engine = _sqlite_engine(database, pool_size=2, begin="BEGIN", durable=False)
+    writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE", durable=False)
     return ViewStore(engine, writer, sealer, ProcessLocks(), temporary=database)
