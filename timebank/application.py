@@ -150,6 +150,8 @@ class TimeBank(Application[UUID]):
         self.max_attempts = max_attempts
         self._head = 0
         self._head_lock = threading.Lock()
+        # Told (acting member, log position) after each command that saved something.
+        self.on_saved: Callable[[UUID, int], None] | None = None
 
     @classmethod
     def from_url(
@@ -1237,17 +1239,20 @@ class TimeBank(Application[UUID]):
                     time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))  # noqa: S311
                     continue
                 raise ConcurrencyError(attempt) from None
-            self._note_position(recordings)
+            self._note_position(actor.id, recordings)
             return result
         raise ConcurrencyError(self.max_attempts)
 
-    def _note_position(self, recordings: Sequence[Recording[UUID]]) -> None:
+    def _note_position(self, actor_id: UUID, recordings: Sequence[Recording[UUID]]) -> None:
         """Remember how far this process's commands reached in the log, so that a read
-        made after a write can wait for the projections to get there."""
+        made after a write can wait for the projections to get there; and tell
+        `on_saved` (the API records it where every process serving the store sees it)."""
         if recordings:
             position = max(r.notification.id for r in recordings)
             with self._head_lock:
                 self._head = max(self._head, position)
+            if self.on_saved is not None:
+                self.on_saved(actor_id, position)
 
     def last_position(self) -> int:
         """The furthest log position any command of this process has saved (0 before any)."""
