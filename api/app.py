@@ -14,9 +14,12 @@ from api.freshness import StoreFollower
 from api.limits import BodySizeLimit
 from api.paging import DESCRIPTION as PAGING
 from api.routers import (
+    activities,
     audit,
     health,
+    me,
     members,
+    pairings,
     rankings,
     redemptions,
     service_logs,
@@ -97,10 +100,13 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for router in (
         health.router,
+        me.router,
         members.router,
         tokens.router,
         teams.router,
         service_logs.router,
+        activities.router,
+        pairings.router,
         redemptions.router,
         transfers.router,
         rankings.router,

@@ -117,6 +117,24 @@ async def get_reader(request: Request, ledger: Ledger, actor_id: ActorId) -> Rea
 Reads = Annotated[Reader, Depends(get_reader)]
 
 
+async def get_reads_after_write(request: Request, ledger: Ledger) -> Callable[[], Reader]:
+    """For a command that answers with what the read side shows (names, statuses): call
+    after the command, in its worker thread, to read once the views include it."""
+    runner: ProjectionRunner = request.app.state.projections
+    reader: Reader = request.app.state.reader
+
+    def after_write() -> Reader:
+        head = ledger.last_position()
+        if not runner.wait_for(head):
+            raise StaleViewsError(head)
+        return reader
+
+    return after_write
+
+
+ReadsAfterWrite = Annotated[Callable[[], Reader], Depends(get_reads_after_write)]
+
+
 async def current_actor(
     request: Request,
     ledger: Ledger,

@@ -311,6 +311,7 @@ class MemberProfileOut(MemberOut):
         ),
     )
     lifetime_minutes: int = Field(description="Every approved minute, net of reversals.")
+    code: str = Field(description="The member code on their card, for others to find them.")
 
 
 class BalanceOut(Response):
@@ -335,6 +336,13 @@ class StatementLineOut(Response):
     )
     minutes: int = Field(description="What the posting added to the balance (negative: took).")
     balance_minutes: int = Field(description="The balance after this posting.")
+    service_date: date | None = Field(None, description="The day served (service postings).")
+    activity: str | None = Field(None, description="What was done (service postings).")
+    team_id: UUID | None = Field(None, description="The team served with (service postings).")
+    team_name: str | None = None
+    counterparty_name: str | None = Field(
+        None, description="Whom minutes were given to or received from (gifts)."
+    )
 
 
 class StatementOut(Response):
@@ -445,6 +453,9 @@ class ServiceLogIn(Request):
     )
     beneficiary: OptionalText | None = None
     note: OptionalText | None = None
+    pairing_id: UUID | None = Field(
+        None, description="The care pairing (结对) this service was a visit of."
+    )
 
 
 class ApproveIn(Request):
@@ -484,6 +495,10 @@ class ServiceLogOut(Response):
     )
     recorded_at: datetime
     updated_at: datetime
+    volunteer_name: str = Field("", description="Who served.")
+    team_name: str = Field("", description="The team served with.")
+    activity_id: UUID | None = Field(None, description="The activity (场次) it was part of.")
+    pairing_id: UUID | None = Field(None, description="The care pairing it was a visit of.")
 
 
 class ServiceLogsOut(Response):
@@ -581,7 +596,12 @@ class TeamRankOut(Response):
     minutes: int = Field(description="Approved minutes net of reversals, by service date.")
     volunteers: int = Field(description="Distinct volunteers credited.")
     person_times: int = Field(description="Approved, unreversed logs (人次).")
-    sessions: int = Field(description="Distinct service date and activity pairs (场次).")
+    sessions: int = Field(
+        description=(
+            "Sessions (场次): each recorded activity once, and logs made one by one once "
+            "per distinct service date and activity text."
+        )
+    )
 
 
 class VolunteerRankOut(Response):
@@ -595,7 +615,12 @@ class VolunteerRankOut(Response):
     name: str = Field(description="The member's name, or 匿名志愿者 (anonymous).")
     minutes: int = Field(description="Approved minutes net of reversals, by service date.")
     person_times: int = Field(description="Approved, unreversed logs (人次).")
-    sessions: int = Field(description="Distinct service date and activity pairs (场次).")
+    sessions: int = Field(
+        description=(
+            "Sessions (场次): each recorded activity once, and logs made one by one once "
+            "per distinct service date and activity text."
+        )
+    )
 
 
 class TeamRankingsOut(Response):
@@ -727,3 +752,171 @@ class TrustReportOut(Response):
             "member issued (and so has seen): an admin's token, a printed card's link."
         )
     )
+
+
+# The signed-in member ----------------------------------------------------------------
+
+
+class MeOut(Response):
+    profile: MemberProfileOut
+    balance: BalanceOut
+
+
+class FoundMemberOut(Response):
+    id: UUID
+    name: str
+    code: str = Field(description="The member code on their card.")
+
+
+class FoundMembersOut(Response):
+    items: list[FoundMemberOut] = Field(description="By name.")
+
+
+class CodeQuery(Request):
+    code: str = Field(
+        min_length=8,
+        max_length=12,
+        pattern=r"^[0-9A-Za-z -]+$",
+        description="The code printed on the member's card (`K7F3-M2QX`).",
+    )
+
+
+class NameQuery(Request):
+    name: str | None = Field(
+        None, max_length=MAX_NAME_LENGTH, description="Only members whose name holds this."
+    )
+
+
+# Activities (场次) ---------------------------------------------------------------------
+
+
+class AttendeeIn(Request):
+    member_id: UUID
+    minutes: LogMinutes
+
+
+class ActivityIn(Request):
+    team_id: UUID
+    service_date: Day = Field(description="The day of the activity; not in the future.")
+    activity: Name
+    place: OptionalText | None = None
+    beneficiaries: OptionalText | None = Field(None, description="Whom it served.")
+    attendees: list[AttendeeIn] = Field(min_length=1, max_length=500)
+
+
+class AttendeeOut(Response):
+    member_id: UUID
+    name: str = ""
+    minutes: int
+    service_log_id: UUID
+    status: str = Field(
+        "approved", description="The log's: approved, or pending where another certifies it."
+    )
+
+
+class ActivityOut(Response):
+    id: UUID
+    team_id: UUID
+    team_name: str = ""
+    service_date: date
+    activity: str
+    place: str | None
+    beneficiaries: str | None
+    recorded_by: UUID
+    attendees: list[AttendeeOut]
+
+
+class ActivitiesOut(Response):
+    items: list[ActivityOut] = Field(description="Latest first.")
+    next_after: UUID | None
+
+
+class ActivitiesQuery(IdPage):
+    team_id: UUID | None = Field(None, description="Only this team's activities.")
+
+
+class RemoveAttendeeIn(Request):
+    reason: Reason
+
+
+# Reviews of many logs ------------------------------------------------------------------
+
+
+class DecisionIn(Request):
+    service_log_id: UUID
+    action: Literal["approve", "reject"]
+    minutes: LogMinutes | None = Field(None, description="Approve fewer minutes than logged.")
+    reason: Reason | None = Field(
+        None, description="Why fewer minutes (approve), or why not (reject: required)."
+    )
+
+
+class ReviewIn(Request):
+    decisions: list[DecisionIn] = Field(min_length=1, max_length=200)
+
+
+class OutcomeOut(Response):
+    service_log_id: UUID
+    outcome: Literal["approved", "rejected", "refused"]
+    code: str | None = Field(None, description="Why it was refused (the error codes').")
+    message: str | None = None
+
+
+class ReviewOut(Response):
+    items: list[OutcomeOut] = Field(description="In the order the decisions were given.")
+
+
+# Care pairings (结对) ------------------------------------------------------------------
+
+
+class PairingIn(Request):
+    team_id: UUID
+    beneficiary_id: UUID = Field(description="The elder visited: a member, token or not.")
+    volunteer_id: UUID | None = Field(
+        None, description="The volunteer who visits; none: the whole team does."
+    )
+    since: Day | None = Field(None, description="From this day (default today).")
+    note: OptionalText | None = None
+
+
+class EndPairingIn(Request):
+    reason: Reason
+    effective_date: Day | None = Field(None, description="From this day (default today).")
+
+
+class PairingOut(Response):
+    id: UUID
+    team_id: UUID
+    team_name: str = ""
+    community: str = ""
+    beneficiary_id: UUID
+    beneficiary_name: str = ""
+    volunteer_id: UUID | None
+    volunteer_name: str | None = None
+    since: date
+    until: date | None
+    note: str | None
+    last_visit: date | None = Field(None, description="The last day a visit was logged.")
+    visits: int = Field(0, description="Approved visits in the period.")
+    minutes: int = Field(0, description="Approved minutes of those visits.")
+
+
+class PairingsOut(Response):
+    items: list[PairingOut]
+
+
+class PairingsQuery(Request):
+    team_id: UUID | None = None
+    community: str | None = Field(None, max_length=MAX_NAME_LENGTH)
+    active: bool = Field(True, description="Only the pairings in force today.")
+    period: str = Field(
+        "all",
+        pattern=PERIOD_PATTERN,
+        description="Which visits to count: all, YYYY, YYYY-MM or YYYY-Www.",
+    )
+
+
+class CareGapsQuery(Request):
+    days: int = Field(7, ge=1, le=366, description="Nobody visited within this many days.")
+    team_id: UUID | None = None
+    community: str | None = Field(None, max_length=MAX_NAME_LENGTH)

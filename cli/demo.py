@@ -97,6 +97,11 @@ def _report(summary: Summary, events: int, seconds: float, today: date) -> None:
         f"({s.fulfilled} fulfilled, {s.cancelled} cancelled, {s.held} held); "
         f"{s.transfers} gifts of hours to parents."
     )
+    echo(
+        f"{s.activities} sessions recorded as activities (场次) with their attendees; "
+        f"{s.pairings} elders living alone paired with the silver-age team (银龄互助), "
+        f"{s.visits} visits logged."
+    )
     echo(f"{events} events stored in {seconds:.1f} s.")
     echo("")
     echo("Tokens (shown once: the ledger keeps only their digests):")
@@ -113,6 +118,9 @@ def _report(summary: Summary, events: int, seconds: float, today: date) -> None:
         f"{BASE_URL}/members/{volunteer.member_id}/balance",
         f'curl -H "Authorization: Bearer {tokens["coordinator"].token}" '
         f'"{BASE_URL}/rankings/teams?period={month}"',
+        f'curl -H "Authorization: Bearer {tokens["coordinator"].token}" '
+        f'"{BASE_URL}/pairings/care-gaps?days=7"',
+        f'curl -H "Authorization: Bearer {tokens["coordinator"].token}" {BASE_URL}/activities',
         f'curl -H "Authorization: Bearer {tokens["auditor"].token}" {BASE_URL}/audit/verify',
         f"timebank rankings --period {month}",
         "timebank verify",

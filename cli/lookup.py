@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from projections.queries import Reader
+from timebank.members import MEMBER_CODE, member_code, normalised_code
 
 
 class NotFoundByNameError(ValueError):
@@ -14,7 +15,8 @@ class NotFoundByNameError(ValueError):
 
 
 def find(kind: str, text: str, names: Iterable[tuple[UUID, str]]) -> UUID:
-    """The one id whose id or exact name is `text`."""
+    """The one id whose id or exact name is `text`; for members, also the code on their
+    card (`K7F3-M2QX`, typed in any case, with or without the dash)."""
     pairs = list(names)
     try:
         wanted = UUID(text)
@@ -22,6 +24,9 @@ def find(kind: str, text: str, names: Iterable[tuple[UUID, str]]) -> UUID:
         # Names are kept in Unicode NFC (timebank.rules): compare the typed name so too.
         typed = unicodedata.normalize("NFC", text.strip())
         matches = [ident for ident, name in pairs if name == typed]
+        if not matches and kind == "member" and MEMBER_CODE.fullmatch(normalised_code(text)):
+            code = normalised_code(text)
+            matches = [ident for ident, _ in pairs if member_code(ident) == code]
     else:
         matches = [ident for ident, _ in pairs if ident == wanted]
     if not matches:

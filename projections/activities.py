@@ -21,7 +21,9 @@ activities = Table(
     Column("recorded_by", ID, nullable=False),
     Column("recorded_at", Instant, nullable=False),
     Column("attendees", Integer, nullable=False),
-    Index("view_activities_team", "team_id", "service_date", "activity_id"),
+    Column("position", Integer, nullable=False, unique=True),  # of its record in the log
+    Index("view_activities_team", "team_id", "service_date", "position"),
+    Index("view_activities_day", "service_date", "position"),
 )
 
 attendees = Table(
@@ -56,6 +58,7 @@ class ActivitiesProjection:
                             "recorded_by": event.actor_id,
                             "recorded_at": event.timestamp,
                             "attendees": len(event.attendees),
+                            "position": logged.position,
                         }
                     )
                     recorded.flush(conn)

@@ -13,6 +13,7 @@ from eventsourcing.application import (
 from eventsourcing.domain import Aggregate
 
 from timebank.accounts import Account
+from timebank.cache import NotInMemoryError
 from timebank.consent import card_consent, consent_of, require_member_or_agent
 from timebank.coordination import CoordinatorWork
 from timebank.credentials import (
@@ -344,7 +345,7 @@ class TimeBank(CoordinatorWork, Ledger):
         if pairing_id is not None:  # requests without one keep their earlier fingerprint
             args["pairing_id"] = pairing_id
         log = self._execute(actor_id, request_id, "log_service", args, decide)
-        return ServiceLogView.of(log)
+        return self._log_view(log)
 
     def approve_service(
         self,
@@ -375,7 +376,7 @@ class TimeBank(CoordinatorWork, Ledger):
         if reason is not None:  # requests without one keep their earlier fingerprint
             args["reason"] = reason
         log = self._execute(actor_id, request_id, "approve_service", args, decide)
-        return ServiceLogView.of(log)
+        return self._log_view(log)
 
     def reject_service(
         self,
@@ -393,7 +394,7 @@ class TimeBank(CoordinatorWork, Ledger):
 
         args = {"service_log_id": service_log_id, "reason": reason}
         log = self._execute(actor_id, request_id, "reject_service", args, decide)
-        return ServiceLogView.of(log)
+        return self._log_view(log)
 
     def reverse_service(
         self,
@@ -417,11 +418,29 @@ class TimeBank(CoordinatorWork, Ledger):
 
         args = {"service_log_id": service_log_id, "reason": reason}
         log = self._execute(actor_id, request_id, "reverse_service", args, decide)
-        return ServiceLogView.of(log)
+        return self._log_view(log)
 
     @reads
     def get_service_log(self, service_log_id: UUID) -> ServiceLogView:
-        return ServiceLogView.of(self._read(ServiceLog, service_log_id, "service log"))
+        return self._log_view(self._read(ServiceLog, service_log_id, "service log"))
+
+    def _log_view(self, log: ServiceLog) -> ServiceLogView:
+        """A log as its commands answer: with the names of its volunteer and its team, as
+        the lists show it (from memory: the command has just read both)."""
+
+        def named() -> ServiceLogView:
+            return ServiceLogView.of(
+                log,
+                volunteer_name=self._read(Member, log.volunteer_id, "member").name,
+                team_name=self._read(Team, log.team_id, "team").name,
+            )
+
+        try:
+            with self.reading_from_memory():
+                return named()
+        except NotInMemoryError:
+            with self.reading():
+                return named()
 
     def import_service_records(
         self,

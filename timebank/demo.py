@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from timebank.application import SYSTEM_ACTOR_ID, TimeBank
+from timebank.coordination import Attendee
 from timebank.errors import TimebankError
 from timebank.members import GlobalRole
 from timebank.teams import TeamRole
@@ -46,6 +47,7 @@ class TeamKind:
     name: str
     teams: int  # how many teams of the kind, each in one community (the story's counts)
     activities: tuple[Activity, ...]
+    community: str | None = None  # where its one team is, when the story says
 
 
 # The twenty kinds of team of the Linkou story (seed 004), in its order and with its names.
@@ -206,7 +208,21 @@ TEAM_KINDS: tuple[TeamKind, ...] = (
             Activity("法律咨询答疑", 1.0, (1, 2), (60, 90)),
         ),
     ),
+    # Seed 003: "方泰东社区党委发动党员骨干组建“银龄互助队”，结对帮扶独居老人26户". Its
+    # visits follow its pairings (结对); a monthly tea party is its one session of many.
+    TeamKind(
+        "银龄互助",
+        1,
+        (Activity("银龄互助茶话会", 1.0, (3, 6), (90, 120)),),
+        community="方泰东社区",
+    ),
 )
+SILVER = TEAM_KINDS[-1]
+SILVER_VOLUNTEERS = 8  # party members of silver age (60-72), who joined when it began
+SILVER_ELDERS = 26  # the elders living alone it pairs with, one volunteer each
+SILVER_QUIET = 3  # pairings whose volunteer stopped visiting lately: the care-gap list
+VISITS_PER_WEEK = 2
+GROUP_AS_ACTIVITY = 0.6  # share of sessions of 3 or more recorded as one activity (场次)
 
 # What elders spend their hours on, and the kind of team that delivers it.
 CARE_SERVICES = (
@@ -286,6 +302,17 @@ class DemoTeam:
 
 
 @dataclass(frozen=True)
+class Paired:
+    """A volunteer paired with an elder living alone, visiting until `until`."""
+
+    id: UUID
+    team: DemoTeam
+    volunteer: Person
+    elder: Person
+    until: date
+
+
+@dataclass(frozen=True)
 class Token:
     """A member whose token the demo prints, with the role they try the ledger as."""
 
@@ -312,6 +339,9 @@ class Summary:
     partly_approved: int = 0
     rejected: int = 0
     reversed: int = 0
+    activities: int = 0  # sessions recorded as one activity with their attendees
+    pairings: int = 0
+    visits: int = 0  # logs of visits to a paired elder
     redemptions: int = 0
     fulfilled: int = 0
     cancelled: int = 0
@@ -399,6 +429,7 @@ class _Builder:
         self.parents: list[tuple[Person, Person]] = []  # (child, parent)
         self.reversals: dict[date, list[tuple[UUID, DemoTeam, Person, int]]] = defaultdict(list)
         self.settlements: dict[date, list[tuple[UUID, DemoTeam, Person]]] = defaultdict(list)
+        self.paired: list[Paired] = []
 
     # The community ------------------------------------------------------------------
 
@@ -407,14 +438,24 @@ class _Builder:
         self.admin = self._register("admin", rng.choice(COMMUNITIES), (35, 55), GlobalRole.ADMIN).id
         self._register("auditor", rng.choice(COMMUNITIES), (35, 55), GlobalRole.AUDITOR)
         founded = {c: self.first - timedelta(days=rng.randint(30, 365)) for c in COMMUNITIES}
-        served = {kind.name: set(rng.sample(COMMUNITIES, kind.teams)) for kind in TEAM_KINDS}
+        served = {
+            kind.name: {kind.community}
+            if kind.community
+            else set(rng.sample(COMMUNITIES, kind.teams))
+            for kind in TEAM_KINDS
+        }
         for community in COMMUNITIES:
-            grid_workers = []
+            grid_workers: list[Person] = []
             for _ in range(GRID_WORKERS_PER_COMMUNITY):
-                role = None if self.summary.coordinators else "coordinator"
-                grid_workers.append(self._register(role, community, (28, 50)))
+                # The grid worker whose token is printed coordinates the silver-age team,
+                # so that the tour can ask which of its elders nobody visited this week.
+                printed = community == SILVER.community and not grid_workers
+                grid_workers.append(
+                    self._register("coordinator" if printed else None, community, (28, 50))
+                )
                 self.summary.coordinators += 1
             kinds = [kind for kind in TEAM_KINDS if community in served[kind.name]]
+            kinds.sort(key=lambda kind: kind is not SILVER)
             for index, kind in enumerate(kinds):
                 coordinator = grid_workers[index % len(grid_workers)]
                 deputy = grid_workers[(index + 1) % len(grid_workers)]
@@ -425,6 +466,7 @@ class _Builder:
             self.elders.append(elder)
             card = self.ledger.issue_card(actor_id=self.admin, member_id=elder.id)
             self.card_codes[elder.id] = card.code or ""
+        self._pair_elders_living_alone(founded)
         self.summary.elders = len(self.elders)
         order = rng.sample(self.teams, len(self.teams))
         # The volunteer whose token is printed serves in a team the printed coordinator
@@ -436,6 +478,36 @@ class _Builder:
         for index in range(volunteers):
             self._enlist(index, order[index % len(order)], founded)
             tick(1)
+
+    def _pair_elders_living_alone(self, founded: dict[str, date]) -> None:
+        """The silver-age team: its founding volunteers, and the elders living alone each
+        is paired with; a few volunteers stopped visiting in the last weeks."""
+        rng = self.rng
+        [team] = [t for t in self.teams if t.kind is SILVER]
+        began = founded[team.community]
+        for _ in range(SILVER_VOLUNTEERS):
+            person = self._register(None, team.community, (60, 72))
+            self._join(team.id, person, TeamRole.VOLUNTEER, began)
+            team.volunteers.append((person, began))
+            self.summary.volunteers += 1
+        quiet = set(rng.sample(range(SILVER_ELDERS), SILVER_QUIET))
+        for index in range(SILVER_ELDERS):
+            elder = self._register(None, team.community, (78, 95))
+            self.elders.append(elder)
+            card = self.ledger.issue_card(actor_id=self.admin, member_id=elder.id)
+            self.card_codes[elder.id] = card.code or ""
+            volunteer = team.volunteers[index % SILVER_VOLUNTEERS][0]
+            pairing = self.ledger.form_pairing(
+                actor_id=team.coordinator.id,
+                team_id=team.id,
+                beneficiary_id=elder.id,
+                volunteer_id=volunteer.id,
+                since=began + timedelta(days=rng.randint(7, 21)),
+                note="独居老人",
+            )
+            until = self.last - timedelta(days=rng.randint(9, 20)) if index in quiet else self.last
+            self.paired.append(Paired(pairing.id, team, volunteer, elder, until))
+            self.summary.pairings += 1
 
     def _form_team(
         self, kind: TeamKind, community: str, coordinator: Person, deputy: Person, since: date
@@ -554,6 +626,18 @@ class _Builder:
                 # Daily odds of a session from its monthly frequency.
                 if activity.held_in(day.month) and self.rng.random() < activity.per_month / 30:
                     self._session(team, activity, day)
+        for pair in self.paired:
+            if day <= pair.until and self.rng.random() < VISITS_PER_WEEK / 7:
+                self._serve(
+                    pair.team,
+                    pair.volunteer,
+                    day,
+                    activity="探访独居老人",
+                    minutes=self.rng.choice((30, 45, 60)),
+                    beneficiary=pair.elder.name,
+                    pairing_id=pair.id,
+                )
+                self.summary.visits += 1
         for elder in self.elders:
             if self.rng.random() < 1.5 / 30:
                 self._redeem(elder, day)
@@ -574,6 +658,20 @@ class _Builder:
         if activity.for_elder:
             nearby = [e for e in self.elders if e.community == team.community] or self.elders
             beneficiary = rng.choice(nearby).name
+        if len(serving) >= 3 and rng.random() < GROUP_AS_ACTIVITY:
+            # The grid worker records the session from its sign-in sheet, and so certifies it.
+            self.ledger.record_activity(
+                actor_id=team.coordinator.id,
+                team_id=team.id,
+                service_date=day,
+                activity=activity.name,
+                beneficiaries=beneficiary,
+                attendees=[Attendee(person.id, minutes) for person in serving],
+            )
+            self.summary.activities += 1
+            self.summary.logged += len(serving)
+            self.summary.approved += len(serving)
+            return
         for person in serving:
             self._serve(
                 team, person, day, activity=activity.name, minutes=minutes, beneficiary=beneficiary
@@ -588,6 +686,7 @@ class _Builder:
         activity: str,
         minutes: int,
         beneficiary: str | None,
+        pairing_id: UUID | None = None,
     ) -> None:
         """One volunteer's service: logged (by them, or by the grid worker for those without
         a phone), then reviewed: most approved, some only in part, a few rejected, the last
@@ -606,6 +705,7 @@ class _Builder:
             volunteer_id=person.id if for_them else None,
             beneficiary=beneficiary,
             note="网格员代为登记" if for_them else None,
+            pairing_id=pairing_id,
         )
         self.summary.logged += 1
         if (self.last - day).days < 5 and rng.random() < 0.5:

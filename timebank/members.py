@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -31,6 +32,8 @@ class GlobalRole(StrEnum):
 
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # no I, L, O, U: nothing to misread
+MEMBER_CODE = re.compile(f"[{_CROCKFORD}]{{4}}-[{_CROCKFORD}]{{4}}")
+"""A member code in its printed form (see `normalised_code` for the forms people type)."""
 
 
 def member_code(member_id: UUID) -> str:

@@ -104,9 +104,15 @@ class ServiceLogView:
     version: int
     source: str | None = None  # an import of paper records, or None when entered directly
     certified_by_recorder: bool | None = None
+    activity_id: UUID | None = None
+    pairing_id: UUID | None = None
+    volunteer_name: str = ""
+    team_name: str = ""
 
     @classmethod
-    def of(cls, log: ServiceLog) -> ServiceLogView:
+    def of(
+        cls, log: ServiceLog, *, volunteer_name: str = "", team_name: str = ""
+    ) -> ServiceLogView:
         return cls(
             id=log.id,
             volunteer_id=log.volunteer_id,
@@ -125,6 +131,10 @@ class ServiceLogView:
             version=log.version,
             source=log.source,
             certified_by_recorder=log.certified_by_recorder,
+            activity_id=log.activity_id,
+            pairing_id=log.pairing_id,
+            volunteer_name=volunteer_name,
+            team_name=team_name,
         )
 
 

@@ -15,6 +15,8 @@ from api.schemas import (
     BalanceOut,
     CardIn,
     CardOut,
+    CodeQuery,
+    FoundMemberOut,
     MemberIn,
     MemberOut,
     MemberProfileOut,
@@ -60,6 +62,19 @@ def register_member(
         token=registered.token.token,
         credential_id=registered.token.credential_id,
     )
+
+
+@router.get(
+    "/lookup",
+    responses=error_responses(404),
+    summary="Find a member by the code on their card (any member: to give them minutes)",
+)
+def look_up_member(
+    reader: Reads, viewer: ViewerOf, query: Annotated[CodeQuery, Query()]
+) -> FoundMemberOut:
+    """Their id and name, nothing more. Case, spaces and dashes do not matter, and the
+    letters O, I and L read as 0, 1 and 1 (the code has no such letters)."""
+    return FoundMemberOut.model_validate(reader.find_by_code(query.code))
 
 
 _READERS = (

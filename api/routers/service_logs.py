@@ -12,12 +12,16 @@ from api.dependencies import ActorId, Ledger, Reads, RequestId, ViewerOf
 from api.errors import error_responses
 from api.schemas import (
     ApproveIn,
+    OutcomeOut,
     ReasonIn,
+    ReviewIn,
+    ReviewOut,
     ServiceLogIn,
     ServiceLogOut,
     ServiceLogsOut,
     ServiceLogsQuery,
 )
+from timebank.reviews import Decision
 
 router = APIRouter(
     route_class=StrictJSONRoute,
@@ -46,9 +50,31 @@ def log_service(
         volunteer_id=body.volunteer_id,
         beneficiary=body.beneficiary,
         note=body.note,
+        pairing_id=body.pairing_id,
         request_id=request_id,
     )
     return ServiceLogOut.model_validate(view)
+
+
+@router.post(
+    "/review",
+    summary="Approve or reject many pending logs at once (the teams' coordinators, admins)",
+)
+def review_service_logs(
+    body: ReviewIn, ledger: Ledger, actor_id: ActorId, request_id: RequestId
+) -> ReviewOut:
+    """Each log is decided on its own: approved (all its minutes, or fewer with the reason
+    why), rejected (with the reason why), or refused and named with the error code (another
+    team's, already decided, unknown) while the others go through. The answer lists every
+    outcome in the order given; a repeat with the same Idempotency-Key gives it again."""
+    outcomes = ledger.review_service_logs(
+        actor_id=actor_id,
+        decisions=[
+            Decision(d.service_log_id, d.action, d.minutes, d.reason) for d in body.decisions
+        ],
+        request_id=request_id,
+    )
+    return ReviewOut(items=[OutcomeOut.model_validate(o) for o in outcomes])
 
 
 @router.get(

@@ -10,7 +10,16 @@ from fastapi import APIRouter, Query, status
 from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, Ledger, Reads, RequestId, ViewerOf
 from api.errors import error_responses
-from api.schemas import TeamIn, TeamMemberIn, TeamOut, TeamsOut, TeamsQuery
+from api.schemas import (
+    FoundMemberOut,
+    FoundMembersOut,
+    NameQuery,
+    TeamIn,
+    TeamMemberIn,
+    TeamOut,
+    TeamsOut,
+    TeamsQuery,
+)
 
 router = APIRouter(
     route_class=StrictJSONRoute,
@@ -55,6 +64,20 @@ def list_teams(reader: Reads, viewer: ViewerOf, query: Annotated[TeamsQuery, Que
 )
 def get_team(team_id: UUID, reader: Reads, viewer: ViewerOf) -> TeamOut:
     return TeamOut.model_validate(reader.team(viewer, team_id))
+
+
+@router.get(
+    "/{team_id}/members",
+    responses=error_responses(404),
+    summary="Search a team's current members by name (its coordinators, auditors, admins)",
+)
+def search_team_members(
+    team_id: UUID, reader: Reads, viewer: ViewerOf, query: Annotated[NameQuery, Query()]
+) -> FoundMembersOut:
+    """Those whose name holds the text (every member without one), by name, with the
+    member code on their card."""
+    found = reader.search_team_members(viewer, team_id, name=query.name)
+    return FoundMembersOut(items=[FoundMemberOut.model_validate(m) for m in found])
 
 
 @router.post(

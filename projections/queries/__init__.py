@@ -10,19 +10,25 @@ what they read (one module each); `Reader` is all of them.
 from __future__ import annotations
 
 from projections.queries.audit import AuditReads, audit_entries
+from projections.queries.coordination import CoordinationReads
 from projections.queries.logs import LogReads
 from projections.queries.members import MemberReads
 from projections.queries.rankings import RankingReads
 from projections.queries.records import (
+    ActivityRecord,
     Agent,
+    AttendeeRecord,
     Balance,
     CredentialRecord,
     CursorError,
+    FoundMember,
     LogRecord,
+    Me,
     MemberName,
     Membership,
     MemberTeam,
     Page,
+    PairingRecord,
     Profile,
     RedemptionRecord,
     StatementLine,
@@ -34,20 +40,25 @@ from projections.queries.records import (
 from projections.queries.teams import TeamReads
 
 
-class Reader(MemberReads, LogReads, TeamReads, RankingReads, AuditReads):
+class Reader(MemberReads, LogReads, TeamReads, CoordinationReads, RankingReads, AuditReads):
     """Every read over one store's views."""
 
 
 __all__ = [
+    "ActivityRecord",
     "Agent",
+    "AttendeeRecord",
     "Balance",
     "CredentialRecord",
     "CursorError",
+    "FoundMember",
     "LogRecord",
+    "Me",
     "MemberName",
     "MemberTeam",
     "Membership",
     "Page",
+    "PairingRecord",
     "Profile",
     "Reader",
     "RedemptionRecord",

@@ -13,6 +13,7 @@ from projections.members import members
 from projections.queries.records import LogRecord
 from projections.stars import DEFAULT_LADDER_HOURS
 from projections.store import ViewStore
+from projections.teams import teams
 from projections.visibility import (
     Viewer,
     coordinated,
@@ -42,7 +43,35 @@ class ReaderBase:
         query = select(members.c.member_id).where(members.c.member_id == member_id)
         return conn.execute(query).first() is not None
 
-    def _log(self, row: Row[Any]) -> LogRecord:
+    def _names(self, conn: Connection, ids: Iterable[UUID | None]) -> dict[UUID, str]:
+        """Members' names by id (those the caller may name: the rule is the caller's)."""
+        wanted = list({ident for ident in ids if ident is not None})
+        found: dict[UUID, str] = {}
+        for start in range(0, len(wanted), 500):
+            query = select(members.c.member_id, members.c.name).where(
+                members.c.member_id.in_(wanted[start : start + 500])
+            )
+            for ident, name in conn.execute(query):
+                found[ident] = self._open(name)
+        return found
+
+    def _team_names(self, conn: Connection, ids: Iterable[UUID | None]) -> dict[UUID, str]:
+        wanted = list({ident for ident in ids if ident is not None})
+        if not wanted:
+            return {}
+        query = select(teams.c.team_id, teams.c.name).where(teams.c.team_id.in_(wanted))
+        return dict(conn.execute(query).tuples().all())
+
+    def _logs(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[LogRecord]:
+        """Log rows as records, naming their volunteers and teams."""
+        names = self._names(conn, (row.volunteer_id for row in rows))
+        team_names = self._team_names(conn, (row.team_id for row in rows))
+        return [
+            self._log(row, names.get(row.volunteer_id, ""), team_names.get(row.team_id, ""))
+            for row in rows
+        ]
+
+    def _log(self, row: Row[Any], volunteer_name: str, team_name: str) -> LogRecord:
         opened = self._open_optional
         return LogRecord(
             id=row.log_id,
@@ -61,6 +90,10 @@ class ReaderBase:
             recorded_at=row.recorded_at,
             updated_at=row.reviewed_at or row.recorded_at,
             source=row.source,
+            volunteer_name=volunteer_name,
+            team_name=team_name,
+            activity_id=row.activity_id,
+            pairing_id=row.pairing_id,
         )
 
     def _require_record(

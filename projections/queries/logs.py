@@ -68,7 +68,7 @@ class LogReads(ReaderBase):
                     raise CursorError()
                 query = query.where(tuple_(c.recorded_at, c.log_id) > tuple_(start, after))
             rows = conn.execute(query.order_by(c.recorded_at, c.log_id).limit(limit + 1)).all()
-        logs = [self._log(row) for row in rows[:limit]]
+            logs = self._logs(conn, rows[:limit])
         return Page(logs, logs[-1].id if len(rows) > limit else None)
 
     def service_log(self, viewer: Viewer, log_id: UUID) -> LogRecord:
@@ -83,7 +83,8 @@ class LogReads(ReaderBase):
                 people=(row.volunteer_id, row.logged_by),
                 team=row.team_id,
             )
-        return self._log(row)
+            [log] = self._logs(conn, [row])
+        return log
 
     # Redemptions, transfers, credentials -------------------------------------------------------
 

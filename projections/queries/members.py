@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from uuid import UUID
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from projections.balances import balances, statement_lines
 from projections.members import agents, member_roles, members
@@ -12,6 +13,8 @@ from projections.queries.base import ReaderBase
 from projections.queries.records import (
     Agent,
     Balance,
+    FoundMember,
+    Me,
     MemberName,
     MemberTeam,
     Page,
@@ -23,11 +26,13 @@ from projections.stars import star_level
 from projections.teams import acceptances, memberships, teams
 from projections.visibility import (
     Viewer,
+    coordinated,
     covers,
     may_read_member,
     require_member,
 )
-from timebank.errors import NotFoundError
+from timebank.errors import NotFoundError, PermissionDeniedError
+from timebank.members import normalised_code
 
 
 class MemberReads(ReaderBase):
@@ -90,6 +95,7 @@ class MemberReads(ReaderBase):
             star_level=star_level(lifetime, self.ladder),
             anonymous=row.anonymous,
             agents=[Agent(a.agent_id, a.since, a.until) for a in agent_rows],
+            code=row.code,
         )
 
     def balance(self, viewer: Viewer, member_id: UUID) -> Balance:
@@ -123,7 +129,9 @@ class MemberReads(ReaderBase):
     def statement(
         self, viewer: Viewer, member_id: UUID, *, after: int, limit: int
     ) -> Page[StatementLine]:
-        """Every posting that changed the balance, in log order, with the balance after it."""
+        """Every posting that changed the balance, in log order, with the balance after it,
+        and what it was about by name: the service's day, activity and team, or whom
+        minutes were given to or received from."""
         day = self.today()
         with self.store.read() as conn:
             require_member(conn, viewer, member_id, day)
@@ -134,9 +142,100 @@ class MemberReads(ReaderBase):
                 .where(statement_lines.c.member_id == member_id, statement_lines.c.position > after)
                 .order_by(statement_lines.c.position)
                 .limit(limit + 1)
-            ).all()
-        lines = [StatementLine(*row) for row in rows[:limit]]
+            ).all()[: limit + 1]
+            shown = rows[:limit]
+            services = {
+                row.log_id: row
+                for row in conn.execute(
+                    select(
+                        service_logs.c.log_id,
+                        service_logs.c.service_date,
+                        service_logs.c.activity,
+                        service_logs.c.team_id,
+                    ).where(service_logs.c.log_id.in_([line.reference_id for line in shown]))
+                )
+            }
+            others = {
+                line.counterparty: UUID(line.counterparty.partition(":")[2])
+                for line in shown
+                if line.counterparty.startswith("member:")
+            }
+            names = self._names(conn, others.values())
+            team_names = self._team_names(conn, (s.team_id for s in services.values()))
+        lines = []
+        for row in shown:
+            service = services.get(row.reference_id)
+            other = others.get(row.counterparty)
+            lines.append(
+                StatementLine(
+                    member_id=row.member_id,
+                    position=row.position,
+                    recorded_at=row.recorded_at,
+                    kind=row.kind,
+                    reference_id=row.reference_id,
+                    counterparty=row.counterparty,
+                    minutes=row.minutes,
+                    balance_minutes=row.balance_minutes,
+                    service_date=None if service is None else service.service_date,
+                    activity=None if service is None else self._open(service.activity),
+                    team_id=None if service is None else service.team_id,
+                    team_name=None if service is None else team_names.get(service.team_id),
+                    counterparty_name=None if other is None else names.get(other),
+                )
+            )
         return Page(lines, lines[-1].position if len(rows) > limit else None)
+
+    def me(self, viewer: Viewer) -> Me:
+        """The signed-in member's profile, teams, roles and minutes, in one read."""
+        return Me(self.profile(viewer, viewer.id), self.balance(viewer, viewer.id))
+
+    def find_by_code(self, code: str) -> FoundMember:
+        """The member whose card carries this code (any member may look one up, to give
+        them minutes): their id and name, nothing more."""
+        wanted = normalised_code(code)
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(members.c.member_id, members.c.name, members.c.code).where(
+                    members.c.code == wanted
+                )
+            ).all()
+        if len(rows) != 1:
+            raise NotFoundError("member code", wanted)
+        ident, name, found = rows[0]
+        return FoundMember(ident, self._open(name), found)
+
+    def search_team_members(
+        self, viewer: Viewer, team_id: UUID, *, name: str | None = None
+    ) -> list[FoundMember]:
+        """A team's current members whose name holds the text (all without one), by name:
+        for the team's coordinators, auditors and admins (names are sealed when the ledger
+        encrypts, so the filter runs here, over one team's roster)."""
+        day = self.today()
+        with self.store.read() as conn:
+            if not self._team_exists(conn, team_id):
+                raise NotFoundError("team", team_id)
+            if not (viewer.sees_everything or team_id in coordinated(conn, viewer, day)):
+                raise PermissionDeniedError(
+                    viewer.id, f"search the members of team {team_id}", "not its coordinator"
+                )
+            query = (
+                select(members.c.member_id, members.c.name, members.c.code)
+                .join(memberships, memberships.c.member_id == members.c.member_id)
+                .where(memberships.c.team_id == team_id, memberships.c.until.is_(None))
+                .distinct()
+            )
+            rows = conn.execute(query).all()
+        wanted = unicodedata.normalize("NFC", name.strip()).casefold() if name else ""
+        found = [
+            FoundMember(ident, opened, code)
+            for ident, sealed, code in rows
+            if wanted in (opened := self._open(sealed)).casefold()
+        ]
+        return sorted(found, key=lambda m: (m.name, str(m.id)))
+
+    def _team_exists(self, conn: Connection, team_id: UUID) -> bool:
+        query = select(teams.c.team_id).where(teams.c.team_id == team_id)
+        return conn.execute(query).first() is not None
 
     # Looking members and teams up (the operator's terminal) ----------------------------------
 

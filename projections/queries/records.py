@@ -58,6 +58,7 @@ class Profile:
     star_level: int
     anonymous: bool
     agents: list[Agent] = field(default_factory=list)
+    code: str = ""  # the member code on their card
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,12 @@ class StatementLine:
     counterparty: str
     minutes: int
     balance_minutes: int
+    # What the posting was about, by name (None where it is not a service or a gift).
+    service_date: date | None = None
+    activity: str | None = None
+    team_id: UUID | None = None
+    team_name: str | None = None
+    counterparty_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,10 @@ class LogRecord:
     recorded_at: datetime
     updated_at: datetime
     source: str | None
+    volunteer_name: str = ""
+    team_name: str = ""
+    activity_id: UUID | None = None
+    pairing_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,64 @@ class CredentialRecord:
 class MemberName:
     id: UUID
     name: str
+
+
+@dataclass(frozen=True)
+class Me:
+    """The signed-in member: who they are, their teams and roles, and their minutes."""
+
+    profile: Profile
+    balance: Balance
+
+
+@dataclass(frozen=True)
+class FoundMember:
+    """A member found by code or by name: enough to give them minutes, nothing more."""
+
+    id: UUID
+    name: str
+    code: str
+
+
+@dataclass(frozen=True)
+class AttendeeRecord:
+    member_id: UUID
+    name: str
+    minutes: int
+    service_log_id: UUID
+    status: str  # the log's: approved, or pending where another must certify it
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    id: UUID
+    team_id: UUID
+    team_name: str
+    service_date: date
+    activity: str
+    place: str | None
+    beneficiaries: str | None
+    recorded_by: UUID
+    recorded_at: datetime
+    attendees: list[AttendeeRecord]
+
+
+@dataclass(frozen=True)
+class PairingRecord:
+    id: UUID
+    team_id: UUID
+    team_name: str
+    community: str
+    beneficiary_id: UUID
+    beneficiary_name: str
+    volunteer_id: UUID | None
+    volunteer_name: str | None  # None: the whole team visits
+    since: date
+    until: date | None
+    note: str | None
+    last_visit: date | None  # the last day of service logged as a visit, approved or pending
+    visits: int  # visits in the period asked about (all time by default)
+    minutes: int  # approved minutes of those visits
 
 
 def _competition_ranks(minutes_in_order: list[int]) -> list[int]:

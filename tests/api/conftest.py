@@ -17,6 +17,7 @@ from api.settings import Settings
 from tests.support import SINCE, TODAY, fixed_clock
 from timebank import GlobalRole, TeamRole, TimeBank
 from timebank.application import SYSTEM_ACTOR_ID
+from timebank.coordination import Attendee
 
 ADMIN_TOKEN = "bootstrap-admin-token-0123456789abcdef0123456789"
 TOKEN_SECRET = "token-secret-for-the-api-tests-0123456789abcdef"
@@ -76,6 +77,19 @@ class World:
     spare_credential: UUID  # a second token of Li's
     card_code: str  # the code of Li's member card, printed by the system
     invitation: UUID  # a haircut team, whose admin added Li; she has not accepted yet
+    pairing: UUID  # Li visits Wang for day care
+
+    def outing(self) -> UUID:
+        """A day-care park outing Chen recorded, Li attending for 30 minutes (made on
+        demand: it changes Li's minutes, which other tests count)."""
+        ledger: TimeBank = self.client.app.state.ledger  # type: ignore[attr-defined]
+        return ledger.record_activity(
+            actor_id=self.coordinator,
+            team_id=self.care_team,
+            service_date=TODAY,
+            activity="park outing",
+            attendees=[Attendee(self.volunteer, 30)],
+        ).id
 
     def headers(self, role: str) -> dict[str, str]:
         return bearer(self.tokens.get(role))
@@ -145,6 +159,9 @@ def world(client: TestClient) -> World:
     ).id
     transfer = ledger.transfer(actor_id=li, to_member_id=wang, minutes=10).id
     spare = ledger.issue_token(actor_id=admin, member_id=li).credential_id
+    pairing = ledger.form_pairing(
+        actor_id=chen, team_id=care, beneficiary_id=wang, volunteer_id=li, since=SINCE
+    ).id
     return World(
         client=client,
         tokens=tokens,
@@ -163,4 +180,5 @@ def world(client: TestClient) -> World:
         spare_credential=spare,
         card_code=card.code,
         invitation=haircut,
+        pairing=pairing,
     )

@@ -10,6 +10,7 @@ import pytest
 
 from tests.api.conftest import ROLES, World
 from tests.support import TODAY
+from timebank.members import member_code
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,83 @@ TABLE: dict[str, Call] = {
         no_body,
         (401, 200, 200, 200, 200, 200),
     ),
+    # Coordinator work: activities, reviews of many logs, care pairings.
+    "POST /activities": Call(
+        "POST",
+        lambda w: "/activities",
+        lambda w: {
+            "team_id": str(w.care_team),
+            "service_date": TODAY.isoformat(),
+            "activity": "free clinic",
+            "attendees": [{"member_id": str(w.volunteer), "minutes": 120}],
+        },
+        (401, 403, 403, 201, 403, 201),
+    ),
+    "GET /activities": Call(
+        "GET", lambda w: "/activities", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    # An activity: its attendees, the team's coordinators, auditors and admins.
+    "GET /activities/{id}": Call(
+        "GET", lambda w: f"/activities/{w.outing()}", no_body, (401, 200, 403, 200, 200, 200)
+    ),
+    "POST /activities/{id}/attendees": Call(
+        "POST",
+        lambda w: f"/activities/{w.outing()}/attendees",
+        lambda w: {"member_id": str(w.wang), "minutes": 30},
+        (401, 403, 403, 200, 403, 200),
+    ),
+    "POST /activities/{id}/attendees/{member_id}/remove": Call(
+        "POST",
+        lambda w: f"/activities/{w.outing()}/attendees/{w.volunteer}/remove",
+        lambda w: {"reason": "left before it began"},
+        (401, 403, 403, 200, 403, 200),
+    ),
+    # Anyone may ask; each log is then decided on its own, and a log the caller may not
+    # decide is refused in the answer (test_coordination.py).
+    "POST /service-logs/review": Call(
+        "POST",
+        lambda w: "/service-logs/review",
+        lambda w: {"decisions": [{"service_log_id": str(w.pending_log), "action": "approve"}]},
+        (401, 200, 200, 200, 200, 200),
+    ),
+    "POST /pairings": Call(
+        "POST",
+        lambda w: "/pairings",
+        lambda w: {
+            "team_id": str(w.care_team),
+            "beneficiary_id": str(w.wang),
+            "volunteer_id": str(w.volunteer),
+        },
+        (401, 403, 403, 201, 403, 201),
+    ),
+    "POST /pairings/{id}/end": Call(
+        "POST",
+        lambda w: f"/pairings/{w.pairing}/end",
+        lambda w: {"reason": "moved in with her son"},
+        (401, 403, 403, 200, 403, 200),
+    ),
+    # Lists hold what the caller may see: their own pairings, their teams', or all.
+    "GET /pairings": Call("GET", lambda w: "/pairings", no_body, (401, 200, 200, 200, 200, 200)),
+    "GET /pairings/care-gaps": Call(
+        "GET", lambda w: "/pairings/care-gaps", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    "GET /pairings/{id}": Call(
+        "GET", lambda w: f"/pairings/{w.pairing}", no_body, (401, 200, 403, 200, 200, 200)
+    ),
+    # Finding people: any member by a card's code; a team's members by its coordinators.
+    "GET /me": Call("GET", lambda w: "/me", no_body, (401, 200, 200, 200, 200, 200)),
+    "GET /members/lookup": Call(
+        "GET",
+        lambda w: f"/members/lookup?code={member_code(w.wang)}",
+        no_body,
+        (401, 200, 200, 200, 200, 200),
+    ),
+    "GET /teams/{id}/members": Call(
+        "GET",
+        lambda w: f"/teams/{w.care_team}/members?name=li",
+        no_body,
+        (401, 403, 403, 200, 200, 200),
+    ),
     "GET /audit/events": Call(
         "GET", lambda w: "/audit/events", no_body, (401, 403, 403, 403, 200, 200)
     ),
@@ -259,6 +337,8 @@ def _template(name: str) -> str:
         ("/service-logs/{id}", "/service-logs/{log_id}"),
         ("/redemptions/{id}", "/redemptions/{redemption_id}"),
         ("/transfers/{id}", "/transfers/{transfer_id}"),
+        ("/activities/{id}", "/activities/{activity_id}"),
+        ("/pairings/{id}", "/pairings/{pairing_id}"),
     ):
         if path.startswith(prefix):
             return parameter + path[len(prefix) :]

@@ -15,9 +15,20 @@ from cli import demo as demo_cli
 from cli.main import app as cli
 from projections import auditor
 from projections.periods import ALL_TIME
+from projections.visibility import Viewer
 from tests.support import TODAY, TZ, event_count, fixed_clock, open_ledger, replayed, views_of
 from timebank import TimeBank
-from timebank.demo import COMMUNITIES, TEAM_KINDS, build_demo, months_before, service_period
+from timebank.demo import (
+    COMMUNITIES,
+    SILVER,
+    SILVER_ELDERS,
+    SILVER_QUIET,
+    SILVER_VOLUNTEERS,
+    TEAM_KINDS,
+    build_demo,
+    months_before,
+    service_period,
+)
 
 SMALL = ["--volunteers", "15", "--months", "2"]
 ROLES = ("admin", "auditor", "coordinator", "volunteer")
@@ -201,7 +212,7 @@ def test_a_year_of_service_shows_every_lifecycle() -> None:
     first, last = service_period(TODAY, 12)
     assert (first, last) == (summary.first_day, summary.last_day)
     assert last == TODAY - timedelta(days=1)
-    assert summary.volunteers == 60
+    assert summary.volunteers == 60 + SILVER_VOLUNTEERS
     for count in (
         summary.approved,
         summary.partly_approved,
@@ -211,6 +222,8 @@ def test_a_year_of_service_shows_every_lifecycle() -> None:
         summary.fulfilled,
         summary.cancelled,
         summary.transfers,
+        summary.activities,
+        summary.visits,
     ):
         assert count > 0
     spenders = [m for m, minutes in balances.members.items() if minutes.redeemed]
@@ -239,3 +252,23 @@ def test_months_before_keeps_the_day_or_takes_the_month_end(
     day: date, months: int, expected: date
 ) -> None:
     assert months_before(day, months) == expected
+
+
+def test_the_grid_worker_of_the_silver_age_team_sees_whom_nobody_visited() -> None:
+    """Seed 003: 26 elders living alone paired with the silver-age team; a few of its
+    volunteers stopped visiting lately, and the printed coordinator's care-gap list of the
+    last week names their elders (and nobody visited within the week)."""
+    ledger = open_ledger("memory://")
+    summary = build_demo(ledger, seed=3, volunteers=15, months=2)
+    [coordinator] = [t.member_id for t in summary.tokens if t.role == "coordinator"]
+    grid_worker = Viewer(coordinator, sees_everything=False)
+    with views_of(ledger) as views:
+        paired = views.reader.pairings(grid_worker, active_on=TODAY)
+        gaps = views.reader.care_gaps(grid_worker, days=7)
+
+    assert len(paired) == SILVER_ELDERS
+    assert {p.community for p in paired} == {SILVER.community}
+    assert sum(p.visits for p in paired) > SILVER_ELDERS  # visits are logs that name them
+    assert len(gaps) >= SILVER_QUIET
+    week_ago = TODAY - timedelta(days=7)
+    assert all(p.last_visit is None or p.last_visit <= week_ago for p in gaps)

@@ -331,10 +331,13 @@ def test_a_file_without_the_required_columns_is_refused(
     ledger: tuple[str, Community], tmp_path: Path
 ) -> None:
     path = tmp_path / "r.csv"
-    path.write_text("name,when,minutes\nLi,2026-06-01,60\n", encoding="utf-8")
+    path.write_text("who,when,minutes\nLi,2026-06-01,60\n", encoding="utf-8")
     code, output = run("import-service", str(path), "--team", "Day care", "--coordinator", "Chen")
     assert code == 1
-    assert "line 1: header: missing columns volunteer, date, activity" in output
+    assert (
+        "line 1: header: missing columns volunteer (姓名), date (日期), activity (活动); "
+        "unknown columns 'who', 'when'"
+    ) in output
 
 
 # Reports ---------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ def logged(  # noqa: PLR0917
     service_date: date,
     minutes: int,
     activity: str = "home care",
+    activity_id: UUID | None = None,
 ) -> AggregateEvent:
     return make(
         ServiceLog.Logged,
@@ -89,7 +90,7 @@ def logged(  # noqa: PLR0917
         beneficiary=None,
         note=None,
         source=None,
-        activity_id=None,
+        activity_id=activity_id,
         pairing_id=None,
     )
 
@@ -130,12 +131,17 @@ def reversed_(log_id: UUID, at: datetime = RECORDED) -> AggregateEvent:
     )
 
 
-def served(
-    volunteer: UUID, team_id: UUID, service_date: date, minutes: int, activity: str = "home care"
+def served(  # noqa: PLR0917
+    volunteer: UUID,
+    team_id: UUID,
+    service_date: date,
+    minutes: int,
+    activity: str = "home care",
+    activity_id: UUID | None = None,
 ) -> list[AggregateEvent]:
-    """A log approved in full: the two events."""
+    """A log approved in full: the two events (of an activity's attendee, if given)."""
     log_id = uuid4()
     return [
-        logged(log_id, volunteer, team_id, service_date, minutes, activity),
+        logged(log_id, volunteer, team_id, service_date, minutes, activity, activity_id),
         approved(log_id, minutes),
     ]

@@ -90,6 +90,27 @@ def test_a_row_counts_minutes_volunteers_person_times_and_sessions() -> None:
     assert (care.minutes, care.volunteers, care.person_times, care.sessions) == (165, 2, 4, 3)
 
 
+def test_an_activity_is_one_session_whatever_its_attendees_wrote() -> None:
+    clinic, second_clinic = uuid4(), uuid4()
+    day = date(2026, 11, 7)
+    state = fold(
+        [
+            *community(),
+            joined(CARE, SUN, 4),
+            *served(LI, CARE, day, 120, "健康义诊", clinic),
+            *served(WANG, CARE, day, 120, "健康义诊", clinic),
+            *served(SUN, CARE, day, 60, "健康义诊 量血压", clinic),  # the same clinic
+            *served(LI, CARE, day, 60, "健康义诊", second_clinic),  # the afternoon's
+            *served(WANG, CARE, day, 30, "健康义诊"),  # logged alone: today's rule
+            *served(SUN, CARE, day, 30, "健康义诊 量血压"),
+        ]
+    )
+    [care] = [r for r in state.team_rankings(parse_period("2026-11")) if r.team_id == CARE]
+    assert (care.minutes, care.volunteers, care.person_times, care.sessions) == (420, 3, 6, 4)
+    li = {r.member_id: r for r in state.volunteer_rankings(parse_period("2026-11"))}[LI]
+    assert (li.minutes, li.person_times, li.sessions) == (180, 2, 2)
+
+
 def test_only_approved_unreversed_minutes_count() -> None:
     pending, refused, undone, partial = uuid4(), uuid4(), uuid4(), uuid4()
     day = date(2026, 11, 3)
