@@ -20,6 +20,7 @@ from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import Mapper, Notification
 
 from projections.text import id_text, instant_text
+from timebank.sealing import opened_state
 from timebank.upcasting import STORED_CLASS_VERSION
 
 GENESIS_HASH = "0" * 64
@@ -51,8 +52,9 @@ class AuditEntry(NamedTuple):
 
 
 def decode_data(mapper: Mapper[UUID], notification: Notification) -> dict[str, Any]:
-    """The event's data as plain JSON values; raises if the stored state cannot be read."""
-    state = notification.state
+    """The event's data as plain JSON values; raises if the stored state cannot be read
+    (`timebank.sealing.StoredEventError` when its seal does not hold)."""
+    state = opened_state(mapper, notification)
     if mapper.cipher:
         state = mapper.cipher.decrypt(state)
     if mapper.compressor:
