@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import Notification
 
-from projections import audit, balances, directory
+from projections import audit, balances, directory, semantics
+from projections.checkpoints import Checkpoint, Watch, totals_of
 from projections.collector import collector_paused
 from projections.log import PAGE_SIZE, notifications
 from projections.runner import (
@@ -31,8 +33,10 @@ from projections.runner import (
     canonical_row,
 )
 from projections.store import ViewStore
+from projections.text import id_text
 from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
 from timebank.application import TimeBank
+from timebank.sealing import SealFindings, StoredEventError
 
 
 @dataclass(frozen=True)
@@ -102,16 +106,32 @@ def replay(
     )
 
 
-def verify(app: TimeBank, store: ViewStore) -> Report:
-    """Check the chain, the books and every projection against a fresh replay."""
+def verify(
+    app: TimeBank,
+    store: ViewStore,
+    *,
+    checkpoints: Sequence[Checkpoint] = (),
+    trusted_keys: Sequence[Ed25519PublicKey] = (),
+) -> Report:
+    """Check the chain, the books, the events' seals and meaning, and every projection
+    against a fresh replay; with kept `checkpoints`, also that the history extends each
+    (signed by one of `trusted_keys`, when any are given)."""
     with collector_paused():
-        return _Verifier(app, store).run()
+        return _Verifier(app, store, Watch(checkpoints, trusted_keys)).run()
 
 
 #: What verify reports about the stored events and the audit trail themselves: chaining
 #: the trail again from the events as they stand would erase exactly these findings.
 CHAIN_FINDINGS = frozenset(
-    {"altered", "missing", "unrecorded", "out_of_order", "undecodable", "audit_chain_broken"}
+    {
+        "altered",
+        "missing",
+        "unrecorded",
+        "out_of_order",
+        "undecodable",
+        "audit_chain_broken",
+        "forged",
+    }
 )
 
 
@@ -143,9 +163,13 @@ def rebuild_audit_trail(
 
 
 class _Verifier:
-    def __init__(self, app: TimeBank, store: ViewStore) -> None:
+    def __init__(self, app: TimeBank, store: ViewStore, watch: Watch | None = None) -> None:
         self.app = app
         self.store = store
+        self.meaning = semantics.Meaning(app.policy.timezone)
+        self.seals = SealFindings(app.mapper)
+        self.watch = watch or Watch(())
+        self.head: str | None = audit.GENESIS_HASH  # the chain of the events as stored
         self.problems: list[Finding] = []
         self.balances = balances.Balances()
         self.directory = directory.Directory()
@@ -182,11 +206,13 @@ class _Verifier:
             self._check_version(notification)
             if decoded is not None:
                 self._fold(notification.id, decoded[0])
+            self._observe(notification, None if decoded is None else decoded[1])
         while expected is not None:
             self.report(expected.entry.position, "missing", "audited event no longer stored")
             expected = next(audited, None)
         self._compare_views_before(None)
         self._check_books()
+        self._observe_end()
         return Report(self.checked, self.problems)
 
     # The chain -------------------------------------------------------------------------
@@ -228,6 +254,9 @@ class _Verifier:
                 data = audit.decode_data(self.app.mapper, notification)
                 return event, audit.canonical_json(data)
             return event, audit.event_json(self.app.mapper, notification, event)
+        except StoredEventError as error:  # a seal that does not hold (timebank.sealing)
+            self.seals.refused(notification.id, error)
+            return None
         except Exception as error:
             self.report(notification.id, "undecodable", f"{type(error).__name__}: {error}")
             return None
@@ -322,6 +351,44 @@ class _Verifier:
             self.report(None, "imbalance", f"accounts sum to {total} minutes, not zero")
         for ref in self.open_transfers:
             self.report(None, "bad_posting", f"transfer {ref} has only one leg")
+
+    # Seals, meaning and kept checkpoints -----------------------------------------------
+
+    def _observe(self, notification: Notification, data_json: str | None) -> None:
+        """After the chain and the books: the event's seal, what it means beside the events
+        before it, and the chain as stored, held against any kept checkpoint."""
+        self.seals.stored(notification.id, notification.state)
+        aggregate_id = id_text(notification.originator_id)
+        if data_json is not None:
+            self.meaning.apply_json(notification.id, notification.topic, aggregate_id, data_json)
+        if self.watch.waiting:
+            if self.head is not None and data_json is not None:
+                self.head = audit.chain_json(
+                    self.head, notification, data_json, aggregate_id=aggregate_id
+                )
+            else:
+                self.head = None
+            self.watch.event(notification.id, self.head, self._totals)
+
+    def _observe_end(self) -> None:
+        self.meaning.finish()
+        self.watch.finish()
+        covered = max((kept.position for kept in self.watch.extended), default=0)
+        for finding in (
+            *self.meaning.findings,
+            *self.watch.findings,
+            *self.seals.finish(covered_through=covered),
+        ):
+            self.report(*finding)
+
+    def _totals(self) -> dict[str, int]:
+        members = self.balances.members.values()
+        return totals_of(
+            sum(m.balance for m in members),
+            sum(m.held for m in members),
+            self.balances.system[ISSUANCE],
+            self.balances.system[REDEEMED],
+        )
 
     # The projections -------------------------------------------------------------------
 
