@@ -16,6 +16,7 @@ from api.limits import BodySizeLimit
 from api.paging import DESCRIPTION as PAGING
 from api.routers import (
     audit,
+    checkpoints,
     health,
     members,
     rankings,
@@ -116,6 +117,7 @@ def create_app(
         transfers.router,
         rankings.router,
         audit.router,
+        checkpoints.router,
     ):
         app.include_router(router)
     return app
