@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -27,7 +26,9 @@ from api.routers import (
     transfers,
 )
 from api.settings import Settings
+from projections.queries import Reader
 from projections.runner import ProjectionRunner
+from projections.store import ViewStore
 
 DESCRIPTION = """\
 An event-sourced ledger for community time banks (时间银行): volunteers earn minutes for
@@ -52,48 +53,35 @@ service a coordinator approves, keep them, give them to relatives and spend them
 DESCRIPTION += f"- **Lists.** {PAGING}\n"
 
 
-# The collector's thresholds once the start-up heap is frozen. A full pass runs after ten
-# passes over the middle generation only while the objects that survived since the last
-# one exceed a quarter of those it kept: with the heap frozen, that quarter is tiny, so
-# by default a full pass (10-35 ms over the views grown since start, at a million events)
-# came every second or two under load, and it set the p99 of every endpoint. A hundred
-# times fewer full passes; the young generations keep their defaults.
-_SERVING_GC_THRESHOLDS = (700, 10, 1000)
-
-
 def create_app(
-    settings: Settings | None = None,
-    *,
-    clock: Callable[[], datetime] | None = None,
-    whole_process: bool = False,
+    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
 ) -> FastAPI:
     """The API over the configured ledger; `clock` decides "today" (tests fix it).
 
-    `whole_process`: the app is all its process serves, as `timebank serve` runs it. What
-    it loads at start (the views, the cached aggregates) lives as long as the process and
-    is then frozen out of the garbage collector's full passes, which otherwise walk it all
-    and stall every request in flight (p99 of any endpoint ~100 ms at 40k events, ~15 ms
-    frozen). Frozen, it is never collected: no place for an app started and stopped
-    many times in one process (the tests)."""
+    The process holds no copy of the ledger's history: reads are SQL over the view tables
+    (`projections.queries`). One process among those serving a store writes the views
+    (`projections.locks`); the others read them, and take over the writing if it goes."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = settings.open_ledger(clock=clock)
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()
-        if whole_process:
-            gc.collect()  # nothing that is already garbage is frozen
-            gc.freeze()
-            gc.set_threshold(*_SERVING_GC_THRESHOLDS)
+        store = ViewStore.open(ledger, pool_size=settings.postgres_pool_size)
+        store.locks.hold_serving()
+        store.prepare()
+        runner = ProjectionRunner(ledger, store)
+        if runner.claim():
+            runner.catch_up()  # the writer serves views that include every stored event
         runner.start(interval=settings.projection_interval)
         app.state.ledger = ledger
         app.state.projections = runner
+        app.state.reader = Reader(store, ledger.today, ladder=settings.ladder())
         app.state.store_follower = StoreFollower(ledger.follow_store)
         try:
             yield
         finally:
             runner.stop()
+            store.close()
             ledger.close()
 
     app = FastAPI(
@@ -125,4 +113,4 @@ def create_app(
 
 def serving_app() -> FastAPI:
     """The app of one `timebank serve` worker process (a uvicorn factory)."""
-    return create_app(whole_process=True)
+    return create_app()

@@ -12,15 +12,14 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import InvalidQueryError, UnauthenticatedError
+from api.errors import InvalidQueryError, StaleViewsError, UnauthenticatedError
 from api.freshness import StoreFollower
 from api.settings import Settings
-from api.visibility import Viewer, require_auditor
-from projections.directory import MemberRow
+from projections.queries import Reader
 from projections.runner import ProjectionRunner
+from projections.visibility import Viewer, require_auditor
 from timebank.application import SYSTEM_ACTOR_ID, Actor, TimeBank
 from timebank.cache import NotInMemoryError
-from timebank.errors import NotFoundError
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
@@ -53,17 +52,28 @@ Ledger = Annotated[TimeBank, Depends(get_ledger)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_projections(request: Request, ledger: Ledger) -> ProjectionRunner:
-    """The read models, once they include every event this process's commands saved:
-    a read after a successful write on the same server sees the write."""
+async def get_reader(request: Request, ledger: Ledger) -> Reader:
+    """The read side, once its views include every event this process's commands saved:
+    a read after a successful write on the same server sees the write (the views' writer
+    folds it at once; in another process, the read waits for the writer, bounded)."""
     runner: ProjectionRunner = request.app.state.projections
     head = ledger.last_position()
-    if runner.position < head:  # catching up reads the store: not on the event loop
-        await run_in_threadpool(runner.wait_for, head)
+    # Reading the views' position reads the store: not on the event loop.
+    if not await run_in_threadpool(runner.wait_for, head):
+        raise StaleViewsError(head)
+    reader: Reader = request.app.state.reader
+    return reader
+
+
+Reads = Annotated[Reader, Depends(get_reader)]
+
+
+async def get_runner(request: Request) -> ProjectionRunner:
+    runner: ProjectionRunner = request.app.state.projections
     return runner
 
 
-Projections = Annotated[ProjectionRunner, Depends(get_projections)]
+Runner = Annotated[ProjectionRunner, Depends(get_runner)]
 
 
 def _same_secret(given: str, expected: str) -> bool:
@@ -170,31 +180,20 @@ async def _signed_in(
 Caller = Annotated[Actor, Depends(current_actor)]
 
 
-async def auditing_actor(actor: Caller) -> Actor:
-    require_auditor(actor)
-    return actor
+async def the_viewer(actor: Caller) -> Viewer:
+    """The caller as the read side's rule sees them (projections.visibility)."""
+    return Viewer(actor.id, actor.is_admin or actor.is_auditor)
 
 
-AuditingCaller = Annotated[Actor, Depends(auditing_actor)]
+ViewerOf = Annotated[Viewer, Depends(the_viewer)]
 
 
-async def readable_member(
-    member_id: UUID, ledger: Ledger, actor: Caller, runner: Projections
-) -> MemberRow:
-    """The member named in the path, from the directory, once the caller may read their
-    data. Refusal comes before existence, so only those allowed to ask learn whether a
-    member exists."""
-    today = ledger.today()
-    with runner.lock:
-        directory = runner.directory.state
-        Viewer.of(actor, directory, today).require_member(directory, member_id, today)
-        member = directory.members.get(member_id)
-    if member is None:
-        raise NotFoundError("member", member_id)
-    return member
+async def auditing_viewer(viewer: ViewerOf) -> Viewer:
+    require_auditor(viewer)
+    return viewer
 
 
-ReadableMember = Annotated[MemberRow, Depends(readable_member)]
+AuditingViewer = Annotated[Viewer, Depends(auditing_viewer)]
 
 
 async def client_request_id(

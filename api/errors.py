@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from projections.periods import PeriodError
+from projections.queries import CursorError
 from timebank.errors import (
     BalanceCapExceededError,
     ConcurrencyError,
@@ -36,6 +37,15 @@ class UnauthenticatedError(Exception):
         super().__init__(message)
         self.message = message
         self.token_presented = token_presented
+
+
+class StaleViewsError(Exception):
+    """The views did not reach the caller's own write in time (their writer is busy or
+    gone); nothing was read, and the request may be retried."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(f"the views have not yet reached position {position}")
+        self.position = position
 
 
 class InvalidQueryError(Exception):
@@ -62,7 +72,7 @@ class ErrorInfo(BaseModel):
         description=(
             "A stable, machine-readable code: unauthorized, forbidden, not_found, "
             "method_not_allowed, invalid_request, insufficient_minutes, invalid_state, "
-            "idempotency_key_reused, balance_cap_exceeded, conflict, busy, unavailable."
+            "idempotency_key_reused, balance_cap_exceeded, conflict, busy, unavailable, stale."
         )
     )
     message: str = Field(description="What went wrong, for people.")
@@ -191,7 +201,7 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 async def _invalid_query(request: Request, exc: Exception) -> JSONResponse:
     field, message = "query", str(exc)
-    if isinstance(exc, InvalidQueryError):
+    if isinstance(exc, InvalidQueryError | CursorError):
         field, message = exc.field, exc.message
     elif isinstance(exc, PeriodError):
         field = "period"  # the one query parameter that names a period
@@ -214,6 +224,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _stale_views(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(
+        503,
+        "stale",
+        "the read models have not yet caught up with your last change; try again",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
 async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """The store timed out on a lock or lost its connection; nothing was changed."""
     return error_response(
@@ -229,6 +248,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnauthenticatedError, _unauthenticated)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(InvalidQueryError, _invalid_query)
+    app.add_exception_handler(CursorError, _invalid_query)
+    app.add_exception_handler(StaleViewsError, _stale_views)
     app.add_exception_handler(PeriodError, _invalid_query)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _store_unavailable)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.logscan import scan_and_decode
 from projections.auditor import replay, verify
-from projections.store import open_view_store
+from projections.store import ViewStore
 from timebank import TimeBank
 
 
@@ -31,7 +31,8 @@ def _peak_mib() -> float:
 def main(argv: list[str]) -> int:
     work, url, repeats = argv[0], argv[1], int(argv[2])
     app = TimeBank.from_url(url)
-    store = open_view_store(app)
+    store = ViewStore.open(app, pool_size=2)
+    store.prepare()
     before = _peak_mib()
     scans: list[tuple[int, float]] = []
     runs: list[tuple[int, float]] = []

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from api.settings import Settings
 from cli.progress import progress_bar
+from cli.views import CATCH_UP_WAIT, opened
 from projections import auditor
 from projections.checkpoints import (
     Checkpoint,
@@ -24,9 +25,10 @@ from projections.checkpoints import (
 from projections.export import ExportError, export_ledger, read_checkpoint, verify_export
 from projections.lines import bounded_lines
 from projections.runner import ProjectionRunner
+from projections.store import ViewStore
 from timebank.application import TimeBank
 
-PROJECTIONS = ("directory", "balances", "audit")
+TARGETS = ("views", "audit")
 
 
 def verify(
@@ -45,16 +47,18 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Check the hash chain, the books, the seals, what the events mean and every
-    projection, and that the history extends each kept checkpoint; exit 1 on any finding."""
+    """Check the hash chain, the books, the seals, what the events mean and every view,
+    and that the history extends each kept checkpoint; exit 1 on any finding."""
     kept, unreadable = _kept_checkpoints(checkpoint or [])
     trusted = _trusted_keys(public_key or [])
     ledger = Settings().open_ledger()
+    store = ViewStore.open(ledger, pool_size=2)
     try:
-        runner = ProjectionRunner(ledger)
-        _catch_up_for_verify(ledger, runner)
-        report = auditor.verify(ledger, runner.store, checkpoints=kept, trusted_keys=trusted)
+        store.prepare()
+        _catch_up_for_verify(ledger, store)  # the audit trail sees every event it can
+        report = auditor.verify(ledger, store, checkpoints=kept, trusted_keys=trusted)
     finally:
+        store.close()
         ledger.close()
     problems = [*(auditor.Finding(*f) for f in unreadable), *report.problems]
     report = auditor.Report(report.events_checked, problems)
@@ -97,10 +101,10 @@ def replay(
 
 
 def rebuild(
-    projection: Annotated[
-        str | None,
-        typer.Argument(help=f"One of {', '.join(PROJECTIONS)} (default: every view, not audit)."),
-    ] = None,
+    target: Annotated[
+        str,
+        typer.Argument(help="views (every view; the default) or audit (the audit trail)."),
+    ] = "views",
     force: Annotated[
         bool,
         typer.Option(
@@ -109,24 +113,37 @@ def rebuild(
         ),
     ] = False,
 ) -> None:
-    """Drop the views (or one projection) with their positions, and fold the log again.
+    """Fold the log again into empty views (or chain the audit trail again).
 
-    The audit trail is rebuilt only when named, and only on a ledger whose chain verifies:
-    chaining it again would erase the evidence of a tampered store."""
-    if projection is not None and projection not in PROJECTIONS:
-        raise typer.BadParameter(f"choose one of {', '.join(PROJECTIONS)}")
-    if force and projection != "audit":
+    It runs only while no server or projector serves the store: it holds the store alone
+    for as long as it runs, and a server started meanwhile waits for it. Every batch is
+    stored whole, so a rebuild that is stopped or killed leaves views a server goes on
+    from. The audit trail is rebuilt only when named, and only on a ledger whose chain
+    verifies: chaining it again would erase the evidence of a tampered store."""
+    if target not in TARGETS:
+        raise typer.BadParameter(f"choose one of {', '.join(TARGETS)}")
+    if force and target != "audit":
         raise typer.BadParameter("only `rebuild audit` is forced", param_hint="--force")
     ledger = Settings().open_ledger()
+    store = ViewStore.open(ledger, pool_size=2)
     try:
-        runner = ProjectionRunner(ledger)
+        if not store.locks.try_alone():
+            typer.echo(
+                "not rebuilt: a server or projector is serving this store; stop it first "
+                "(`timebank serve`, `timebank project`), then rebuild",
+                err=True,
+            )
+            raise typer.Exit(1)
+        store.prepare()
         total = ledger.recorder.max_notification_id() or 0
-        if projection == "audit":
+        if target == "audit":
             with progress_bar("checking the chain, then rebuilding audit", total) as advance:
-                applied = auditor.rebuild_audit_trail(ledger, runner, force=force, progress=advance)
+                applied = auditor.rebuild_audit_trail(ledger, store, force=force, progress=advance)
         else:
-            with progress_bar(f"rebuilding {projection or 'the views'}", total) as advance:
-                applied = runner.rebuild([projection] if projection else None, progress=advance)
+            runner = ProjectionRunner(ledger, store)
+            runner.claim()
+            with progress_bar("rebuilding the views", total) as advance:
+                applied = runner.rebuild(progress=advance)
     except auditor.UnverifiedChainError as refused:
         for problem in refused.findings:
             typer.echo(f"{_where(problem)}\t{problem.kind}\t{problem.detail}")
@@ -138,8 +155,9 @@ def rebuild(
         )
         raise typer.Exit(1) from None
     finally:
+        store.close()
         ledger.close()
-    what = projection or "the views (directory, balances; the audit trail is kept)"
+    what = "the audit trail" if target == "audit" else "the views (the audit trail is kept)"
     typer.echo(f"rebuilt {what} from {applied} events")
 
 
@@ -147,20 +165,20 @@ def export(
     file: Annotated[Path, typer.Argument(help="Where to write the JSON Lines export.")],
 ) -> None:
     """Write the whole ledger as JSON Lines, one event a line, closed by a checkpoint."""
-    ledger = Settings().open_ledger()
     partial = file.with_name(file.name + ".partial")
     try:
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()  # every exported hash is checked against the audit trail
-        total = ledger.recorder.max_notification_id() or 0
-        with partial.open("w", encoding="utf-8") as out, progress_bar("exporting", total) as step:
-            checkpoint = export_ledger(ledger, runner.store, out, progress=step)
+        # Every exported hash is checked against the audit trail, current with the log.
+        with opened() as views:
+            total = views.ledger.recorder.max_notification_id() or 0
+            with (
+                partial.open("w", encoding="utf-8") as out,
+                progress_bar("exporting", total) as step,
+            ):
+                checkpoint = export_ledger(views.ledger, views.store, out, progress=step)
     except ExportError as error:
         partial.unlink(missing_ok=True)
         typer.echo(f"not exported: {error}; run `timebank verify`", err=True)
         raise typer.Exit(1) from None
-    finally:
-        ledger.close()
     os.replace(partial, file)
     typer.echo(
         f"exported {checkpoint['count']} events to {file}; head hash {checkpoint['head_hash']}"
@@ -270,26 +288,35 @@ def _zone(name: str | None) -> ZoneInfo:
         raise typer.BadParameter(f"unknown time zone {name!r}", param_hint="--timezone") from None
 
 
-def _catch_up_for_verify(ledger: TimeBank, runner: ProjectionRunner) -> None:
-    """Let the audit trail see every event before the check. A ledger the runner cannot
-    fold to its end (an event that does not decode or does not fit) is exactly what verify
-    is for: it reports that event, so the failure is told and verify goes on."""
+def _catch_up_for_verify(ledger: TimeBank, store: ViewStore) -> None:
+    """Let the audit trail see every event before the check, as `cli.views.opened` does,
+    except that a log the views cannot be folded to its end (an event that does not decode
+    or does not fit) is exactly what verify is for: it reports that event, so the failure
+    is told and verify goes on."""
+    runner = ProjectionRunner(ledger, store)
+    head = ledger.recorder.max_notification_id() or 0
+    if not runner.claim():
+        if not runner.wait_for(head, timeout=CATCH_UP_WAIT):
+            typer.echo(
+                f"the server's views stop at position {runner.position}; verifying the "
+                "stored events as they stand",
+                err=True,
+            )
+        return
     try:
-        with progress_bar("catching up", _pending(ledger, runner)) as advance:
+        with progress_bar("catching up", max(head - runner.position, 0)) as advance:
             runner.catch_up(progress=advance)
     # Any failure of the fold is evidence for verify to report, never a reason to stop it.
     except Exception as error:
         typer.echo(
-            f"the projections stop at position {runner.position} "
-            f"({type(error).__name__}); verifying the stored events as they stand",
+            f"the views stop at position {runner.position} ({type(error).__name__}); "
+            "verifying the stored events as they stand",
             err=True,
         )
+    finally:
+        store.locks.release_writer()
+        runner.is_writer = False
 
 
 def _where(problem: auditor.Finding) -> str:
     return "-" if problem.position is None else str(problem.position)
-
-
-def _pending(ledger: TimeBank, runner: ProjectionRunner) -> int:
-    """How many stored events the runner has yet to apply."""
-    return max((ledger.recorder.max_notification_id() or 0) - runner.position, 0)

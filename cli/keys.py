@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from api.settings import Settings
+from cli.views import opened
 from projections.checkpoints import CheckpointError, new_key_pair, sign_checkpoint
-from projections.runner import ProjectionRunner
 from timebank.sealing import new_event_key
 
 
@@ -31,16 +31,12 @@ def checkpoint(
             err=True,
         )
         raise typer.Exit(2)
-    ledger = settings.open_ledger()
     try:
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()  # the checkpoint covers every event stored so far
-        signed = sign_checkpoint(ledger, runner.store, key)
+        with opened(settings) as views:  # the audit trail covers every event stored so far
+            signed = sign_checkpoint(views.ledger, views.store, key)
     except CheckpointError as error:
         typer.echo(f"not signed: {error}", err=True)
         raise typer.Exit(1) from None
-    finally:
-        ledger.close()
     line = signed.line()
     if out is not None:
         with out.open("a", encoding="utf-8") as kept:

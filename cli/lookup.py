@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Iterable
 from uuid import UUID
 
-from projections.directory import Directory
+from projections.queries import Reader
 
 
 class NotFoundByNameError(ValueError):
@@ -31,10 +31,10 @@ def find(kind: str, text: str, names: Iterable[tuple[UUID, str]]) -> UUID:
     return matches[0]
 
 
-def find_member(directory: Directory, text: str, among: set[UUID] | None = None) -> UUID:
-    members = directory.members.values()
-    return find("member", text, ((m.id, m.name) for m in members if among is None or m.id in among))
+def find_member(reader: Reader, text: str, *, team_id: UUID | None = None) -> UUID:
+    """A member by id or exact name (among a team's members, with `team_id`)."""
+    return find("member", text, ((m.id, m.name) for m in reader.member_names(team_id=team_id)))
 
 
-def find_team(directory: Directory, text: str) -> UUID:
-    return find("team", text, ((t.id, t.name) for t in directory.teams.values()))
+def find_team(reader: Reader, text: str) -> UUID:
+    return find("team", text, ((t.id, t.name) for t in reader.team_names()))

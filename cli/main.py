@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from api.app import create_app
 from api.settings import Settings
 from cli import auditing, demo, keys, project, records, reports, tokens
-from projections.runner import ProjectionRunner
+from cli.views import opened
 from timebank.application import SYSTEM_ACTOR_ID
 from timebank.members import GlobalRole
 from timebank.sealing import StoredEventError, StoreKeyError
@@ -52,7 +52,7 @@ def serve(
         demo.fill_if_empty(settings)
     if workers == 1:
         uvicorn.run(
-            create_app(settings, whole_process=True),
+            create_app(settings),
             host=host or settings.host,
             port=port or settings.port,
             log_level="info",
@@ -73,22 +73,16 @@ def init(
     name: Annotated[str, typer.Option(help="The first admin's name.")] = "Admin",
 ) -> None:
     """Create the first admin member of a new ledger and print their token, once."""
-    ledger = Settings().open_ledger()
-    try:
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()
-        with runner.lock:
-            admins = [m for m in runner.directory.state.members.values() if "admin" in m.roles]
+    with opened() as views:
+        admins = views.reader.admins()
         if admins:
             typer.echo(
                 f"this ledger already has an admin: {admins[0].name} ({admins[0].id})", err=True
             )
             raise typer.Exit(1)
-        registered = ledger.register_member_with_token(
+        registered = views.ledger.register_member_with_token(
             actor_id=SYSTEM_ACTOR_ID, name=name, roles=[GlobalRole.ADMIN]
         )
-    finally:
-        ledger.close()
     typer.echo(f"admin member {registered.member.id} ({registered.member.name}) created")
     typer.echo(f"token (shown once; the ledger keeps only its digest): {registered.token.token}")
 

@@ -12,11 +12,10 @@ from uuid import UUID
 
 import typer
 
-from api.settings import Settings
-from cli.lookup import NotFoundByNameError, find_member, find_team
+from cli.lookup import NotFoundByNameError, find, find_member, find_team
 from cli.progress import progress_bar
-from projections.directory import Directory
-from projections.runner import ProjectionRunner
+from cli.views import opened
+from projections.queries import Reader
 from timebank.errors import InvalidRequestError, RecordsRejectedError, TimebankError
 from timebank.imports import ServiceRecord
 from timebank.rules import optional_text, parse_date, parse_whole_number, require_text
@@ -51,18 +50,12 @@ def import_service(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         _refuse([(0, "file", f"not UTF-8 text ({error.reason} at byte {error.start})")])
-    ledger = Settings().open_ledger()
-    try:
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()
-        with runner.lock:
-            team_id, actor_id, records, problems = _read(
-                runner.directory.state, text, team, coordinator
-            )
+    with opened() as views:
+        team_id, actor_id, records, problems = _read(views.reader, text, team, coordinator)
         if problems:
             _refuse(problems)
         try:
-            result = ledger.import_service_records(
+            result = views.ledger.import_service_records(
                 actor_id=actor_id,
                 team_id=team_id,
                 name=file.name,
@@ -73,8 +66,6 @@ def import_service(
             _refuse(error.problems)
         except TimebankError as error:
             _refuse([(0, "file", str(error))])
-    finally:
-        ledger.close()
     typer.echo(
         f"imported {result.rows} records, {result.minutes} minutes, into team {team_id} "
         f"as {result.source}"
@@ -82,14 +73,14 @@ def import_service(
 
 
 def _read(
-    directory: Directory, text: str, team: str, coordinator: str
+    views: Reader, text: str, team: str, coordinator: str
 ) -> tuple[UUID, UUID, list[ServiceRecord], list[tuple[int, str, str]]]:
     try:
-        team_id = find_team(directory, team)
-        actor_id = find_member(directory, coordinator)
+        team_id = find_team(views, team)
+        actor_id = find_member(views, coordinator)
     except NotFoundByNameError as error:
         raise typer.BadParameter(str(error)) from None
-    members = {row.member_id for row in directory.memberships.get(team_id, [])}
+    members = [(m.id, m.name) for m in views.member_names(team_id=team_id)]
     # The csv module finds the rows itself: str.splitlines() would also break a row at
     # the separators and controls (\x1c, \x85, U+2028...) a cell may hold.
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -113,7 +104,7 @@ def _read(
             for row in reader:
                 step(1)
                 line = reader.line_num
-                record, row_problems = _record(directory, members, line, row)
+                record, row_problems = _record(members, line, row)
                 problems.extend(row_problems)
                 if record is not None:
                     records.append(record)
@@ -123,7 +114,7 @@ def _read(
 
 
 def _record(
-    directory: Directory, members: set[UUID], line: int, row: dict[str | None, Any]
+    members: list[tuple[UUID, str]], line: int, row: dict[str | None, Any]
 ) -> tuple[ServiceRecord | None, list[tuple[int, str, str]]]:
     """One row checked by the ledger's own rules (timebank.rules), every problem named."""
     problems: list[tuple[int, str, str]] = []
@@ -147,7 +138,7 @@ def _record(
 
     volunteer: UUID | None = None
     try:
-        volunteer = find_member(directory, cells.get("volunteer", "").strip(" \t"), among=members)
+        volunteer = find("member", cells.get("volunteer", "").strip(" \t"), members)
     except NotFoundByNameError as error:
         problems.append((line, "volunteer", f"{error} in this team"))
     service_date = checked("date", parse_date, typed=True)

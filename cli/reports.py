@@ -8,12 +8,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.settings import Settings
 from cli.lookup import NotFoundByNameError, find_member, find_team
+from cli.views import opened
 from projections.periods import PeriodError, parse_period
-from projections.rankings import team_rankings, volunteer_rankings
-from projections.runner import ProjectionRunner
-from projections.stars import star_level
+from projections.visibility import Viewer
+from timebank.application import SYSTEM_ACTOR_ID
+
+_ALL = 1_000_000  # a terminal shows the whole ranking
 
 
 def rankings(
@@ -33,57 +34,52 @@ def rankings(
         chosen = parse_period(period)
     except PeriodError as error:
         raise typer.BadParameter(str(error), param_hint="--period") from None
-    settings = Settings()
-    ledger = settings.open_ledger()
-    try:
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()
-        with runner.lock:
-            state = runner.directory.state
-            if volunteers:
-                team_id = None
-                if team is not None:
-                    try:
-                        team_id = find_team(state, team)
-                    except NotFoundByNameError as error:
-                        raise typer.BadParameter(str(error), param_hint="--team") from None
-                rows = volunteer_rankings(state, chosen, team_id=team_id, community=community)
-                table = Table(
-                    "rank",
-                    "volunteer",
-                    "hours",
-                    "person-times",
-                    "sessions",
-                    title=f"Volunteers, {chosen.name}",
+    with opened() as views:
+        reader, everyone = views.reader, Viewer(SYSTEM_ACTOR_ID, sees_everything=True)
+        if volunteers:
+            team_id = None
+            if team is not None:
+                try:
+                    team_id = find_team(reader, team)
+                except NotFoundByNameError as error:
+                    raise typer.BadParameter(str(error), param_hint="--team") from None
+            rows = reader.volunteer_rankings(
+                everyone, chosen, team_id=team_id, community=community, limit=_ALL
+            ).items
+            table = Table(
+                "rank",
+                "volunteer",
+                "hours",
+                "person-times",
+                "sessions",
+                title=f"Volunteers, {chosen.name}",
+            )
+            for v in rows:
+                table.add_row(
+                    str(v.rank), v.name, _hours(v.minutes), str(v.person_times), str(v.sessions)
                 )
-                for v in rows:
-                    table.add_row(
-                        str(v.rank), v.name, _hours(v.minutes), str(v.person_times), str(v.sessions)
-                    )
-            else:
-                ranks = team_rankings(state, chosen, community=community)
-                table = Table(
-                    "rank",
-                    "team",
-                    "community",
-                    "hours",
-                    "volunteers",
-                    "person-times",
-                    "sessions",
-                    title=f"Teams, {chosen.name}",
+        else:
+            ranks = reader.team_rankings(everyone, chosen, community=community, limit=_ALL).items
+            table = Table(
+                "rank",
+                "team",
+                "community",
+                "hours",
+                "volunteers",
+                "person-times",
+                "sessions",
+                title=f"Teams, {chosen.name}",
+            )
+            for t in ranks:
+                table.add_row(
+                    str(t.rank),
+                    t.name,
+                    t.community,
+                    _hours(t.minutes),
+                    str(t.volunteers),
+                    str(t.person_times),
+                    str(t.sessions),
                 )
-                for t in ranks:
-                    table.add_row(
-                        str(t.rank),
-                        t.name,
-                        t.community,
-                        _hours(t.minutes),
-                        str(t.volunteers),
-                        str(t.person_times),
-                        str(t.sessions),
-                    )
-    finally:
-        ledger.close()
     Console(width=120).print(table)
 
 
@@ -91,31 +87,25 @@ def balance(
     member: Annotated[str, typer.Argument(help="The member's id or exact name.")],
 ) -> None:
     """A member's minutes: pending, earned, redeemed, held, given, received, available."""
-    settings = Settings()
-    ledger = settings.open_ledger()
-    try:
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()
-        with runner.lock:
-            try:
-                member_id = find_member(runner.directory.state, member)
-            except NotFoundByNameError as error:
-                raise typer.BadParameter(str(error), param_hint="MEMBER") from None
-            name = runner.directory.state.members[member_id].name
-            minutes = runner.balances.state.members[member_id]
-            figures = {
-                "pending": minutes.pending,
-                "earned": minutes.earned,
-                "redeemed": minutes.redeemed,
-                "held": minutes.held,
-                "received": minutes.received,
-                "given": minutes.given,
-                "balance": minutes.balance,
-                "available": minutes.available,
-            }
-            stars = star_level(minutes.earned, settings.ladder())
-    finally:
-        ledger.close()
+    with opened() as views:
+        reader, everyone = views.reader, Viewer(SYSTEM_ACTOR_ID, sees_everything=True)
+        try:
+            member_id = find_member(reader, member)
+        except NotFoundByNameError as error:
+            raise typer.BadParameter(str(error), param_hint="MEMBER") from None
+        profile = reader.profile(everyone, member_id)
+        minutes = reader.balance(everyone, member_id)
+    name, stars = profile.name, profile.star_level
+    figures = {
+        "pending": minutes.pending_minutes,
+        "earned": minutes.earned_minutes,
+        "redeemed": minutes.redeemed_minutes,
+        "held": minutes.held_minutes,
+        "received": minutes.received_minutes,
+        "given": minutes.given_minutes,
+        "balance": minutes.balance_minutes,
+        "available": minutes.available_minutes,
+    }
     table = Table("", "minutes", "hours", title=f"{name}, {stars} stars", caption=str(member_id))
     for label, value in figures.items():
         table.add_row(label, str(value), _hours(value))

@@ -9,7 +9,7 @@ import typer
 
 from api.settings import Settings
 from cli.lookup import NotFoundByNameError, find_member
-from projections.runner import ProjectionRunner
+from cli.views import opened
 from timebank.application import SYSTEM_ACTOR_ID
 from timebank.errors import TimebankError
 
@@ -21,18 +21,12 @@ def issue(
     member: Annotated[str, typer.Argument(help="The member's id or exact name.")],
 ) -> None:
     """Issue a member a new token and print it, once (a lost phone, a second device)."""
-    ledger = Settings().open_ledger()
-    try:
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()
-        with runner.lock:
-            try:
-                member_id = find_member(runner.directory.state, member)
-            except NotFoundByNameError as error:
-                raise typer.BadParameter(str(error), param_hint="MEMBER") from None
-        issued = ledger.issue_token(actor_id=SYSTEM_ACTOR_ID, member_id=member_id)
-    finally:
-        ledger.close()
+    with opened() as views:
+        try:
+            member_id = find_member(views.reader, member)
+        except NotFoundByNameError as error:
+            raise typer.BadParameter(str(error), param_hint="MEMBER") from None
+        issued = views.ledger.issue_token(actor_id=SYSTEM_ACTOR_ID, member_id=member_id)
     typer.echo(f"credential {issued.credential_id} for member {member_id}")
     typer.echo(f"token (shown once; the ledger keeps only its digest): {issued.token}")
 

@@ -12,13 +12,15 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from json.encoder import encode_basestring as _quoted  # as dumps quotes text
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 import orjson
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import Mapper, Notification
+from sqlalchemy import BigInteger, Column, String, Table, Text, select
 
+from projections.base import METADATA, SEALED, Batch
 from projections.text import id_text, instant_text
 from timebank.sealing import opened_state
 from timebank.upcasting import STORED_CLASS_VERSION
@@ -274,3 +276,68 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+audit_trail = Table(
+    "view_audit_trail",
+    METADATA,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("topic", Text, nullable=False),
+    Column("aggregate_id", Text, nullable=False),
+    Column("aggregate_version", BigInteger, nullable=False),
+    Column("actor_id", Text),
+    Column("recorded_at", Text),
+    Column(
+        "data", Text, nullable=False, info=SEALED
+    ),  # the canonical JSON the chain hashes; sealed
+    Column("hash", String(64), nullable=False),
+)
+
+
+class AuditProjection:
+    """Every stored event, chained to the one before: the evidence verify compares the
+    events with. It is not folded again with the other views (see `ViewStore.rebuild`)."""
+
+    name: ClassVar[str] = "audit"
+    tables: ClassVar[tuple[Table, ...]] = (audit_trail,)
+
+    def fold(self, batch: Batch) -> None:
+        if not batch.events:
+            return
+        head = batch.conn.execute(
+            select(audit_trail.c.hash).order_by(audit_trail.c.position.desc()).limit(1)
+        ).scalar()
+        previous = head or GENESIS_HASH
+        rows = []
+        seal = batch.sealer.seal
+        for logged in batch.events:
+            row = row_of_event(previous, batch.mapper, logged.notification, logged.event)
+            previous = row[-1]
+            rows.append(dict(zip(_AUDIT_COLUMNS, (*row[:6], seal(row[6]), row[7]), strict=True)))
+        batch.insert(audit_trail, rows)
+
+
+_AUDIT_COLUMNS = (
+    "position",
+    "topic",
+    "aggregate_id",
+    "aggregate_version",
+    "actor_id",
+    "recorded_at",
+    "data",
+    "hash",
+)
+
+
+def entry_of_row(row: Any, opened: str) -> AuditEntry:
+    """An audit entry from its stored row, its data opened (unsealed)."""
+    return AuditEntry(
+        row.position,
+        row.topic,
+        row.aggregate_id,
+        row.aggregate_version,
+        row.actor_id,
+        row.recorded_at,
+        opened,
+        row.hash,
+    )

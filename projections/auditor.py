@@ -9,9 +9,7 @@ damaged event: it reports it and goes on.
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -22,17 +20,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import Notification
 
-from projections import audit, balances, directory, semantics
+from projections import audit, balances, semantics
+from projections.audit import audit_trail
 from projections.checkpoints import Checkpoint, Watch, totals_of
 from projections.collector import collector_paused
+from projections.compare import compare_views
 from projections.log import PAGE_SIZE, notifications
-from projections.runner import (
-    BalancesProjection,
-    DirectoryProjection,
-    ProjectionRunner,
-    canonical_row,
-)
-from projections.store import ViewStore
+from projections.queries import Reader
+from projections.runner import AUDIT_ONLY, ProjectionRunner
+from projections.store import AUDIT, ViewStore, view_positions
 from projections.text import id_text
 from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
 from timebank.application import TimeBank
@@ -113,9 +109,9 @@ def verify(
     checkpoints: Sequence[Checkpoint] = (),
     trusted_keys: Sequence[Ed25519PublicKey] = (),
 ) -> Report:
-    """Check the chain, the books, the events' seals and meaning, and every projection
-    against a fresh replay; with kept `checkpoints`, also that the history extends each
-    (signed by one of `trusted_keys`, when any are given)."""
+    """Check the chain, the books, the events' seals and meaning, and every view against a
+    fresh replay; with kept `checkpoints`, also that the history extends each (signed by
+    one of `trusted_keys`, when any are given)."""
     with collector_paused():
         return _Verifier(app, store, Watch(checkpoints, trusted_keys)).run()
 
@@ -145,21 +141,28 @@ class UnverifiedChainError(Exception):
 
 def rebuild_audit_trail(
     app: TimeBank,
-    runner: ProjectionRunner,
+    store: ViewStore,
     *,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Chain the audit trail again from the stored events, only if the chain verifies as
     it stands (or with `force`, for an operator who has kept the evidence some other way);
-    return how many events were chained. Raise `UnverifiedChainError` otherwise."""
-    with runner.paused():
-        if not force:
-            report = verify(app, runner.store)
-            evidence = [p for p in report.problems if p.kind in CHAIN_FINDINGS]
-            if evidence:
-                raise UnverifiedChainError(evidence)
-        return runner.rebuild([runner.audit.name], rechain_audit=True, progress=progress)
+    return how many events were chained. Raise `UnverifiedChainError` otherwise. The
+    caller holds the store alone (`StoreLocks.try_alone`)."""
+    if not force:
+        report = verify(app, store)
+        evidence = [p for p in report.problems if p.kind in CHAIN_FINDINGS]
+        if evidence:
+            raise UnverifiedChainError(evidence)
+    with store.write() as conn:
+        conn.execute(audit_trail.delete())
+        conn.execute(
+            view_positions.update().where(view_positions.c.name == AUDIT).values(position=0)
+        )
+    runner = ProjectionRunner(app, store, groups=AUDIT_ONLY)
+    runner.claim()
+    return runner.catch_up(progress=progress)
 
 
 class _Verifier:
@@ -170,28 +173,21 @@ class _Verifier:
         self.seals = SealFindings(app.mapper)
         self.watch = watch or Watch(())
         self.head: str | None = audit.GENESIS_HASH  # the chain of the events as stored
+        self.reader = Reader(store, lambda: datetime.now(UTC).date())
         self.problems: list[Finding] = []
         self.balances = balances.Balances()
-        self.directory = directory.Directory()
-        self.postings: Counter[UUID] = Counter()  # statement lines a member should have
         self.open_transfers: dict[UUID, tuple[int, str, str]] = {}
         self.versions: dict[int | str, int] = {}  # last version by aggregate (UUID's int)
         self.checked = 0
-        # The stored views are read first, each with the position it stood at, and
-        # compared once the replay reaches that position.
-        self.stored_balances, balances_at = store.read("balances", _loaded_balances)
-        self.stored_directory, directory_at = store.read("directory", _stored_digest)
-        self.pending_comparisons = {"balances": balances_at, "directory": directory_at}
 
     def report(self, position: int | None, kind: str, detail: str) -> None:
         self.problems.append(Finding(position, kind, detail))
 
     def run(self) -> Report:
         audited = self._audit_entries()
-        audit_head = self.store.tracked("audit")
+        audit_head = self.store.positions()[AUDIT]
         previous, expected = audit.GENESIS_HASH, next(audited, None)
         for notification in notifications(self.app):
-            self._compare_views_before(notification.id)
             while expected is not None and expected.entry.position < notification.id:
                 self.report(expected.entry.position, "missing", "audited event no longer stored")
                 previous, expected = expected.entry.hash, next(audited, None)
@@ -210,8 +206,8 @@ class _Verifier:
         while expected is not None:
             self.report(expected.entry.position, "missing", "audited event no longer stored")
             expected = next(audited, None)
-        self._compare_views_before(None)
         self._check_books()
+        self._compare_views()
         self._observe_end()
         return Report(self.checked, self.problems)
 
@@ -222,7 +218,7 @@ class _Verifier:
         previous = audit.GENESIS_HASH
         after = 0
         while True:
-            page = self.store.audit(after=after, limit=PAGE_SIZE)
+            page = self.reader.audit_entries(after=after, limit=PAGE_SIZE)
             for entry in page:
                 # The stored data is canonical JSON, so its text is hashed as it is; text
                 # stored in another form is made canonical before it is judged.
@@ -305,7 +301,6 @@ class _Verifier:
             return
         try:
             balances.apply(self.balances, event)
-            directory.apply(self.directory, event)
         except Exception as error:
             self.report(position, "inconsistent", f"{type(error).__name__}: {error}")
             return
@@ -331,7 +326,6 @@ class _Verifier:
                 expected = (debit, owner)
                 self._match_transfer(position, ref, (minutes, debit, owner))
         if expected is not None:
-            self.postings[owner_id] += 1
             actual = (getattr(event, "debit", None), getattr(event, "credit", None))
             if actual != expected:
                 self.report(position, "bad_posting", f"posts {actual}, expected {expected}")
@@ -390,89 +384,18 @@ class _Verifier:
             self.balances.system[REDEEMED],
         )
 
-    # The projections -------------------------------------------------------------------
+    # The views ---------------------------------------------------------------------
 
-    def _compare_views_before(self, next_position: int | None) -> None:
-        """Compare each stored view once the replay has reached its tracked position."""
-        for name, position in list(self.pending_comparisons.items()):
-            if next_position is not None and next_position <= position:
-                continue
-            del self.pending_comparisons[name]
-            if name == "balances":
-                self._compare_balances(position)
-            else:
-                self._compare_directory(position)
-
-    def _compare_balances(self, position: int) -> None:
-        stored = self.stored_balances
-        if stored.state.members != self.balances.members:
-            differing = {
-                m
-                for m in {*stored.state.members, *self.balances.members}
-                if stored.state.members.get(m) != self.balances.members.get(m)
-            }
+    def _compare_views(self) -> None:
+        """Every stored view, row by row, against the log folded afresh up to the views'
+        position (see `projections.compare`)."""
+        _, mismatches = compare_views(self.app, self.store)
+        for mismatch in mismatches:
             self.report(
-                position, "projection_mismatch", f"balances differ for {len(differing)} members"
+                mismatch.position,
+                "projection_mismatch",
+                f"{mismatch.table}: {mismatch.detail}",
             )
-        if stored.state.system != self.balances.system:
-            self.report(position, "projection_mismatch", "system accounts differ")
-        lines = self.store.statement_summary(up_to=position)
-        for member_id, minutes in self.balances.members.items():
-            count, net = lines.get(member_id, (0, 0))
-            if count != self.postings[member_id] or net != minutes.balance:
-                self.report(
-                    position,
-                    "projection_mismatch",
-                    f"statement of {member_id}: {count} lines netting {net}, "
-                    f"expected {self.postings[member_id]} netting {minutes.balance}",
-                )
-
-    def _compare_directory(self, position: int) -> None:
-        fresh = DirectoryProjection()
-        fresh.state = self.directory
-        digest = _digest(
-            (fresh.stored_key(key), canonical_row(fresh.row_value(key))) for key in fresh.row_keys()
-        )
-        for part, name in _DIRECTORY_PARTS.items():
-            if self.stored_directory.get(part) != digest.get(part):
-                self.report(position, "projection_mismatch", f"directory {name} differ")
-
-
-def _loaded_balances(rows: Iterable[tuple[str, str]]) -> BalancesProjection:
-    view = BalancesProjection()
-    view.load(rows)
-    return view
-
-
-# The directory's kinds of rows, and what a finding calls them.
-_DIRECTORY_PARTS = {
-    "member": "members",
-    "team": "teams",
-    "memberships": "memberships",
-    "log": "logs",
-}
-
-
-def _stored_digest(rows: Iterable[tuple[str, str]]) -> dict[str, tuple[int, int]]:
-    return _digest((key, canonical_row(orjson.loads(value))) for key, value in rows)
-
-
-def _digest(rows: Iterable[tuple[str, str]]) -> dict[str, tuple[int, int]]:
-    """Per kind of row: how many rows, and the sum of their hashes (so the order in which
-    rows come does not matter). A view with one row per service log is compared this way
-    without holding a second copy of it in memory. Rows come as canonical JSON, so two
-    rows differ exactly when the values they load as differ."""
-    parts: dict[str, tuple[int, int]] = {}
-    for key, canonical in rows:
-        kind = key.partition(":")[0]
-        text = f"{key}\n{canonical}".encode()
-        count, total = parts.get(kind, (0, 0))
-        row_hash = int.from_bytes(hashlib.sha256(text).digest())
-        parts[kind] = (count + 1, (total + row_hash) % _DIGEST_MODULUS)
-    return parts
-
-
-_DIGEST_MODULUS = 2**256
 
 
 class _Audited(NamedTuple):

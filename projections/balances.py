@@ -1,22 +1,28 @@
-"""Balances per member and the system accounts, folded from the ledger's events."""
+"""Balances per member and the system accounts, and every member's statement.
+
+`apply` is the fold of the ledger's account events into `Balances`: the auditor's replay
+runs it over the whole log in memory, and the read model runs the same fold over the
+accounts one batch touches, loaded from and stored back to its tables. Pending minutes
+are not an account's: they are the sum of the member's pending service logs.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import AggregateEvent
+from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, select
 
-from projections.text import instant_text
+from projections.base import ID, METADATA, Batch, Instant, chunks
 from timebank.accounts import ISSUANCE, REDEEMED, Account
-from timebank.service_logs import ServiceLog
 
 
 @dataclass
 class MemberMinutes:
-    """One member's minutes, as defined in the domain (all integers)."""
+    """One member's account, as defined in the domain (all integers)."""
 
-    pending: int = 0  # logged, awaiting review
     earned: int = 0  # approved minus reversed
     redeemed: int = 0  # fulfilled redemptions
     held: int = 0  # redemptions requested, not yet fulfilled or cancelled
@@ -39,7 +45,6 @@ class Balances:
     members: dict[UUID, MemberMinutes] = field(default_factory=dict)
     system: dict[str, int] = field(default_factory=lambda: {ISSUANCE: 0, REDEEMED: 0})
     account_owner: dict[UUID, UUID] = field(default_factory=dict)  # account id -> member
-    pending_logs: dict[UUID, tuple[UUID, int]] = field(default_factory=dict)
 
     def total(self) -> int:
         """The sum over all accounts; double entry keeps it at zero."""
@@ -53,18 +58,11 @@ def apply(state: Balances, event: AggregateEvent) -> Balances:
     """Fold one event into the balances; events that move no minutes pass through.
 
     The state is owned by the fold and updated in place, so that replaying a long log
-    costs no copies.
-    """
+    costs no copies."""
     match event:
         case Account.Opened(member_id=member_id):
             state.account_owner[event.originator_id] = member_id
             state.member(member_id)
-        case ServiceLog.Logged(volunteer_id=volunteer_id, minutes=minutes):
-            state.pending_logs[event.originator_id] = (volunteer_id, minutes)
-            state.member(volunteer_id).pending += minutes
-        case ServiceLog.Approved() | ServiceLog.Rejected():
-            volunteer_id, minutes = state.pending_logs.pop(event.originator_id)
-            state.member(volunteer_id).pending -= minutes
         case Account.Earned(minutes=minutes):
             _owner(state, event).earned += minutes
             state.system[ISSUANCE] -= minutes
@@ -91,27 +89,9 @@ def _owner(state: Balances, event: AggregateEvent) -> MemberMinutes:
     return state.member(state.account_owner[event.originator_id])
 
 
-@dataclass(frozen=True)
-class StatementLine:
-    """One posting that changed a member's balance, with the balance after it."""
-
-    member_id: UUID
-    position: int
-    recorded_at: str
-    kind: str  # earned, earning_reversed, redeemed, gave, received
-    reference_id: UUID  # the service log, redemption or transfer
-    counterparty: str  # the other account: issuance, redeemed or member:<id>
-    minutes: int  # signed: what the posting added to the balance
-    balance_minutes: int
-
-
-StatementRow = tuple[UUID, int, str, str, UUID, str, int, int]
-"""A statement line's fields in order, in a plain tuple: what a runner makes for every
-posting it folds (cheaper to make than the frozen `StatementLine` a reader gets)."""
-
-
-def statement_row(state: Balances, position: int, event: AggregateEvent) -> StatementRow | None:
-    """The statement line of an event already folded into `state`, if it moved minutes."""
+def statement_line(state: Balances, position: int, event: AggregateEvent) -> dict[str, Any] | None:
+    """The statement line of an event already folded into `state`, if it moved minutes:
+    what it added to the balance (signed) and the balance after it."""
     match event:
         case Account.Earned(service_log_id=ref, minutes=minutes, debit=other):
             kind, signed = "earned", minutes
@@ -126,6 +106,93 @@ def statement_row(state: Balances, position: int, event: AggregateEvent) -> Stat
         case _:
             return None
     member_id = state.account_owner[event.originator_id]
-    balance = state.members[member_id].balance
-    recorded_at = instant_text(event.timestamp)
-    return (member_id, position, recorded_at, kind, ref, other, signed, balance)
+    return {
+        "member_id": member_id,
+        "position": position,
+        "recorded_at": event.timestamp,
+        "kind": kind,
+        "reference_id": ref,
+        "counterparty": other,
+        "minutes": signed,
+        "balance_minutes": state.members[member_id].balance,
+    }
+
+
+balances = Table(
+    "view_balances",
+    METADATA,
+    Column("account_id", ID, primary_key=True),
+    Column("member_id", ID, nullable=False, unique=True),
+    Column("earned", BigInteger, nullable=False),
+    Column("redeemed", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False),
+    Column("given", BigInteger, nullable=False),
+)
+
+system_accounts = Table(
+    "view_system_accounts",
+    METADATA,
+    Column("account", String(20), primary_key=True),
+    Column("minutes", BigInteger, nullable=False),
+)
+
+statement_lines = Table(
+    "view_statement_lines",
+    METADATA,
+    Column("member_id", ID, primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    Column("recorded_at", Instant, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("reference_id", ID, nullable=False),
+    Column("counterparty", Text, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("balance_minutes", BigInteger, nullable=False),
+)
+
+_COUNTERS = ("earned", "redeemed", "held", "received", "given")
+
+
+class BalancesProjection:
+    """The accounts a batch touches are loaded, folded with `apply`, and stored back."""
+
+    name: ClassVar[str] = "balances"
+    tables: ClassVar[tuple[Table, ...]] = (balances, system_accounts, statement_lines)
+
+    def fold(self, batch: Batch) -> None:
+        events = batch.of(Account.Event)
+        if not events:
+            return
+        conn = batch.conn
+        state = Balances()
+        accounts = {logged.event.originator_id for logged in events}
+        for chunk in chunks(accounts):
+            for row in conn.execute(select(balances).where(balances.c.account_id.in_(chunk))):
+                state.account_owner[row.account_id] = row.member_id
+                state.members[row.member_id] = MemberMinutes(*(row._mapping[c] for c in _COUNTERS))
+        for row in conn.execute(select(system_accounts)):
+            state.system[row.account] = row.minutes
+        lines = []
+        for logged in events:
+            apply(state, logged.event)
+            line = statement_line(state, logged.position, logged.event)
+            if line is not None:
+                lines.append(line)
+        batch.upsert(
+            balances,
+            [
+                {"account_id": account, "member_id": member, **_counters(state.members[member])}
+                for account, member in state.account_owner.items()
+            ],
+            keys=["account_id"],
+        )
+        batch.upsert(
+            system_accounts,
+            [{"account": name, "minutes": minutes} for name, minutes in state.system.items()],
+            keys=["account"],
+        )
+        batch.insert(statement_lines, lines)
+
+
+def _counters(minutes: MemberMinutes) -> dict[str, int]:
+    return dict(zip(_COUNTERS, astuple(minutes), strict=True))

@@ -39,6 +39,8 @@ from eventsourcing.sqlite import SQLiteDatastore
 from projections import audit
 from projections.lines import LineError, bounded_lines, parse_line
 from projections.log import PAGE_SIZE
+from projections.queries import audit_entries
+from projections.store import ViewStore
 from timebank.application import TimeBank
 
 Finding = tuple[int | None, str, str]
@@ -57,12 +59,6 @@ CHECKPOINT_FIELDS = (
 _SIGNED_LABEL = b"timebank:checkpoint:v1\n"
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-class AuditTrail(Protocol):
-    """The one thing signing needs of the view store: the audit trail, a page at a time."""
-
-    def audit(self, *, after: int, limit: int) -> list[audit.AuditEntry]: ...
 
 
 class CheckpointError(Exception):
@@ -374,7 +370,7 @@ class Watch:
 
 def sign_checkpoint(
     app: TimeBank,
-    store: AuditTrail,
+    store: ViewStore,
     key: Ed25519PrivateKey,
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -393,7 +389,7 @@ def sign_checkpoint(
     totals = dict(start.totals)
     after = position
     while True:
-        page = store.audit(after=after, limit=PAGE_SIZE)
+        page = audit_entries(store, after=after, limit=PAGE_SIZE)
         for entry in page:
             link = audit.link_of(
                 head,
@@ -439,13 +435,13 @@ def sign_checkpoint(
     return checkpoint
 
 
-def _resume_from(last: Checkpoint | None, store: AuditTrail) -> Checkpoint:
+def _resume_from(last: Checkpoint | None, store: ViewStore) -> Checkpoint:
     """The last checkpoint this key signed, once the trail is seen to extend it; the empty
     ledger when there is none."""
     genesis = Checkpoint(0, 0, audit.GENESIS_HASH, totals_of(0, 0, 0, 0), "", "")
     if last is None or last.position == 0:
         return genesis
-    entries = store.audit(after=last.position - 1, limit=1)
+    entries = audit_entries(store, after=last.position - 1, limit=1)
     if not entries or entries[0].position != last.position or entries[0].hash != last.head_hash:
         raise CheckpointError(
             f"the audit trail no longer extends the checkpoint signed at {last.signed_at} "

@@ -23,6 +23,7 @@ from projections import audit
 from projections.checkpoints import TOTALS_FIELDS, Checkpoint, Watch
 from projections.lines import LineError, Oversized, parse_line
 from projections.log import notifications
+from projections.queries import audit_entries
 from projections.semantics import Meaning
 from projections.store import ViewStore
 from timebank.application import TimeBank
@@ -405,7 +406,7 @@ def _check_checkpoint(
 def _recorded_hashes(store: ViewStore) -> Iterator[tuple[int, str]]:
     after = 0
     while True:
-        page = store.audit(after=after, limit=1000)
+        page = audit_entries(store, after=after, limit=1000)
         for entry in page:
             yield entry.position, entry.hash
         if len(page) < 1000:

@@ -1,131 +1,227 @@
-"""Team and volunteer rankings for a period, from the directory's service logs.
+"""Tallies for the rankings: minutes, person-times (人次), volunteers and sessions (场次).
 
 Minutes are approved minutes net of reversals, attributed to the service date, so a late
-approval or a reversal changes the period the service belongs to. Person-times (人次) count
-approved, unreversed logs; sessions (场次) count distinct service date and activity pairs
-among them. Ties share a rank (1, 2, 2, 4) and are listed by name in code-point order.
+approval or a reversal changes the period the service belongs to. Person-times count
+approved, unreversed logs; a session is one activity of a team on one day (one by one
+logs: the same activity text on the same day), and sessions count distinct ones.
+
+The tallies are kept per period a service date falls in (all time, its year, month and
+ISO week), so that any period's ranking is one indexed read, never a scan of history:
+
+- `view_attendance`: per team, day, session and volunteer, the logs credited;
+- `view_team_sessions`: per team, day and session, how many volunteers attended;
+- `view_volunteer_tallies`: per period, team and volunteer: minutes, person-times, sessions;
+- `view_team_tallies`: per period and team: minutes, person-times, volunteers, sessions.
+
+A row whose count falls to zero is deleted, so counting rows counts what is there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from uuid import UUID
+from typing import Any, ClassVar
 
-from projections.directory import Directory, LogRow
-from projections.periods import Period
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    select,
+    tuple_,
+)
+
+from projections.base import ID, METADATA, Batch, chunks
+from projections.service_logs import service_logs
+from timebank.service_logs import ServiceLog
+
+attendance = Table(
+    "view_attendance",
+    METADATA,
+    Column("team_id", ID, primary_key=True),
+    Column("service_date", Date, primary_key=True),
+    Column("session", Text, primary_key=True),
+    Column("volunteer_id", ID, primary_key=True),
+    Column("person_times", Integer, nullable=False),
+    Column("minutes", BigInteger, nullable=False),
+)
+
+team_sessions = Table(
+    "view_team_sessions",
+    METADATA,
+    Column("team_id", ID, primary_key=True),
+    Column("service_date", Date, primary_key=True),
+    Column("session", Text, primary_key=True),
+    Column("attendees", Integer, nullable=False),
+)
+
+volunteer_tallies = Table(
+    "view_volunteer_tallies",
+    METADATA,
+    Column("period", String(10), primary_key=True),
+    Column("team_id", ID, primary_key=True),
+    Column("volunteer_id", ID, primary_key=True),
+    Column("minutes", BigInteger, nullable=False),
+    Column("person_times", Integer, nullable=False),
+    Column("sessions", Integer, nullable=False),
+    Index("view_volunteer_tallies_member", "volunteer_id", "period"),
+)
+
+team_tallies = Table(
+    "view_team_tallies",
+    METADATA,
+    Column("period", String(10), primary_key=True),
+    Column("team_id", ID, primary_key=True),
+    Column("minutes", BigInteger, nullable=False),
+    Column("person_times", Integer, nullable=False),
+    Column("volunteers", Integer, nullable=False),
+    Column("sessions", Integer, nullable=False),
+)
 
 
-@dataclass(frozen=True)
-class TeamRank:
-    rank: int
-    team_id: UUID
-    name: str
-    community: str
-    minutes: int
-    volunteers: int
-    person_times: int
-    sessions: int
+def periods_of(day: date) -> tuple[str, ...]:
+    """The periods a service date counts in: all time, its year, its month, its ISO week."""
+    iso_year, week, _ = day.isocalendar()
+    return (
+        "all",
+        f"{day.year:04d}",
+        f"{day.year:04d}-{day.month:02d}",
+        f"{iso_year:04d}-W{week:02d}",
+    )
 
 
-@dataclass(frozen=True)
-class VolunteerRank:
-    rank: int
-    member_id: UUID
-    name: str
-    minutes: int
-    person_times: int
-    sessions: int
+Key = tuple[Any, ...]
 
 
-@dataclass
-class _Tally:
-    minutes: int = 0
-    person_times: int = 0
-    volunteers: set[UUID] = field(default_factory=set)
-    sessions: set[tuple[date, str]] = field(default_factory=set)
+class RankingsProjection:
+    """Folded after the service logs, whose rows (team, volunteer, day, session) it reads."""
 
-    def add(self, log: LogRow) -> None:
-        self.minutes += log.approved_minutes or 0
-        self.person_times += 1
-        self.volunteers.add(log.volunteer_id)
-        self.sessions.add((log.service_date, log.activity))
+    name: ClassVar[str] = "rankings"
+    tables: ClassVar[tuple[Table, ...]] = (
+        attendance,
+        team_sessions,
+        volunteer_tallies,
+        team_tallies,
+    )
 
-
-def team_rankings(
-    directory: Directory, period: Period, *, community: str | None = None
-) -> list[TeamRank]:
-    """Every team in scope, zero included, ranked by minutes."""
-    teams = [t for t in directory.teams.values() if community is None or t.community == community]
-    tallies = {team.id: _Tally() for team in teams}
-    for log in _credited(directory.logs.values(), period):
-        if (tally := tallies.get(log.team_id)) is not None:
-            tally.add(log)
-    ordered = sorted(teams, key=lambda t: (-tallies[t.id].minutes, t.name, str(t.id)))
-    ranks = _competition_ranks([tallies[t.id].minutes for t in ordered])
-    return [
-        TeamRank(
-            rank=rank,
-            team_id=team.id,
-            name=team.name,
-            community=team.community,
-            minutes=tallies[team.id].minutes,
-            volunteers=len(tallies[team.id].volunteers),
-            person_times=tallies[team.id].person_times,
-            sessions=len(tallies[team.id].sessions),
+    def fold(self, batch: Batch) -> None:
+        credits = batch.of(ServiceLog.Approved, ServiceLog.Reversed)
+        if not credits:
+            return
+        logs = _logs(batch, {logged.event.originator_id for logged in credits})
+        # Per team, day, session and volunteer: (person-times, minutes) to add.
+        deltas: dict[Key, list[int]] = {}
+        for logged in credits:
+            event = logged.event
+            team, volunteer, day, session, approved = logs[event.originator_id]
+            key = (team, day, session, volunteer)
+            if isinstance(event, ServiceLog.Approved):
+                change = (1, event.minutes)
+            else:  # reversed: the minutes it was approved with leave the tallies
+                change = (-1, -(approved or 0))
+            delta = deltas.setdefault(key, [0, 0])
+            delta[0] += change[0]
+            delta[1] += change[1]
+        present = _apply(
+            batch, attendance, ("person_times", "minutes"), deltas, alive=lambda row: row[0] > 0
         )
-        for rank, team in zip(ranks, ordered, strict=True)
-    ]
+        # A volunteer who comes to, or no longer counts in, a session: one attendee more or
+        # fewer, and one session more or fewer in the volunteer's periods.
+        attendees: dict[Key, list[int]] = {}
+        per_volunteer: dict[Key, list[int]] = {}
+        for (team, day, session, volunteer), (times, minutes) in deltas.items():
+            came = present.get((team, day, session, volunteer), 0)
+            if came:
+                attendees.setdefault((team, day, session), [0])[0] += came
+            for period in periods_of(day):
+                row = per_volunteer.setdefault((period, team, volunteer), [0, 0, 0])
+                row[0] += minutes
+                row[1] += times
+                row[2] += came
+        held = _apply(batch, team_sessions, ("attendees",), attendees, alive=lambda r: r[0] > 0)
+        counted = _apply(
+            batch,
+            volunteer_tallies,
+            ("minutes", "person_times", "sessions"),
+            per_volunteer,
+            alive=lambda row: row[1] > 0,
+        )
+        per_team: dict[Key, list[int]] = {}
+        for (period, team, volunteer), (minutes, times, _) in per_volunteer.items():
+            row = per_team.setdefault((period, team), [0, 0, 0, 0])
+            row[0] += minutes
+            row[1] += times
+            row[2] += counted.get((period, team, volunteer), 0)
+        for (team, day, _), held_change in held.items():
+            for period in periods_of(day):
+                per_team.setdefault((period, team), [0, 0, 0, 0])[3] += held_change
+        _apply(
+            batch,
+            team_tallies,
+            ("minutes", "person_times", "volunteers", "sessions"),
+            per_team,
+            alive=lambda row: row[1] > 0,
+        )
 
 
-def volunteer_rankings(
-    directory: Directory,
-    period: Period,
+def _logs(batch: Batch, ids: Iterable[Any]) -> dict[Any, tuple[Any, ...]]:
+    """The logs' team, volunteer, day, session and approved minutes, as stored (the service
+    logs are folded first, so this batch's new logs are there too)."""
+    found: dict[Any, tuple[Any, ...]] = {}
+    c = service_logs.c
+    for chunk in chunks(ids):
+        query = select(
+            c.log_id, c.team_id, c.volunteer_id, c.service_date, c.session, c.approved_minutes
+        ).where(c.log_id.in_(chunk))
+        for row in batch.conn.execute(query):
+            found[row.log_id] = tuple(row)[1:]
+    return found
+
+
+def _apply(
+    batch: Batch,
+    table: Table,
+    counters: Sequence[str],
+    deltas: dict[Key, list[int]],
     *,
-    team_id: UUID | None = None,
-    community: str | None = None,
-) -> list[VolunteerRank]:
-    """Every member who has belonged to a team in scope, zero included, ranked by minutes."""
-    scope = {
-        team.id
-        for team in directory.teams.values()
-        if (team_id is None or team.id == team_id)
-        and (community is None or team.community == community)
-    }
-    tallies: dict[UUID, _Tally] = {
-        row.member_id: _Tally()
-        for team in scope
-        for row in directory.memberships.get(team, ())
-        if row.member_id in directory.members
-    }
-    for log in _credited(directory.logs.values(), period):
-        if log.team_id in scope:
-            tallies.setdefault(log.volunteer_id, _Tally()).add(log)
-    members = [directory.members[m] for m in tallies if m in directory.members]
-    ordered = sorted(members, key=lambda m: (-tallies[m.id].minutes, m.name, str(m.id)))
-    ranks = _competition_ranks([tallies[m.id].minutes for m in ordered])
-    return [
-        VolunteerRank(
-            rank=rank,
-            member_id=member.id,
-            name=member.name,
-            minutes=tallies[member.id].minutes,
-            person_times=tallies[member.id].person_times,
-            sessions=len(tallies[member.id].sessions),
+    alive: Callable[[list[int]], bool],
+) -> dict[Key, int]:
+    """Add the deltas to the rows of their keys (the table's key columns, in order), write
+    the rows back, deleting those no longer alive; return, per key, +1 where a row came
+    alive, -1 where it died (keys whose aliveness did not change are left out)."""
+    key_columns = list(table.primary_key.columns)
+    keys = list(deltas)
+    current: dict[Key, list[int]] = {}
+    for chunk in chunks(keys, 200):
+        query = select(*key_columns, *(table.c[name] for name in counters)).where(
+            tuple_(*key_columns).in_(chunk)
         )
-        for rank, member in zip(ranks, ordered, strict=True)
-    ]
-
-
-def _credited(logs: Iterable[LogRow], period: Period) -> Iterable[LogRow]:
-    return (log for log in logs if log.status == "approved" and period.contains(log.service_date))
-
-
-def _competition_ranks(minutes_in_order: list[int]) -> list[int]:
-    """Standard competition ranking: equal minutes share a rank, the next rank skips."""
-    ranks: list[int] = []
-    for index, minutes in enumerate(minutes_in_order):
-        tied = index > 0 and minutes == minutes_in_order[index - 1]
-        ranks.append(ranks[-1] if tied else index + 1)
-    return ranks
+        for row in batch.conn.execute(query):
+            values = tuple(row)
+            current[values[: len(key_columns)]] = list(values[len(key_columns) :])
+    changes: dict[Key, int] = {}
+    kept: list[dict[str, Any]] = []
+    gone: list[Key] = []
+    for key, delta in deltas.items():
+        before = current.get(key, [0] * len(counters))
+        after = [b + d for b, d in zip(before, delta, strict=True)]
+        was, now = key in current and alive(before), alive(after)
+        if was != now:
+            changes[key] = 1 if now else -1
+        if now:
+            kept.append(
+                {
+                    **{c.name: v for c, v in zip(key_columns, key, strict=True)},
+                    **dict(zip(counters, after, strict=True)),
+                }
+            )
+        elif key in current:
+            gone.append(key)
+    batch.upsert(table, kept, keys=[c.name for c in key_columns])
+    for chunk in chunks(gone, 200):
+        batch.conn.execute(table.delete().where(tuple_(*key_columns).in_(chunk)))
+    return changes

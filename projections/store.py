@@ -1,613 +1,287 @@
-"""Where projections keep their views: tables beside the events, tracked by the library.
+"""Where the views live: typed tables in the database of the events, and their positions.
 
-Each batch of view changes is written in one transaction together with the library's
-tracking record of the last event it applied, per projection. The library refuses a
-tracking record that does not move forward, which rolls the whole batch back: an event is
-applied to a stored view exactly once, and a restart resumes after the last committed batch.
+The views of a SQLite ledger are tables in its file; those of a PostgreSQL ledger, tables
+in its schema; those of a ledger in memory, a temporary SQLite file that goes with it.
+SQLAlchemy Core writes one set of table definitions for both dialects.
+
+`view_positions` holds how far in the log the views (and, apart, the audit trail) stand,
+and the form they were written in. A batch moves a position only from where it was read
+(compare and set, in the batch's own transaction): a batch is stored once or not at all.
 """
-
-# The SQL below is built from fixed table names and a schema name checked against
-# _IDENTIFIER; every value goes through placeholders.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
-import base64
+import hashlib
 import logging
-import re
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
-from uuid import UUID
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import Any
 
-from eventsourcing.persistence import (
-    Cipher,
-    IntegrityError,
-    Tracking,
-    TrackingRecorder,
+from eventsourcing.persistence import Cipher
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Table,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
 )
-from eventsourcing.popo import POPOTrackingRecorder
-from eventsourcing.postgres import PostgresTrackingRecorder
-from eventsourcing.sqlite import (
-    SQLiteDatastore,
-    SQLiteTrackingRecorder,
-    SQLiteTransaction,
-)
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError, InternalError, ProgrammingError
 
-from projections.audit import AuditEntry, AuditRow
-from projections.balances import StatementLine, StatementRow
-from projections.text import id_text
+from projections import registry
+from projections.audit import audit_trail
+from projections.base import METADATA, SCHEMA_VERSION, Sealer
+from projections.locks import FileLocks, PostgresLocks, ProcessLocks, StoreLocks
 from timebank.application import TimeBank
-from timebank.storage import retried_at_startup
 
 log = logging.getLogger(__name__)
 
-_ROWS_PAGE = 5000  # view rows read per query
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-_T = TypeVar("_T")
+view_positions = Table(
+    "view_positions",
+    METADATA,
+    Column("name", String(20), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+)
+
+VIEWS, AUDIT = "views", "audit"
+_EARLIER_AUDIT_TRAIL = "timebank_audit_trail"
 
 
-RowKey = tuple[str, UUID | None]
-"""A view row's key while a runner folds: its kind and the id it is about, if any. Stored
-as text (`row_key_text`) only once a batch is written."""
+class StalePositionError(RuntimeError):
+    """Another writer moved the views' position since this batch read it."""
 
 
-def row_key_text(key: RowKey) -> str:
-    """A row's key as stored: `kind:id`, or the kind alone."""
-    kind, ident = key
-    return kind if ident is None else f"{kind}:{id_text(ident)}"
-
-
-@dataclass
-class Writes:
-    """What one projection changes in one batch, up to and including `position`."""
-
-    position: int = 0
-    dirty: set[RowKey] = field(default_factory=set)  # keys of the rows the batch changed
-    rows: dict[str, str | None] = field(default_factory=dict)  # key -> JSON, None deletes
-    statement: list[StatementRow] = field(default_factory=list)
-    audit: list[AuditRow] = field(default_factory=list)
-
-
-class Storing(Protocol):
-    def wait(self) -> None:
-        """Return once the batch is stored, or raise why it is not (nothing of it is)."""
-
-
-class _Stored:
-    """A batch written before `write_behind` returned."""
-
-    def wait(self) -> None:
-        pass
-
-
-STORED = _Stored()
-
-
-class ViewStore(Protocol):
-    def tracked(self, projection: str) -> int:
-        """The position of the last event applied to the stored view (0: none)."""
-
-    def read(
-        self, projection: str, consume: Callable[[Iterator[tuple[str, str]]], _T]
-    ) -> tuple[_T, int]:
-        """What `consume` makes of a projection's stored rows (key and JSON, in key order,
-        read in pages: a view of a million rows never sits in memory as a whole), and the
-        position they stand at: both from one snapshot of the store, however many batches
-        other processes' runners store meanwhile."""
-
-    def write(self, batch: dict[str, Writes]) -> None:
-        """Store the changes of several projections and their positions, atomically."""
-
-    def write_behind(self, batch: dict[str, Writes]) -> Storing:
-        """`write`, except that the commit may still be running when it returns: the
-        caller goes on meanwhile and waits on the answer before it writes again."""
-
-    def drop(self, projection: str) -> None:
-        """Forget a projection's rows and its position, so that it is rebuilt."""
-
-    def statement(self, member_id: UUID, *, after: int, limit: int) -> list[StatementLine]:
-        """A member's statement lines after a position, in log order."""
-
-    def audit(self, *, after: int, limit: int) -> list[AuditEntry]:
-        """Audit entries after a position, in log order."""
-
-    def statement_summary(self, *, up_to: int) -> dict[UUID, tuple[int, int]]:
-        """Per member: how many statement lines up to a position, and their net minutes."""
-
-    def close(self) -> None: ...
-
-
-def open_view_store(app: TimeBank) -> ViewStore:
-    """The view store beside the application's events, in the same database (creating its
-    tables is retried when processes start together)."""
-    store: ViewStore = retried_at_startup(_open_view_store)(app)
-    return store
-
-
-def _open_view_store(app: TimeBank) -> ViewStore:
-    recorder = app.factory.tracking_recorder()
-    sealer = _Sealer(app.mapper.cipher)
-    if isinstance(recorder, SQLiteTrackingRecorder):
-        return SQLViewStore(
-            recorder,
-            placeholder="?",
-            prefix="",
-            tracking_table="tracking",
-            sealer=sealer,
-            checkpointer=_checkpointer(recorder.datastore),
-        )
-    if isinstance(recorder, PostgresTrackingRecorder):
-        schema = recorder.datastore.schema
-        if not _IDENTIFIER.match(schema):
-            raise ValueError(f"unusable schema name {schema!r}")
-        return SQLViewStore(
-            recorder,
-            placeholder="%s",
-            prefix=f'"{schema}".',
-            tracking_table=f'"{schema}"."{recorder.tracking_table_name}"',
-            sealer=sealer,
-            by_column=True,
-        )
-    if isinstance(recorder, POPOTrackingRecorder):
-        return MemoryViewStore(recorder)
-    raise TypeError(f"no view store for {type(recorder).__name__}")
-
-
-class _Sealer:
-    """Views hold names and notes too: with a cipher, their text is encrypted like the
-    events' payloads (AES-GCM, base64 in the text columns)."""
-
-    def __init__(self, cipher: Cipher | None) -> None:
-        self.cipher = cipher
-
-    def seal(self, text: str) -> str:
-        if self.cipher is None:
-            return text
-        return base64.b64encode(self.cipher.encrypt(text.encode("utf-8"))).decode("ascii")
-
-    def open(self, text: str) -> str:
-        if self.cipher is None:
-            return text
-        return self.cipher.decrypt(base64.b64decode(text)).decode("utf-8")
-
-
-def _tracking_name(projection: str) -> str:
-    return f"timebank.{projection}"
-
-
-class SQLViewStore:
-    """Views in three tables of the event database (SQLite or PostgreSQL)."""
+class ViewStore:
+    """The view tables of one ledger, a pool of connections to read them, and one to write."""
 
     def __init__(
         self,
-        recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder,
+        engine: Engine,
+        writer: Engine,
+        sealer: Sealer,
+        locks: StoreLocks,
         *,
-        placeholder: str,
-        prefix: str,
-        tracking_table: str,
-        sealer: _Sealer,
-        by_column: bool = False,
-        checkpointer: WalCheckpointer | None = None,
+        temporary: str | None = None,
     ) -> None:
-        self.recorder = recorder
-        self.checkpointer = checkpointer
-        self.by_column = by_column
+        self.engine = engine
+        self._writer = writer
         self.sealer = sealer
-        self.datastore = recorder.datastore
-        p = placeholder
-        rows, statement, audit = (
-            f"{prefix}timebank_view_rows",
-            f"{prefix}timebank_statement_lines",
-            f"{prefix}timebank_audit_trail",
-        )
-        self._create = [
-            f"CREATE TABLE IF NOT EXISTS {rows} (projection TEXT NOT NULL, key TEXT NOT NULL, "
-            "value TEXT NOT NULL, PRIMARY KEY (projection, key))",
-            f"CREATE TABLE IF NOT EXISTS {statement} (member_id TEXT NOT NULL, "
-            "position BIGINT NOT NULL, recorded_at TEXT NOT NULL, kind TEXT NOT NULL, "
-            "reference_id TEXT NOT NULL, counterparty TEXT NOT NULL, minutes BIGINT NOT NULL, "
-            "balance_minutes BIGINT NOT NULL, PRIMARY KEY (member_id, position))",
-            f"CREATE TABLE IF NOT EXISTS {audit} (position BIGINT PRIMARY KEY, "
-            "topic TEXT NOT NULL, aggregate_id TEXT NOT NULL, aggregate_version BIGINT NOT NULL, "
-            "actor_id TEXT, recorded_at TEXT, data TEXT NOT NULL, hash TEXT NOT NULL)",
-        ]
-        self._upsert = (
-            f"INSERT INTO {rows} (projection, key, value) VALUES ({p}, {p}, {p}) "
-            "ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value"
-        )
-        self._delete = f"DELETE FROM {rows} WHERE projection = {p} AND key = {p}"
-        self._select_rows = (
-            f"SELECT key, value FROM {rows} WHERE projection = {p} AND key > {p} "
-            f"ORDER BY key LIMIT {p}"
-        )
-        self._insert_line = f"INSERT INTO {statement} VALUES ({', '.join([p] * 8)})"
-        self._insert_audit = f"INSERT INTO {audit} VALUES ({', '.join([p] * 8)})"
-        if by_column:
-            # PostgreSQL runs an executemany as one statement per row; a batch passed as
-            # one array per column is one statement, whatever its size. The arrays go in
-            # psycopg's binary format (`%b`): its text format escapes every element in
-            # Python, which cost more than the statements it saved.
-            def unnest(*types: str) -> str:
-                return f"SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in types)})"
+        self.locks = locks
+        self._temporary = temporary  # a file to remove on close (a ledger in memory)
+        self.dialect = engine.dialect.name
 
-            self._upsert = (
-                f"INSERT INTO {rows} (projection, key, value) {unnest('text', 'text', 'text')} "
-                "ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value"
+    # Opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, app: TimeBank, *, pool_size: int = 20) -> ViewStore:
+        """The views beside the application's events (see the module's docstring)."""
+        env: Mapping[str, str] = app.env
+        module = env.get("PERSISTENCE_MODULE", "")
+        sealer = _sealer(app.mapper.cipher, env.get("CIPHER_KEY"))
+        if module.endswith("postgres"):
+            schema = env.get("POSTGRES_SCHEMA") or "public"
+            url = URL.create(
+                "postgresql+psycopg",
+                username=env.get("POSTGRES_USER"),
+                password=env.get("POSTGRES_PASSWORD") or None,
+                host=env.get("POSTGRES_HOST"),
+                port=int(env.get("POSTGRES_PORT") or 5432),
+                database=env.get("POSTGRES_DBNAME"),
             )
-            self._delete = f"DELETE FROM {rows} WHERE projection = {p} AND key = ANY(%b::text[])"
-            self._insert_line = f"INSERT INTO {statement} " + unnest(
-                "text", "bigint", "text", "text", "text", "text", "bigint", "bigint"
+            args = {"options": f"-c search_path={schema}", "connect_timeout": 5}
+            engine = create_engine(
+                url, connect_args=args, pool_size=pool_size, max_overflow=pool_size
             )
-            self._insert_audit = f"INSERT INTO {audit} " + unnest(
-                "bigint", "text", "text", "bigint", "text", "text", "text", "text"
-            )
-        self._select_lines = (
-            f"SELECT * FROM {statement} WHERE member_id = {p} AND position > {p} "
-            f"ORDER BY position LIMIT {p}"
-        )
-        self._select_audit = (
-            f"SELECT * FROM {audit} WHERE position > {p} ORDER BY position LIMIT {p}"
-        )
-        self._summary = (
-            f"SELECT member_id, COUNT(*) AS lines, SUM(minutes) AS net FROM {statement} "
-            f"WHERE position <= {p} GROUP BY member_id"
-        )
-        self._drop = {
-            "rows": f"DELETE FROM {rows} WHERE projection = {p}",
-            "statement": f"DELETE FROM {statement}",
-            "audit": f"DELETE FROM {audit}",
-            "tracking": f"DELETE FROM {tracking_table} WHERE application_name = {p}",
-        }
-        with self.datastore.transaction(commit=True) as cursor:
-            for statement_sql in self._create:
-                cursor.execute(statement_sql)
+            writer = create_engine(url, connect_args=args, pool_size=2, max_overflow=2)
+            return cls(engine, writer, sealer, PostgresLocks(engine, schema))
+        temporary = None
+        if module.endswith("sqlite"):
+            database = env.get("SQLITE_DBNAME", "")
+            if database.startswith("file:") or ":memory:" in database:
+                raise ValueError("the views of an in-memory SQLite ledger: use memory://")
+            locks: StoreLocks = FileLocks(database)
+        else:  # a ledger in memory: views in a temporary file that goes with the process
+            handle, database = tempfile.mkstemp(prefix="timebank-views-", suffix=".db")
+            os.close(handle)
+            temporary = database
+            locks = ProcessLocks()
+        engine = _sqlite_engine(database, pool_size=pool_size, begin="BEGIN")
+        writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE")
+        return cls(engine, writer, sealer, locks, temporary=temporary)
 
-    def tracked(self, projection: str) -> int:
-        return self.recorder.max_tracking_id(_tracking_name(projection)) or 0
+    def prepare(self) -> bool:
+        """Create the tables that are missing; if the views were written in another form,
+        drop them and start them again from nothing. True when the views must be folded
+        from the log (they are behind it by everything).
 
-    def read(
-        self, projection: str, consume: Callable[[Iterator[tuple[str, str]]], _T]
-    ) -> tuple[_T, int]:
-        """One read-only transaction: SQLite's holds one snapshot from its first read on,
-        PostgreSQL's does at REPEATABLE READ. (Reading the rows a page per transaction,
-        then the position, met a batch stored in between each time the view took longer
-        to read than another process took to store one: under steady writes a reload
-        never ended.)"""
-        with self.datastore.transaction(commit=False) as cursor:
-            if self.by_column:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            max_tracking_id: Any = self.recorder._max_tracking_id
-            position = max_tracking_id(_tracking_name(projection), cursor) or 0
-            return consume(self._rows(cursor, projection)), position
-
-    def _rows(self, cursor: Any, projection: str) -> Iterator[tuple[str, str]]:
-        after = ""
-        while True:
-            cursor.execute(self._select_rows, (projection, after, _ROWS_PAGE))
-            page = cursor.fetchall()
-            for row in page:
-                yield row["key"], self.sealer.open(row["value"])
-            if len(page) < _ROWS_PAGE:
-                return
-            after = page[-1]["key"]
-
-    def write(self, batch: dict[str, Writes]) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            self._write(cursor, batch)
-        if self.checkpointer is not None and batch:
-            self.checkpointer.stored(max(writes.position for writes in batch.values()))
-
-    def write_behind(self, batch: dict[str, Writes]) -> Storing:
-        """The runner folds its next page meanwhile.
-
-        On SQLite the rows are written here, and only the commit (most of a batch's time
-        in the database at a million events) runs on a thread of its own: SQLite lets go
-        of the GIL for the whole commit, but for each row of an insert only briefly, so a
-        thread inserting rows would hand the GIL back and forth at every one. On
-        PostgreSQL the whole write does: a few statements, each a wait on the server."""
-        if not batch:  # a page without an aggregate's event changes no view
-            return STORED
-        if not isinstance(self.datastore, SQLiteDatastore):
-            return _InThread(lambda: self.write(batch))
-        pool = self.datastore.pool
-        connection = pool.get_connection(is_writer=True)
-        try:
-            transaction = SQLiteTransaction(connection, commit=True)
-            cursor = transaction.__enter__()
-        except BaseException:
-            pool.put_connection(connection)
-            raise
-        try:
-            self._write(cursor, batch)
-        except BaseException as error:
-            try:  # rolls back, and raises the error as the library's own
-                transaction.__exit__(type(error), error, error.__traceback__)
-            finally:
-                cursor.__exit__()
-                pool.put_connection(connection)
-            raise  # (`__exit__` has raised already; this only makes it plain)
-        position = max(writes.position for writes in batch.values())
-
-        def commit() -> None:
+        Several processes starting together on an empty database race to create the same
+        tables (PostgreSQL: duplicate keys in its catalogue, "already exists"): the losers
+        wait a moment and try again, by which time the tables are there."""
+        for attempt in range(10):
             try:
-                transaction.__exit__(None, None, None)
-            finally:
-                cursor.__exit__()
-                pool.put_connection(connection)
-            if self.checkpointer is not None:
-                self.checkpointer.stored(position)
+                return self._prepare()
+            except (IntegrityError, ProgrammingError, InternalError):
+                if attempt == 9:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
 
-        return _InThread(commit)
-
-    def _write(self, cursor: Any, batch: dict[str, Writes]) -> None:
-        for projection, writes in batch.items():
-            # In key order: two processes' runners writing the same rows at once lock them
-            # in the same order, so one waits for the other rather than each for the other
-            # (in any order, they deadlocked now and then on PostgreSQL).
-            rows = sorted(writes.rows.items())
-            upserts = [(projection, k, self.sealer.seal(v)) for k, v in rows if v is not None]
-            deletes = [(projection, k) for k, v in rows if v is None]
-            if upserts:
-                self._insert(cursor, self._upsert, upserts)
-            if deletes and self.by_column:
-                cursor.execute(self._delete, (projection, [k for _, k in deletes]))
-            elif deletes:
-                cursor.executemany(self._delete, deletes)
-            if writes.statement:
-                self._insert(cursor, self._insert_line, [_line_row(x) for x in writes.statement])
-            if writes.audit:
-                self._insert(
-                    cursor,
-                    self._insert_audit,
-                    [_sealed(row, self.sealer) for row in writes.audit],
+    def _prepare(self) -> bool:
+        with self.write() as conn:
+            METADATA.create_all(conn, checkfirst=True)
+            rows = {row.name: row for row in conn.execute(select(view_positions))}
+            for name in (VIEWS, AUDIT):
+                if name not in rows:
+                    conn.execute(
+                        view_positions.insert().values(
+                            name=name, position=0, schema_version=SCHEMA_VERSION
+                        )
+                    )
+            if AUDIT not in rows:
+                self._adopt_earlier_audit_trail(conn)
+            stale = VIEWS in rows and rows[VIEWS].schema_version != SCHEMA_VERSION
+            if stale:
+                log.warning(
+                    "the views were stored in form %s, this version writes form %s: "
+                    "folding them again from the log",
+                    rows[VIEWS].schema_version,
+                    SCHEMA_VERSION,
                 )
-            tracking = Tracking(_tracking_name(projection), writes.position)
-            # The library's own insert, inside our transaction: it refuses a position
-            # that does not move forward, which rolls the whole batch back.
-            insert_tracking: Any = self.recorder._insert_tracking
-            insert_tracking(cursor, tracking)
+                self.reset_views(conn)
+            return stale
 
-    def _insert(self, cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if self.by_column:
-            cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
-        else:
-            cursor.executemany(sql, rows)
-
-    def drop(self, projection: str) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(self._drop["rows"], (projection,))
-            if projection == "balances":
-                cursor.execute(self._drop["statement"])
-            if projection == "audit":
-                cursor.execute(self._drop["audit"])
-            cursor.execute(self._drop["tracking"], (_tracking_name(projection),))
-
-    def statement(self, member_id: UUID, *, after: int, limit: int) -> list[StatementLine]:
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._select_lines, (str(member_id), after, limit))
-            rows = cursor.fetchall()
-        return [
-            StatementLine(
-                member_id=UUID(r["member_id"]),
-                position=r["position"],
-                recorded_at=r["recorded_at"],
-                kind=r["kind"],
-                reference_id=UUID(r["reference_id"]),
-                counterparty=r["counterparty"],
-                minutes=r["minutes"],
-                balance_minutes=r["balance_minutes"],
-            )
-            for r in rows
-        ]
-
-    def audit(self, *, after: int, limit: int) -> list[AuditEntry]:
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._select_audit, (after, limit))
-            rows = cursor.fetchall()
-        open_data = self.sealer.open
-        return [
-            AuditEntry(
-                r["position"],
-                r["topic"],
-                r["aggregate_id"],
-                r["aggregate_version"],
-                r["actor_id"],
-                r["recorded_at"],
-                open_data(r["data"]),
-                r["hash"],
-            )
-            for r in rows
-        ]
-
-    def statement_summary(self, *, up_to: int) -> dict[UUID, tuple[int, int]]:
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._summary, (up_to,))
-            rows = cursor.fetchall()
-        return {UUID(r["member_id"]): (int(r["lines"]), int(r["net"])) for r in rows}
-
-    def close(self) -> None:
-        """The tables share the application's connections; it closes them."""
-
-
-class _InThread:
-    """Work running on a thread of its own: `wait` joins it, and raises what it raised."""
-
-    def __init__(self, work: Callable[[], None]) -> None:
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(work,), name="views-write", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, work: Callable[[], None]) -> None:
-        try:
-            work()
-        except BaseException as error:  # handed to whoever waits
-            self._error = error
-
-    def wait(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
-class WalCheckpointer:
-    """Copies SQLite's write-ahead log back into the database file in a thread of its own,
-    once every `every` events the views store.
-
-    Otherwise whichever commit finds the log past 1000 pages does it, on its own thread:
-    the runner's, between two batches, or a command's, in the middle of a request. Done
-    here it overlaps the runner's next batch (SQLite lets go of the GIL while it copies),
-    and the log stays short enough that commands seldom meet a checkpoint of their own
-    (a catch-up at a million events: 0.25 -> 0.28x scan). A passive checkpoint waits for
-    no reader or writer; one still running when the next is due lets that one go.
-    """
-
-    def __init__(self, database: str, *, every: int = 1000) -> None:
-        self.database = database  # as the library opens it: a file name or a URI
-        self.every = every
-        self.checkpoints = 0  # how many ran to the end
-        self._running = threading.Lock()  # held by the checkpoint running, if any
-        # A connection of its own, used by one checkpoint at a time: the application may
-        # close its pool while a checkpoint runs. Closed when the checkpointer goes.
-        self._connection: sqlite3.Connection | None = None
-        self._due_after = 0  # the position past which the next one is due
-
-    def stored(self, position: int) -> None:
-        """The views stored a batch up to `position`: checkpoint if one is due."""
-        if position < self._due_after or not self._running.acquire(blocking=False):
+    def _adopt_earlier_audit_trail(self, conn: Connection) -> None:
+        """A ledger whose audit trail an earlier version kept (`timebank_audit_trail`,
+        beside views stored as JSON) keeps that trail: it is the evidence verify holds the
+        events against, and chaining the events again as they stand now would launder
+        any change made to them before the upgrade. The earlier views are folded anew."""
+        if not inspect(conn).has_table(_EARLIER_AUDIT_TRAIL):
             return
-        self._due_after = position + self.every
-        threading.Thread(target=self._checkpoint, name="wal-checkpoint", daemon=True).start()
+        columns = ", ".join(c.name for c in audit_trail.columns)
+        conn.exec_driver_sql(
+            f"INSERT INTO {audit_trail.name} ({columns}) "  # noqa: S608 - fixed names
+            f"SELECT {columns} FROM {_EARLIER_AUDIT_TRAIL}"
+        )
+        reached = conn.execute(select(func.max(audit_trail.c.position))).scalar() or 0
+        conn.execute(
+            view_positions.update().where(view_positions.c.name == AUDIT).values(position=reached)
+        )
+        log.warning("kept the audit trail of an earlier version, up to position %s", reached)
 
-    def _checkpoint(self) -> None:
-        try:
-            if self._connection is None:
-                self._connection = sqlite3.connect(
-                    self.database, uri=True, check_same_thread=False, isolation_level=None
-                )
-            self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            self.checkpoints += 1
-        except Exception:  # the next commit past 1000 pages checkpoints anyway
-            log.warning("write-ahead log checkpoint failed", exc_info=True)
-        finally:
-            self._running.release()
-
-
-def _checkpointer(datastore: SQLiteDatastore) -> WalCheckpointer | None:
-    pool = datastore.pool
-    return None if pool.is_sqlite_memory_mode else WalCheckpointer(pool.db_name)
-
-
-class MemoryViewStore:
-    """Views of an in-memory ledger: kept in memory too, with the same guarantees."""
-
-    def __init__(self, recorder: TrackingRecorder) -> None:
-        self.recorder = recorder
-        self._lock = threading.Lock()
-        self._rows: dict[str, dict[str, str]] = {}
-        self._lines: dict[UUID, list[StatementLine]] = {}
-        self._audit: list[AuditEntry] = []
-        self._positions: dict[str, int] = {}
-
-    def tracked(self, projection: str) -> int:
-        with self._lock:
-            return self._positions.get(projection, 0)
-
-    def read(
-        self, projection: str, consume: Callable[[Iterator[tuple[str, str]]], _T]
-    ) -> tuple[_T, int]:
-        with self._lock:
-            rows = sorted(self._rows.get(projection, {}).items())
-            position = self._positions.get(projection, 0)
-        return consume(iter(rows)), position
-
-    def write_behind(self, batch: dict[str, Writes]) -> Storing:
-        self.write(batch)
-        return STORED
-
-    def write(self, batch: dict[str, Writes]) -> None:
-        with self._lock:
-            for projection, writes in batch.items():
-                stored = self._positions.get(projection, 0)
-                firsts = [writes.statement[0][1]] if writes.statement else []
-                firsts += [writes.audit[0][0]] if writes.audit else []
-                if writes.position <= stored or any(first <= stored for first in firsts):
-                    # as a database's keys would: a position's lines are stored once
-                    raise IntegrityError(f"{projection} is already past {writes.position}")
-            for projection, writes in batch.items():
-                rows = self._rows.setdefault(projection, {})
-                for key, value in writes.rows.items():
-                    if value is None:
-                        rows.pop(key, None)
-                    else:
-                        rows[key] = value
-                for row in writes.statement:
-                    line = StatementLine(*row)
-                    self._lines.setdefault(line.member_id, []).append(line)
-                self._audit.extend(AuditEntry(*row) for row in writes.audit)
-                self._positions[projection] = writes.position
-
-    def drop(self, projection: str) -> None:
-        with self._lock:
-            self._rows.pop(projection, None)
-            self._positions.pop(projection, None)
-            if projection == "balances":
-                self._lines.clear()
-            if projection == "audit":
-                self._audit.clear()
-
-    def statement(self, member_id: UUID, *, after: int, limit: int) -> list[StatementLine]:
-        with self._lock:
-            lines = [x for x in self._lines.get(member_id, []) if x.position > after]
-        return lines[:limit]
-
-    def audit(self, *, after: int, limit: int) -> list[AuditEntry]:
-        with self._lock:
-            entries = [x for x in self._audit if x.position > after]
-        return entries[:limit]
-
-    def statement_summary(self, *, up_to: int) -> dict[UUID, tuple[int, int]]:
-        with self._lock:
-            return {
-                member: (len(chosen), sum(x.minutes for x in chosen))
-                for member, lines in self._lines.items()
-                if (chosen := [x for x in lines if x.position <= up_to])
-            }
+    def reset_views(self, conn: Connection) -> None:
+        """Empty every view (not the audit trail) and set its position back to the start."""
+        for projection in registry.VIEWS:
+            for table in projection.tables:
+                conn.execute(table.delete())
+        conn.execute(
+            view_positions.update()
+            .where(view_positions.c.name == VIEWS)
+            .values(position=0, schema_version=SCHEMA_VERSION)
+        )
 
     def close(self) -> None:
-        pass
+        self.locks.release()
+        self.engine.dispose()
+        self._writer.dispose()
+        if self._temporary is not None:
+            for suffix in ("", "-wal", "-shm"):
+                with suppress(FileNotFoundError):
+                    os.remove(self._temporary + suffix)
+
+    # Transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction that sees one snapshot of the views from its first read
+        (SQLite's deferred transaction in WAL mode; REPEATABLE READ on PostgreSQL)."""
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """The writer's transaction (SQLite: BEGIN IMMEDIATE, so it never has to upgrade)."""
+        with self._writer.begin() as conn:
+            yield conn
+
+    # Positions -------------------------------------------------------------------------
+
+    def positions(self, conn: Connection | None = None) -> dict[str, int]:
+        """How far the views and the audit trail stand in the log."""
+        if conn is None:
+            with self.read() as reading:
+                return self.positions(reading)
+        return {row.name: row.position for row in conn.execute(select(view_positions))}
+
+    def position(self) -> int:
+        """The log position every view and the audit trail have reached."""
+        return min(self.positions().values(), default=0)
+
+    def move(self, conn: Connection, name: str, before: int, after: int) -> None:
+        """Move a position on in the batch's transaction, from where the batch read it."""
+        moved = conn.execute(
+            view_positions.update()
+            .where(view_positions.c.name == name, view_positions.c.position == before)
+            .values(position=after)
+        )
+        if moved.rowcount != 1:
+            raise StalePositionError(f"the {name} position moved from {before} meanwhile")
+
+    def has_table(self, name: str) -> bool:
+        with self.engine.connect() as conn:
+            return inspect(conn).has_table(name)
 
 
-def _line_row(row: StatementRow) -> Sequence[Any]:
-    member_id, position, recorded_at, kind, reference_id, counterparty, minutes, balance = row
-    return (
-        id_text(member_id),
-        position,
-        recorded_at,
-        kind,
-        id_text(reference_id),
-        counterparty,
-        minutes,
-        balance,
+def _sealer(cipher: Cipher | None, key: str | None) -> Sealer:
+    """Text is sealed with the ledger's own cipher; sessions group by a digest keyed with a
+    key derived from the ledger's key (never the key itself)."""
+    if cipher is None or not key:
+        return Sealer(None)
+    derived = hashlib.sha256(b"timebank:view-digests:" + key.encode("ascii")).digest()
+    return Sealer(cipher, derived)
+
+
+def _sqlite_engine(database: str, *, pool_size: int, begin: str) -> Engine:
+    """An engine on a SQLite file whose transactions begin as asked: pysqlite's own
+    transaction handling begins only before a write, so reads would see no snapshot."""
+    engine = create_engine(
+        URL.create("sqlite", database=database),
+        connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=pool_size,
+        max_overflow=pool_size,
     )
 
+    @event.listens_for(engine, "connect")
+    def _connected(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
-def _sealed(row: AuditRow, sealer: _Sealer) -> AuditRow:
-    """An audit row as stored: its data sealed (encrypted) when the ledger has a key."""
-    if sealer.cipher is None:
-        return row
-    position, topic, aggregate_id, version, actor_id, recorded_at, data_json, link = row
-    return (
-        position,
-        topic,
-        aggregate_id,
-        version,
-        actor_id,
-        recorded_at,
-        sealer.seal(data_json),
-        link,
-    )
+    @event.listens_for(engine, "begin")
+    def _begun(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def scratch_store(sealer: Sealer) -> ViewStore:
+    """Empty views in a temporary SQLite file of their own (removed on close), sealed as
+    `sealer` seals: where verify folds the log afresh to compare with the stored views."""
+    handle, database = tempfile.mkstemp(prefix="timebank-verify-", suffix=".db")
+    os.close(handle)
+    engine = _sqlite_engine(database, pool_size=2, begin="BEGIN")
+    writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE")
+    return ViewStore(engine, writer, sealer, ProcessLocks(), temporary=database)

@@ -1,8 +1,8 @@
 """What an insider with write access to the database does, on SQLite and on PostgreSQL.
 
 Statements are written once with `{events}` (the events table), `{pos}` (its log position
-column), `{trail}` (the audit trail), `{tracking}`, `{views}` and `?` placeholders; `run`
-adapts them to the store the URL names.
+column), `{trail}` (the audit trail), `{positions}` (where the views stand) and `?`
+placeholders; `run` adapts them to the store the URL names.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ def run(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[An
         text = statement.format(
             events="stored_events",
             pos="rowid",
-            trail="timebank_audit_trail",
-            tracking="tracking",
-            views="timebank_view_rows",
+            trail="view_audit_trail",
+            positions="view_positions",
         )
         with sqlite3.connect(parts.path[1:]) as db:
             return [tuple(row) for row in db.execute(text, params).fetchall()]
@@ -34,9 +33,8 @@ def run(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[An
         statement.format(
             events=f"{quoted}.timebank_events",
             pos="notification_id",
-            trail=f"{quoted}.timebank_audit_trail",
-            tracking=f"{quoted}.timebank_tracking",
-            views=f"{quoted}.timebank_view_rows",
+            trail=f"{quoted}.view_audit_trail",
+            positions=f"{quoted}.view_positions",
         )
         .replace("%", "%%")
         .replace("?", "%s")
@@ -83,17 +81,5 @@ def drop_trail_from(url: str, position: int) -> None:
 
 
 def set_audited(url: str, position: int) -> None:
-    """Move the audit projection back to a position: its tracked position (the library
-    keeps one row for it) and the head of the chain it goes on from (a view row, in the
-    clear unless the ledger encrypts its views)."""
-    run(
-        url,
-        "UPDATE {tracking} SET notification_id = ? WHERE application_name = 'timebank.audit'",
-        (position,),
-    )
-    run(
-        url,
-        "UPDATE {views} SET value = (SELECT '\"' || hash || '\"' FROM {trail} WHERE position = ?) "
-        "WHERE projection = 'audit' AND key = 'head' AND value LIKE '\"%'",
-        (position,),
-    )
+    """Move the audit trail's position back: the next writer chains on from its last row."""
+    run(url, "UPDATE {positions} SET position = ? WHERE name = 'audit'", (position,))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -14,7 +15,12 @@ import pytest
 
 from projections.balances import Balances, apply
 from projections.log import notifications, read_events
+from projections.queries import Reader
+from projections.runner import ProjectionRunner
+from projections.store import ViewStore
+from projections.visibility import Viewer
 from timebank import GlobalRole, TeamRole, TimeBank
+from timebank.application import SYSTEM_ACTOR_ID
 from timebank.policy import Policy
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -133,3 +139,29 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout:.0f} s: {what}")
         time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class Views:
+    """A ledger's views, caught up, and a reader that sees everything."""
+
+    store: ViewStore
+    runner: ProjectionRunner
+    reader: Reader
+    everyone: Viewer
+
+    def caught_up(self) -> Reader:
+        self.runner.catch_up()
+        return self.reader
+
+
+@contextmanager
+def views_of(app: TimeBank) -> Iterator[Views]:
+    store = ViewStore.open(app, pool_size=2)
+    try:
+        store.prepare()
+        runner = ProjectionRunner(app, store)
+        runner.catch_up()
+        yield Views(store, runner, Reader(store, app.today), Viewer(SYSTEM_ACTOR_ID, True))
+    finally:
+        store.close()

@@ -1157,14 +1157,6 @@ class TimeBank(Application[UUID]):
         return CredentialView.of(credential)
 
     @_reads
-    def read_credential(self, *, actor_id: UUID, credential_id: UUID) -> CredentialView:
-        """A token's record (never the token) is seen by its member, auditors and admins."""
-        actor = self._actor(actor_id)
-        credential = self._read(Credential, credential_id, "credential")
-        self._require_reader(actor, f"credential {credential.id}", {credential.member_id})
-        return CredentialView.of(credential)
-
-    @_reads
     def authenticate(self, token: str) -> UUID | None:
         """The member a bearer token signs in, or None when it is unknown or revoked."""
         credential = self.sign_in(token)
@@ -1186,68 +1178,10 @@ class TimeBank(Application[UUID]):
         return CredentialView.of(credential) if credential.matches(token) else None
 
     @_reads
-    def read_team(self, *, actor_id: UUID, team_id: UUID) -> TeamView:
-        """Teams are seen by every registered member; their rosters by the team's
-        coordinators, auditors and admins, and a member's own membership by the member."""
-        actor = self._actor(actor_id)
-        team = self._read(Team, team_id, "team")
-        view = TeamView.of(team)
-        if actor.is_admin or actor.is_auditor or team.is_coordinator_on(actor.id, self.today()):
-            return view
-        return view.only(actor.id)
-
-    @_reads
-    def read_service_log(self, *, actor_id: UUID, service_log_id: UUID) -> ServiceLogView:
-        """A log is seen by its volunteer, whoever logged it, the coordinators of its team,
-        auditors and admins."""
-        actor = self._actor(actor_id)
-        log = self._read(ServiceLog, service_log_id, "service log")
-        team = self._read(Team, log.team_id, "team")
-        self._require_reader(
-            actor, f"service log {log.id}", {log.volunteer_id, log.logged_by}, team
-        )
-        return ServiceLogView.of(log)
-
-    @_reads
-    def read_redemption(self, *, actor_id: UUID, redemption_id: UUID) -> RedemptionView:
-        """A redemption is seen by its member, whoever requested it, the coordinators of
-        the delivering team, auditors and admins."""
-        actor = self._actor(actor_id)
-        redemption = self._read(Redemption, redemption_id, "redemption")
-        team = self._read(Team, redemption.team_id, "team")
-        self._require_reader(
-            actor,
-            f"redemption {redemption.id}",
-            {redemption.member_id, redemption.requested_by},
-            team,
-        )
-        return RedemptionView.of(redemption)
-
-    @_reads
-    def read_transfer(self, *, actor_id: UUID, transfer_id: UUID) -> TransferView:
-        """A transfer is seen by its giver and receiver, auditors and admins."""
-        actor = self._actor(actor_id)
-        transfer = self._read(Transfer, transfer_id, "transfer")
-        self._require_reader(
-            actor, f"transfer {transfer.id}", {transfer.from_member_id, transfer.to_member_id}
-        )
-        return TransferView.of(transfer)
-
-    @_reads
     def actor(self, actor_id: UUID) -> Actor:
         """Who is acting, with the global roles they hold right now; an unknown member may
         not act. The HTTP API's read side decides what the caller sees from this."""
         return self._actor(actor_id)
-
-    def _require_reader(
-        self, actor: Actor, subject: str, concerned: set[UUID], team: Team | None = None
-    ) -> None:
-        """Auditors and admins read everything; others what concerns them or their team."""
-        if actor.is_admin or actor.is_auditor or actor.id in concerned:
-            return
-        if team is not None and team.is_coordinator_on(actor.id, self.today()):
-            return
-        raise PermissionDeniedError(actor.id, f"read {subject}", "it does not concern them")
 
     @staticmethod
     def _issued(credential: Credential, secret: bytes) -> IssuedToken:

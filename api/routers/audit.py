@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.bodies import StrictJSONRoute
-from api.dependencies import AuditingCaller, Ledger, Projections
+from api.dependencies import AuditingViewer, Ledger, Reads, Runner
 from api.errors import error_responses
 from api.schemas import (
     AuditEventOut,
@@ -33,21 +33,20 @@ router = APIRouter(
 
 @router.get("/events", summary="Read every stored event, a page at a time (auditors, admins)")
 def list_events(
-    actor: AuditingCaller, runner: Projections, page: Annotated[PositionPage, Query()]
+    viewer: AuditingViewer, reader: Reads, page: Annotated[PositionPage, Query()]
 ) -> AuditEventsOut:
     """The audit trail in log order: each event's data and a SHA-256 hash chained to the
     one before, so that an auditor can recompute the chain independently."""
-    entries = runner.store.audit(after=page.after, limit=page.limit + 1)
-    shown = entries[: page.limit]
+    entries = reader.audit_events(viewer, after=page.after, limit=page.limit)
     return AuditEventsOut(
-        items=[AuditEventOut.model_validate(entry) for entry in shown],
-        next_after=shown[-1].position if len(entries) > page.limit else None,
+        items=[AuditEventOut.model_validate(entry) for entry in entries.items],
+        next_after=entries.next_after,
     )
 
 
 @router.get("/replay", summary="Replay every balance as of an instant (auditors, admins)")
 def replay_balances(
-    actor: AuditingCaller, ledger: Ledger, query: Annotated[ReplayQuery, Query()]
+    viewer: AuditingViewer, ledger: Ledger, query: Annotated[ReplayQuery, Query()]
 ) -> ReplayOut:
     """Recomputed from the stored events alone, never from a projection: the events
     recorded up to `as_of`, every member's account, the two system accounts and their sum,
@@ -63,15 +62,15 @@ def replay_balances(
 
 
 @router.get("/verify", summary="Verify the chain, the books and the views (auditors, admins)")
-def verify_ledger(actor: AuditingCaller, ledger: Ledger, runner: Projections) -> VerifyOut:
+def verify_ledger(viewer: AuditingViewer, ledger: Ledger, runner: Runner) -> VerifyOut:
     """Checks every stored event against the audit trail's hash chain, that the accounts
-    sum to zero and never went below zero, and that the stored views agree with a fresh
-    replay. Findings come back as data; `ok` is true when there are none."""
-    # The stored views stand still while verify compares them with its replay (readers
-    # go on meanwhile); catching up first lets the audit trail see every event so far.
-    with runner.paused():
-        runner.catch_up()
-        report = verify(ledger, runner.store)
+    sum to zero and never went below zero, and that every stored view agrees row by row
+    with the log folded afresh up to the view's position. Findings come back as data;
+    `ok` is true when there are none."""
+    # The audit trail sees every event stored so far before the events are checked
+    # against it (the writer folds them now; another process waits for the writer).
+    runner.wait_for(ledger.recorder.max_notification_id() or 0)
+    report = verify(ledger, runner.store)
     return VerifyOut(
         ok=report.ok,
         events_checked=report.events_checked,
@@ -83,7 +82,7 @@ def verify_ledger(actor: AuditingCaller, ledger: Ledger, runner: Projections) ->
     "/trust-report",
     summary="Decisions one person could make alone, listed (auditors, admins)",
 )
-def get_trust_report(actor: AuditingCaller, ledger: Ledger) -> TrustReportOut:
+def get_trust_report(viewer: AuditingViewer, ledger: Ledger) -> TrustReportOut:
     """From the stored events alone: credits that their own recorder certified, per
     coordinator; spends made on a member's behalf, with who consented and how; and spends
     made with a credential that someone other than its member issued."""

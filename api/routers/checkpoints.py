@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.bodies import StrictJSONRoute
-from api.dependencies import AuditingCaller, Ledger
+from api.dependencies import AuditingViewer, Ledger
 from api.errors import error_responses
 from projections.checkpoints import checkpoint_table
 from timebank.errors import NotFoundError
@@ -38,7 +38,7 @@ class CheckpointOut(BaseModel):
 
 
 @router.get("/latest", summary="The latest signed checkpoint (auditors, admins)")
-def latest_checkpoint(actor: AuditingCaller, ledger: Ledger) -> CheckpointOut:
+def latest_checkpoint(viewer: AuditingViewer, ledger: Ledger) -> CheckpointOut:
     """The checkpoint at the furthest position whose signature holds (rows written into the
     table by hand are passed over); 404 while none has been signed."""
     latest = checkpoint_table(ledger).latest()

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, status
 
 from api.bodies import StrictJSONRoute
-from api.dependencies import ActorId, AppSettings, Ledger, Projections, ReadableMember, RequestId
+from api.dependencies import ActorId, Ledger, Reads, RequestId, ViewerOf
 from api.errors import error_responses
 from api.schemas import (
     AgentIn,
@@ -19,7 +19,6 @@ from api.schemas import (
     MemberOut,
     MemberProfileOut,
     MemberRecordOut,
-    MemberTeamOut,
     NewMemberOut,
     PositionPage,
     PublicityIn,
@@ -27,8 +26,6 @@ from api.schemas import (
     StatementOut,
     TokenOut,
 )
-from projections.balances import MemberMinutes
-from projections.stars import star_level
 
 router = APIRouter(
     route_class=StrictJSONRoute,
@@ -65,7 +62,9 @@ def register_member(
     )
 
 
-_READERS = "the member, coordinators of their teams, auditors, admins"
+_READERS = (
+    "the member, their agent, coordinators of their teams who accepted them, auditors, admins"
+)
 
 
 @router.get(
@@ -73,35 +72,10 @@ _READERS = "the member, coordinators of their teams, auditors, admins"
     responses=error_responses(404),
     summary=f"Read a member's profile ({_READERS})",
 )
-async def get_member(
-    member: ReadableMember, ledger: Ledger, runner: Projections, settings: AppSettings
-) -> MemberProfileOut:
+def get_member(member_id: UUID, reader: Reads, viewer: ViewerOf) -> MemberProfileOut:
     """Who they are, the teams they belong to today with their role, and their star level
     (星级) from lifetime minutes."""
-    today = ledger.today()
-    with runner.lock:
-        directory = runner.directory.state
-        teams = [
-            MemberTeamOut(
-                team_id=row.team_id,
-                name=directory.teams[row.team_id].name,
-                community=directory.teams[row.team_id].community,
-                role=row.role,
-                since=row.since,
-                accepted=row.accepted,
-            )
-            for row in directory.teams_of(member.id, today)
-        ]
-        lifetime = runner.balances.state.members.get(member.id, MemberMinutes()).earned
-    return MemberProfileOut(
-        id=member.id,
-        name=member.name,
-        roles=list(member.roles),
-        registered_at=member.registered_at,
-        teams=teams,
-        star_level=star_level(lifetime, settings.ladder()),
-        lifetime_minutes=lifetime,
-    )
+    return MemberProfileOut.model_validate(reader.profile(viewer, member_id))
 
 
 @router.get(
@@ -109,20 +83,8 @@ async def get_member(
     responses=error_responses(404),
     summary=f"Read a member's minutes ({_READERS})",
 )
-async def get_balance(member: ReadableMember, runner: Projections) -> BalanceOut:
-    with runner.lock:
-        minutes = runner.balances.state.members.get(member.id, MemberMinutes())
-        return BalanceOut(
-            member_id=member.id,
-            pending_minutes=minutes.pending,
-            earned_minutes=minutes.earned,
-            redeemed_minutes=minutes.redeemed,
-            held_minutes=minutes.held,
-            received_minutes=minutes.received,
-            given_minutes=minutes.given,
-            balance_minutes=minutes.balance,
-            available_minutes=minutes.available,
-        )
+def get_balance(member_id: UUID, reader: Reads, viewer: ViewerOf) -> BalanceOut:
+    return BalanceOut.model_validate(reader.balance(viewer, member_id))
 
 
 @router.get(
@@ -131,16 +93,15 @@ async def get_balance(member: ReadableMember, runner: Projections) -> BalanceOut
     summary=f"Read a member's statement, a page at a time ({_READERS})",
 )
 def get_statement(
-    member: ReadableMember, runner: Projections, page: Annotated[PositionPage, Query()]
+    member_id: UUID, reader: Reads, viewer: ViewerOf, page: Annotated[PositionPage, Query()]
 ) -> StatementOut:
     """Every posting that changed the balance, in log order, with the balance after it.
     Holds are not postings: they show in the balance's `held_minutes`."""
-    lines = runner.store.statement(member.id, after=page.after, limit=page.limit + 1)
-    shown = lines[: page.limit]
+    lines = reader.statement(viewer, member_id, after=page.after, limit=page.limit)
     return StatementOut(
-        member_id=member.id,
-        items=[StatementLineOut.model_validate(line) for line in shown],
-        next_after=shown[-1].position if len(lines) > page.limit else None,
+        member_id=member_id,
+        items=[StatementLineOut.model_validate(line) for line in lines.items],
+        next_after=lines.next_after,
     )
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, status
 
 from api.bodies import StrictJSONRoute
-from api.dependencies import ActorId, CredentialId, Ledger, RequestId
+from api.dependencies import ActorId, CredentialId, Ledger, Reads, RequestId, ViewerOf
 from api.errors import error_responses
 from api.schemas import CancelIn, RedemptionIn, RedemptionOut
 
@@ -57,9 +57,8 @@ def request_redemption(
     responses=error_responses(404),
     summary="Read a redemption (its member, the team's coordinators, auditors, admins)",
 )
-def get_redemption(redemption_id: UUID, ledger: Ledger, actor_id: ActorId) -> RedemptionOut:
-    view = ledger.read_redemption(actor_id=actor_id, redemption_id=redemption_id)
-    return RedemptionOut.model_validate(view)
+def get_redemption(redemption_id: UUID, reader: Reads, viewer: ViewerOf) -> RedemptionOut:
+    return RedemptionOut.model_validate(reader.redemption(viewer, redemption_id))
 
 
 @router.post(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, status
 
 from api.bodies import StrictJSONRoute
-from api.dependencies import ActorId, Caller, Ledger, Projections, RequestId
+from api.dependencies import ActorId, Ledger, Reads, RequestId, ViewerOf
 from api.errors import error_responses
-from api.paging import cursor, keyset_page
 from api.schemas import (
     ApproveIn,
     ReasonIn,
@@ -20,9 +18,6 @@ from api.schemas import (
     ServiceLogsOut,
     ServiceLogsQuery,
 )
-from api.visibility import Viewer
-from projections.directory import LogRow
-from timebank.service_logs import ServiceStatus
 
 router = APIRouter(
     route_class=StrictJSONRoute,
@@ -64,52 +59,23 @@ def log_service(
     ),
 )
 def list_service_logs(
-    ledger: Ledger,
-    actor: Caller,
-    runner: Projections,
-    query: Annotated[ServiceLogsQuery, Query()],
+    reader: Reads, viewer: ViewerOf, query: Annotated[ServiceLogsQuery, Query()]
 ) -> ServiceLogsOut:
-    """The logs a volunteer served or logged, those of the teams a coordinator coordinates
-    today, and every log for auditors and admins; filters narrow them down."""
-
-    def key(log: LogRow) -> tuple[datetime, str]:
-        return log.recorded_at, str(log.id)
-
-    with runner.lock:
-        directory = runner.directory.state
-        viewer = Viewer.of(actor, directory, ledger.today())
-        after = query.after
-        start = None if after is None else key(cursor(directory.logs.get(after)))
-        wanted = (
-            log
-            for log in directory.logs.values()
-            if query.status in (None, log.status)
-            and query.team_id in (None, log.team_id)
-            and query.volunteer_id in (None, log.volunteer_id)
-            and viewer.may_see_log(log)
-        )
-        logs, more = keyset_page(wanted, key=key, after=start, limit=query.limit)
-        items = [
-            ServiceLogOut(
-                id=log.id,
-                volunteer_id=log.volunteer_id,
-                team_id=log.team_id,
-                service_date=log.service_date,
-                minutes=log.minutes,
-                approved_minutes=log.approved_minutes,
-                status=ServiceStatus(log.status),
-                activity=log.activity,
-                beneficiary=log.beneficiary,
-                note=log.note,
-                reason=log.reason,
-                logged_by=log.logged_by,
-                certified_by_recorder=log.certified_by_recorder,
-                recorded_at=log.recorded_at,
-                updated_at=log.reviewed_at or log.recorded_at,
-            )
-            for log in logs
-        ]
-    return ServiceLogsOut(items=items, next_after=logs[-1].id if more else None)
+    """The logs a volunteer served or logged (and those of members they act for), those
+    of the teams a coordinator coordinates today, and every log for auditors and admins;
+    filters narrow them down. In the order they were recorded."""
+    page = reader.service_logs(
+        viewer,
+        status=query.status,
+        team_id=query.team_id,
+        volunteer_id=query.volunteer_id,
+        after=query.after,
+        limit=query.limit,
+    )
+    return ServiceLogsOut(
+        items=[ServiceLogOut.model_validate(log) for log in page.items],
+        next_after=page.next_after,
+    )
 
 
 @router.get(
@@ -117,9 +83,8 @@ def list_service_logs(
     responses=error_responses(404),
     summary="Read a log (its volunteer, the team's coordinators, auditors, admins)",
 )
-def get_service_log(log_id: UUID, ledger: Ledger, actor_id: ActorId) -> ServiceLogOut:
-    view = ledger.read_service_log(actor_id=actor_id, service_log_id=log_id)
-    return ServiceLogOut.model_validate(view)
+def get_service_log(log_id: UUID, reader: Reads, viewer: ViewerOf) -> ServiceLogOut:
+    return ServiceLogOut.model_validate(reader.service_log(viewer, log_id))
 
 
 @router.post(

@@ -8,12 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from api.bodies import StrictJSONRoute
-from api.dependencies import ActorId, Caller, Ledger, Projections, RequestId
+from api.dependencies import ActorId, Ledger, Reads, RequestId, ViewerOf
 from api.errors import error_responses
-from api.paging import cursor, keyset_page
-from api.schemas import MembershipOut, TeamIn, TeamMemberIn, TeamOut, TeamsOut, TeamsQuery
-from api.visibility import Viewer
-from projections.directory import TeamRow
+from api.schemas import TeamIn, TeamMemberIn, TeamOut, TeamsOut, TeamsQuery
 
 router = APIRouter(
     route_class=StrictJSONRoute,
@@ -41,52 +38,23 @@ def form_team(body: TeamIn, ledger: Ledger, actor_id: ActorId, request_id: Reque
 
 
 @router.get("", summary="List teams, a page at a time (any member; rosters for coordinators)")
-def list_teams(
-    ledger: Ledger, actor: Caller, runner: Projections, query: Annotated[TeamsQuery, Query()]
-) -> TeamsOut:
+def list_teams(reader: Reads, viewer: ViewerOf, query: Annotated[TeamsQuery, Query()]) -> TeamsOut:
     """Teams by name; each as `GET /teams/{id}` shows it: with every current member for
     its coordinators, auditors and admins, and with the caller's own membership for
     anyone else."""
-
-    def key(team: TeamRow) -> tuple[str, str]:
-        return team.name, str(team.id)
-
-    with runner.lock:
-        directory = runner.directory.state
-        viewer = Viewer.of(actor, directory, ledger.today())
-        after = query.after
-        start = None if after is None else key(cursor(directory.teams.get(after)))
-        teams, more = keyset_page(
-            (t for t in directory.teams.values() if query.community in (None, t.community)),
-            key=key,
-            after=start,
-            limit=query.limit,
-        )
-        items = [
-            TeamOut(
-                id=team.id,
-                name=team.name,
-                community=team.community,
-                founded_on=team.founded_on,
-                members=[
-                    MembershipOut.model_validate(row)
-                    for row in directory.memberships.get(team.id, ())
-                    if row.until is None
-                    and (viewer.may_see_roster(team.id) or row.member_id == actor.id)
-                ],
-            )
-            for team in teams
-        ]
-    return TeamsOut(items=items, next_after=teams[-1].id if more else None)
+    page = reader.teams(viewer, community=query.community, after=query.after, limit=query.limit)
+    return TeamsOut(
+        items=[TeamOut.model_validate(team) for team in page.items], next_after=page.next_after
+    )
 
 
 @router.get(
     "/{team_id}",
     responses=error_responses(404),
-    summary="Read a team and its current members (any member)",
+    summary="Read a team (any member) and its current members (its coordinators)",
 )
-def get_team(team_id: UUID, ledger: Ledger, actor_id: ActorId) -> TeamOut:
-    return TeamOut.model_validate(ledger.read_team(actor_id=actor_id, team_id=team_id))
+def get_team(team_id: UUID, reader: Reads, viewer: ViewerOf) -> TeamOut:
+    return TeamOut.model_validate(reader.team(viewer, team_id))
 
 
 @router.post(

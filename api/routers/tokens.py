@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.bodies import StrictJSONRoute
-from api.dependencies import ActorId, CredentialId, Ledger, RequestId
+from api.dependencies import ActorId, CredentialId, Ledger, Reads, RequestId, ViewerOf
 from api.errors import error_responses
 from api.schemas import CredentialOut, TokenOut
 from timebank.errors import PermissionDeniedError
@@ -47,9 +47,8 @@ def rotate_token(
     responses=error_responses(404),
     summary="Read a token's record, never the token (its member, auditors, admins)",
 )
-def get_token(credential_id: UUID, ledger: Ledger, actor_id: ActorId) -> CredentialOut:
-    view = ledger.read_credential(actor_id=actor_id, credential_id=credential_id)
-    return CredentialOut.model_validate(view)
+def get_token(credential_id: UUID, reader: Reads, viewer: ViewerOf) -> CredentialOut:
+    return CredentialOut.model_validate(reader.credential(viewer, credential_id))
 
 
 @router.delete(

@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, status
 
 from api.bodies import StrictJSONRoute
-from api.dependencies import ActorId, CredentialId, Ledger, RequestId
+from api.dependencies import ActorId, CredentialId, Ledger, Reads, RequestId, ViewerOf
 from api.errors import error_responses
 from api.schemas import TransferIn, TransferOut
 
@@ -52,6 +52,5 @@ def make_transfer(
     responses=error_responses(404),
     summary="Read a transfer (its giver and receiver, auditors, admins)",
 )
-def get_transfer(transfer_id: UUID, ledger: Ledger, actor_id: ActorId) -> TransferOut:
-    view = ledger.read_transfer(actor_id=actor_id, transfer_id=transfer_id)
-    return TransferOut.model_validate(view)
+def get_transfer(transfer_id: UUID, reader: Reads, viewer: ViewerOf) -> TransferOut:
+    return TransferOut.model_validate(reader.transfer(viewer, transfer_id))

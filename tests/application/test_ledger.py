@@ -46,7 +46,7 @@ def test_approved_service_is_credited_from_the_issuance_account(community: Commu
     assert log.status == "pending"
     assert log.logged_by == community.li
     assert app.get_account(community.li).balance_minutes == 0
-    assert replayed(app).members[community.li].pending == 120
+    assert replayed(app).members[community.li].balance == 0
 
     approved = app.approve_service(
         actor_id=community.care_coordinator, service_log_id=log.id, minutes=90
@@ -60,7 +60,7 @@ def test_approved_service_is_credited_from_the_issuance_account(community: Commu
         90,
     )
     balances = replayed(app)
-    assert balances.members[community.li].pending == 0
+    assert balances.members[community.li].earned == 90
     assert balances.system["issuance"] == -90
     assert balances.total() == 0
 

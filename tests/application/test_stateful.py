@@ -19,11 +19,17 @@ from hypothesis.stateful import (
     rule,
 )
 
+from projections.queries import Reader
+from projections.runner import ProjectionRunner
+from projections.store import ViewStore
+from projections.visibility import Viewer
 from tests.support import TODAY, Community, build_community, open_ledger, replayed
+from timebank.application import SYSTEM_ACTOR_ID
 from timebank.errors import InsufficientMinutesError, InvalidRequestError, PermissionDeniedError
 
 MEMBERS = ("li", "wang", "zhao", "grandma")
 VOLUNTEERS = ("li", "wang", "zhao")
+EVERYONE = Viewer(SYSTEM_ACTOR_ID, sees_everything=True)
 # Who may ask to spend someone's minutes, or confirm a delivery: every kind of person.
 ASKERS = ("li", "wang", "zhao", "grandma", "care_coordinator", "patrol_coordinator", "admin")
 
@@ -50,11 +56,16 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.app = open_ledger(self.url)
         self.c: Community = build_community(self.app)
+        self.views = ViewStore.open(self.app, pool_size=2)
+        self.views.prepare()
+        self.runner = ProjectionRunner(self.app, self.views)
+        self.reader = Reader(self.views, self.app.today)
         self.balance: Counter[UUID] = Counter()
         self.held: Counter[UUID] = Counter()
         self.pending: Counter[UUID] = Counter()
 
     def teardown(self) -> None:
+        self.views.close()
         self.app.close()
 
     def member(self, name: str) -> UUID:
@@ -242,9 +253,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.balance[target] += minutes
 
     @invariant()
-    def books_balance_and_agree_with_a_replay(self) -> None:
+    def books_balance_and_agree_with_a_replay_and_the_views(self) -> None:
         balances = replayed(self.app)
         assert balances.total() == 0
+        self.runner.catch_up()
         for name in MEMBERS:
             who = self.member(name)
             account = self.app.get_account(who)
@@ -254,7 +266,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.balance[who],
                 self.held[who],
             )
-            assert (folded.balance, folded.held, folded.pending) == (
+            assert (folded.balance, folded.held) == (self.balance[who], self.held[who])
+            seen = self.reader.balance(EVERYONE, who)
+            assert (seen.balance_minutes, seen.held_minutes, seen.pending_minutes) == (
                 self.balance[who],
                 self.held[who],
                 self.pending[who],

@@ -8,8 +8,7 @@ from eventsourcing.persistence import StoredEvent
 
 from projections.auditor import verify
 from projections.log import read_events
-from projections.runner import ProjectionRunner
-from tests.support import TODAY, Community
+from tests.support import TODAY, Community, views_of
 from timebank import ServiceLog, TimeBank
 
 
@@ -35,10 +34,8 @@ def test_the_audit_trail_hashes_a_version_1_event_as_it_was_stored(
     verify recomputes from the stored bytes."""
     app = community.app
     _store_version_1_log(community)
-    runner = ProjectionRunner(app)
-    runner.catch_up()
-
-    report = verify(app, runner.store)
+    with views_of(app) as views:
+        report = verify(app, views.store)
     assert report.ok, report.problems
 
 
@@ -110,7 +107,8 @@ def test_events_stored_before_consent_was_recorded_read_as_unrecorded(
     given = app.get_transfer(old_gift)
     assert (given.consent, given.consented_by) == ("member", community.li)
     assert app.get_team(old_team).founded_on is None
-    assert app.read_credential(actor_id=community.admin, credential_id=old_token).kind == "token"
+    with views_of(app) as views:
+        assert views.reader.credential(views.everyone, old_token).kind == "token"
 
 
 def test_approvals_and_memberships_stored_before_read_with_their_new_fields(

@@ -15,9 +15,7 @@ from cli import demo as demo_cli
 from cli.main import app as cli
 from projections import auditor
 from projections.periods import ALL_TIME
-from projections.rankings import team_rankings
-from projections.runner import ProjectionRunner
-from tests.support import TODAY, TZ, event_count, fixed_clock, open_ledger, replayed
+from tests.support import TODAY, TZ, event_count, fixed_clock, open_ledger, replayed, views_of
 from timebank import TimeBank
 from timebank.demo import COMMUNITIES, TEAM_KINDS, build_demo, months_before, service_period
 
@@ -54,17 +52,17 @@ def summary_of(
     """Teams, balances by member name, and the whole period's team ranking of a store."""
     ledger = open_ledger(url)
     try:
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()
-        directory = runner.directory.state
-        teams = Counter((t.name, t.community) for t in directory.teams.values())
-        names = {m.id: m.name for m in directory.members.values()}
+        with views_of(ledger) as views:
+            reader, everyone = views.reader, views.everyone
+            teams = Counter((t.name, t.community) for t in reader.teams(everyone, limit=500).items)
+            names = {m.id: m.name for m in reader.member_names()}
+            ranked = reader.team_rankings(everyone, ALL_TIME, limit=500).items
         balances = {
             names[row.member_id]: row.balance_minutes for row in auditor.replay(ledger).balances
         }
         ranking = [
             (r.rank, r.name, r.community, r.minutes, r.volunteers, r.person_times, r.sessions)
-            for r in team_rankings(directory, ALL_TIME)
+            for r in ranked
         ]
     finally:
         ledger.close()
@@ -94,11 +92,10 @@ def test_the_demo_ledger_verifies_and_its_accounts_sum_to_zero(ledger_url: str) 
     assert run_demo().exit_code == 0
     ledger = open_ledger(ledger_url)
     try:
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()
-        report = auditor.verify(ledger, runner.store)
+        with views_of(ledger) as views:
+            report = auditor.verify(ledger, views.store)
+            ranking = views.reader.team_rankings(views.everyone, ALL_TIME, limit=500).items
         replay = auditor.replay(ledger)
-        ranking = team_rankings(runner.directory.state, ALL_TIME)
     finally:
         ledger.close()
     assert report.ok, report.problems
@@ -117,11 +114,10 @@ def test_the_printed_tokens_sign_in_their_members(ledger_url: str) -> None:
             assert ledger.get_member(member_id).name == name
         assert "admin" in ledger.get_member(tokens["admin"][0]).roles
         assert "auditor" in ledger.get_member(tokens["auditor"][0]).roles
-        runner = ProjectionRunner(ledger)
-        runner.catch_up()
-        directory = runner.directory.state
         coordinator = tokens["coordinator"][0]
-        assert any(directory.coordinates(coordinator, team) for team in directory.teams)
+        with views_of(ledger) as views:
+            profile = views.reader.profile(views.everyone, coordinator)
+        assert any(team.role == "coordinator" for team in profile.teams)
     finally:
         ledger.close()
 

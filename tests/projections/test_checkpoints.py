@@ -28,27 +28,21 @@ from projections.checkpoints import (
     sign_checkpoint,
     totals_of,
 )
-from projections.runner import ProjectionRunner
+from projections.queries import audit_entries
 from tests.insider import run
 from tests.projections.test_runner import busy_community
-from tests.support import event_count, open_ledger
+from tests.support import event_count, open_ledger, views_of
 from timebank import TimeBank
 
 PRIVATE, PUBLIC = new_key_pair()
 KEY = load_private_key(PRIVATE)
 
 
-def caught_up(app: TimeBank) -> ProjectionRunner:
-    runner = ProjectionRunner(app)
-    runner.catch_up()
-    return runner
-
-
 def test_a_checkpoint_signs_where_the_ledger_stands(app: TimeBank) -> None:
     busy_community(app)
-    runner = caught_up(app)
-    signed = sign_checkpoint(app, runner.store, KEY)
-    trail = runner.store.audit(after=0, limit=100_000)
+    with views_of(app) as views:
+        signed = sign_checkpoint(app, views.store, KEY)
+        trail = audit_entries(views.store, after=0, limit=100_000)
     assert (signed.position, signed.count) == (trail[-1].position, event_count(app))
     assert signed.head_hash == trail[-1].hash
     books = replay(app)
@@ -65,15 +59,15 @@ def test_a_checkpoint_signs_where_the_ledger_stands(app: TimeBank) -> None:
 
 def test_the_next_checkpoint_carries_the_last_one_forward(app: TimeBank) -> None:
     c = busy_community(app)
-    runner = caught_up(app)
-    first = sign_checkpoint(app, runner.store, KEY)
-    app.transfer(actor_id=c.li, to_member_id=c.grandma, minutes=10)
-    c.earn(c.wang, 30)
-    runner.catch_up()
-    second = sign_checkpoint(app, runner.store, KEY)
-    # A key that never signed here reads the whole trail, and must agree.
-    other = load_private_key(new_key_pair()[0])
-    fresh = sign_checkpoint(app, runner.store, other)
+    with views_of(app) as views:
+        first = sign_checkpoint(app, views.store, KEY)
+        app.transfer(actor_id=c.li, to_member_id=c.grandma, minutes=10)
+        c.earn(c.wang, 30)
+        views.runner.catch_up()
+        second = sign_checkpoint(app, views.store, KEY)
+        # A key that never signed here reads the whole trail, and must agree.
+        other = load_private_key(new_key_pair()[0])
+        fresh = sign_checkpoint(app, views.store, other)
     assert second.position > first.position
     assert (second.count, second.head_hash, second.totals) == (
         fresh.count,
@@ -88,13 +82,13 @@ def test_no_checkpoint_is_signed_over_a_trail_that_left_the_last_one(tmp_path: P
     app = open_ledger(url)
     try:
         c = busy_community(app)
-        runner = caught_up(app)
-        first = sign_checkpoint(app, runner.store, KEY)
-        run(url, "UPDATE {trail} SET hash = ? WHERE position = ?", ("0" * 64, first.position))
-        app.transfer(actor_id=c.li, to_member_id=c.grandma, minutes=10)
-        runner.catch_up()
-        with pytest.raises(CheckpointError, match="no longer extends"):
-            sign_checkpoint(app, runner.store, KEY)
+        with views_of(app) as views:
+            first = sign_checkpoint(app, views.store, KEY)
+            run(url, "UPDATE {trail} SET hash = ? WHERE position = ?", ("0" * 64, first.position))
+            app.transfer(actor_id=c.li, to_member_id=c.grandma, minutes=10)
+            views.runner.catch_up()
+            with pytest.raises(CheckpointError, match="no longer extends"):
+                sign_checkpoint(app, views.store, KEY)
     finally:
         app.close()
 
@@ -104,8 +98,8 @@ def test_rows_written_into_the_table_by_hand_are_passed_over(tmp_path: Path) -> 
     app = open_ledger(url)
     try:
         busy_community(app)
-        runner = caught_up(app)
-        signed = sign_checkpoint(app, runner.store, KEY)
+        with views_of(app) as views:
+            signed = sign_checkpoint(app, views.store, KEY)
         forged = replace(signed, position=signed.position + 100, count=signed.count + 100)
         run(
             url,

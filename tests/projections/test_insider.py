@@ -12,17 +12,18 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.utils import get_topic
 
 from projections.auditor import Report, verify
 from projections.checkpoints import Checkpoint, load_private_key, new_key_pair, sign_checkpoint
-from projections.runner import ProjectionRunner
+from projections.store import ViewStore
 from tests.insider import cut_tail, drop_trail_from, set_state, stored
 from tests.projections.events import make
 from tests.projections.test_runner import busy_community
-from tests.support import TZ, Community, fixed_clock
+from tests.support import TZ, Community, fixed_clock, views_of
 from timebank import TimeBank
 from timebank.accounts import Account
 from timebank.policy import Policy
@@ -53,10 +54,15 @@ def kinds(report: Report) -> set[tuple[int | None, str]]:
 
 
 def checked(app: TimeBank, **options: object) -> Report:
-    """As `timebank verify` does: the runner catches up first, then verify."""
-    runner = ProjectionRunner(app)
-    runner.catch_up()
-    return verify(app, runner.store, **options)  # type: ignore[arg-type]
+    """As `timebank verify` does: the views and the audit trail catch up first."""
+    with views_of(app) as views:
+        return verify(app, views.store, **options)  # type: ignore[arg-type]
+
+
+def signed(app: TimeBank, key: Ed25519PrivateKey = SIGNING) -> Checkpoint:
+    """A checkpoint of the ledger as it stands, as `timebank checkpoint` signs one."""
+    with views_of(app) as views:
+        return sign_checkpoint(app, views.store, key)
 
 
 def append(insider: TimeBank, *events: AggregateEvent) -> None:
@@ -159,8 +165,12 @@ def test_rows_appended_under_a_copied_seal_are_forged(url: str) -> None:
             ]
         )
         position = app.recorder.max_notification_id()
-        report = verify(app, ProjectionRunner(app).store)  # a runner could not fold it
-        assert (position, "forged") in kinds(report)
+        store = ViewStore.open(app, pool_size=2)  # no runner could fold it: verify as it is
+        try:
+            store.prepare()
+            assert (position, "forged") in kinds(verify(app, store))
+        finally:
+            store.close()
     finally:
         insider.close()
         app.close()
@@ -186,12 +196,12 @@ def test_a_raised_credit_chained_again_is_caught_by_its_meaning(url: str) -> Non
     try:
         c = busy_community(app)
         c.earn(c.wang, 600)
-        ProjectionRunner(app).catch_up()
+        checked(app)
         position, state = stored(url, "timebank:Account.Earned", last=True)
         assert b'"minutes":600' in state
         set_state(url, position, state.replace(b'"minutes":600', b'"minutes":6000'))
         drop_trail_from(url, position)
-        ProjectionRunner(app).rebuild()  # views folded again: they agree with the forgery
+        rebuilt(app)  # views folded again: they agree with the forgery
         report = checked(app)  # the runner chains the forged event as it now stands
         [(found, kind, detail)] = [(p.position, p.kind, p.detail) for p in report.problems]
         assert (found, kind) == (position, "mismatch")
@@ -207,8 +217,13 @@ def cut_and_tidy(url: str, app: TimeBank, events: int) -> None:
     """Cut the last events with their audit entries, and fold the views again, so that
     nothing but a copy kept elsewhere remembers them."""
     cut_tail(url, events)
-    runner = ProjectionRunner(app)
-    runner.rebuild()
+    rebuilt(app)
+
+
+def rebuilt(app: TimeBank) -> None:
+    """`timebank rebuild`: the views folded again from the log as it stands."""
+    with views_of(app) as views:
+        views.runner.rebuild()
 
 
 @pytest.mark.parametrize(
@@ -222,9 +237,7 @@ def test_a_cut_tail_is_caught_by_a_checkpoint_signed_before(
     app = open_ledger(url, encryption=encryption)
     try:
         busy_community(app)
-        runner = ProjectionRunner(app)
-        runner.catch_up()
-        kept = sign_checkpoint(app, runner.store, SIGNING)
+        kept = signed(app)
         cut_and_tidy(url, app, events)
         after_cut = checked(app)
         assert not {k for _, k in kinds(after_cut)} & {"missing", "altered", "unrecorded"}
@@ -241,9 +254,7 @@ def test_a_rewrite_below_a_checkpoint_is_caught_even_with_the_event_key(url: str
     app = open_ledger(url, EVENT_KEY)
     try:
         c = busy_community(app)
-        runner = ProjectionRunner(app)
-        runner.catch_up()
-        kept = sign_checkpoint(app, runner.store, SIGNING)
+        kept = signed(app)
         cut_and_tidy(url, app, 3)  # the gift, gone
     finally:
         app.close()
@@ -261,10 +272,7 @@ def test_a_checkpoint_the_insider_signed_is_not_trusted(url: str) -> None:
     app = open_ledger(url)
     try:
         busy_community(app)
-        runner = ProjectionRunner(app)
-        runner.catch_up()
-        own = load_private_key(new_key_pair()[0])
-        kept = sign_checkpoint(app, runner.store, own)
+        kept = signed(app, load_private_key(new_key_pair()[0]))
         report = checked(app, checkpoints=[kept], trusted_keys=[SIGNING.public_key()])
         assert kinds(report) == {(kept.position, "bad_signature")}
     finally:
@@ -290,9 +298,7 @@ def test_events_stored_before_the_key_are_one_finding_until_a_checkpoint_vouches
         [(position, kind, detail)] = [(p.position, p.kind, p.detail) for p in report.problems]
         assert (position, kind) == (1, "unsealed")
         assert f"{legacy} events from position 1 to {legacy}" in detail
-        runner = ProjectionRunner(app)
-        runner.catch_up()
-        kept: Checkpoint = sign_checkpoint(app, runner.store, SIGNING)
+        kept = signed(app)
         assert checked(app, checkpoints=[kept], trusted_keys=[SIGNING.public_key()]).ok
     finally:
         app.close()

@@ -8,9 +8,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import AggregateEvent
 
-from projections.directory import Directory, apply
 from projections.periods import parse_period
-from projections.rankings import team_rankings, volunteer_rankings
 from tests.projections.events import (
     approved,
     joined,
@@ -22,17 +20,11 @@ from tests.projections.events import (
     served,
     team,
 )
+from tests.projections.folding import fold
 from timebank.teams import Team
 
 CARE, PATROL, CLINIC, HAIRCUT = uuid4(), uuid4(), uuid4(), uuid4()
 LI, WANG, ZHAO, SUN = uuid4(), uuid4(), uuid4(), uuid4()
-
-
-def fold(events: Iterable[AggregateEvent]) -> Directory:
-    state = Directory()
-    for event in events:
-        state = apply(state, event)
-    return state
 
 
 def community() -> list[AggregateEvent]:
@@ -65,7 +57,7 @@ def test_ties_share_a_rank_and_are_listed_by_name() -> None:
             *served(SUN, CLINIC, date(2026, 11, 4), 60),
         ]
     )
-    rows = team_rankings(state, parse_period("2026-11"))
+    rows = state.team_rankings(parse_period("2026-11"))
     assert ranks(rows) == [
         (1, "Night patrol", 90),
         (2, "Clinic", 60),
@@ -77,7 +69,7 @@ def test_ties_share_a_rank_and_are_listed_by_name() -> None:
 def test_names_tie_break_in_code_point_order() -> None:
     a, b, c = uuid4(), uuid4(), uuid4()
     state = fold([team(a, "乙队", "X"), team(b, "Zeta", "X"), team(c, "alpha", "X")])
-    assert [r.name for r in team_rankings(state, parse_period("all"))] == [
+    assert [r.name for r in state.team_rankings(parse_period("all"))] == [
         "Zeta",
         "alpha",
         "乙队",
@@ -94,7 +86,7 @@ def test_a_row_counts_minutes_volunteers_person_times_and_sessions() -> None:
             *served(LI, CARE, date(2026, 11, 5), 30, "home care"),
         ]
     )
-    [care] = [r for r in team_rankings(state, parse_period("2026-11")) if r.team_id == CARE]
+    [care] = [r for r in state.team_rankings(parse_period("2026-11")) if r.team_id == CARE]
     assert (care.minutes, care.volunteers, care.person_times, care.sessions) == (165, 2, 4, 3)
 
 
@@ -114,7 +106,7 @@ def test_only_approved_unreversed_minutes_count() -> None:
             approved(partial, 40),
         ]
     )
-    [care] = [r for r in team_rankings(state, parse_period("all")) if r.team_id == CARE]
+    [care] = [r for r in state.team_rankings(parse_period("all")) if r.team_id == CARE]
     assert (care.minutes, care.volunteers, care.person_times) == (40, 1, 1)
 
 
@@ -128,8 +120,8 @@ def test_a_late_approval_lands_in_the_month_of_the_service() -> None:
         approved(log_id, 120, at=approved_in_november),
     ]
     state = fold(events)
-    october = {r.team_id: r.minutes for r in team_rankings(state, parse_period("2026-10"))}
-    november = {r.team_id: r.minutes for r in team_rankings(state, parse_period("2026-11"))}
+    october = {r.team_id: r.minutes for r in state.team_rankings(parse_period("2026-10"))}
+    november = {r.team_id: r.minutes for r in state.team_rankings(parse_period("2026-11"))}
     assert (october[CARE], november[CARE]) == (120, 0)
 
 
@@ -141,9 +133,9 @@ def test_a_reversal_months_later_takes_the_minutes_out_of_the_past_period() -> N
         approved(log_id, 120),
     ]
     before = fold(events)
-    assert team_rankings(before, parse_period("2026-03"))[0].minutes == 120
+    assert before.team_rankings(parse_period("2026-03"))[0].minutes == 120
     after = fold([*events, reversed_(log_id, at=datetime(2026, 11, 1, tzinfo=UTC))])
-    march = {r.team_id: r.minutes for r in team_rankings(after, parse_period("2026-03"))}
+    march = {r.team_id: r.minutes for r in after.team_rankings(parse_period("2026-03"))}
     assert march[CARE] == 0
 
 
@@ -158,7 +150,7 @@ def test_iso_weeks_across_a_year_end() -> None:
     )
 
     def care(period: str) -> int:
-        rows = team_rankings(state, parse_period(period))
+        rows = state.team_rankings(parse_period(period))
         return next(r.minutes for r in rows if r.team_id == CARE)
 
     assert care("2026-W01") == 90
@@ -170,13 +162,13 @@ def test_iso_weeks_across_a_year_end() -> None:
 
 def test_a_community_filter_keeps_only_its_teams_zero_included() -> None:
     state = fold([*community(), *served(ZHAO, PATROL, date(2026, 11, 3), 90)])
-    rows = team_rankings(state, parse_period("all"), community="Dongcheng")
+    rows = state.team_rankings(parse_period("all"), community="Dongcheng")
     assert [(r.rank, r.name, r.minutes) for r in rows] == [
         (1, "Clinic", 0),
         (1, "Day care", 0),
         (1, "Haircut", 0),
     ]
-    assert team_rankings(state, parse_period("all"), community="Nowhere") == []
+    assert state.team_rankings(parse_period("all"), community="Nowhere") == []
 
 
 def test_volunteer_rankings_within_a_team_a_community_or_everywhere() -> None:
@@ -189,19 +181,19 @@ def test_volunteer_rankings_within_a_team_a_community_or_everywhere() -> None:
             *served(SUN, CLINIC, date(2026, 11, 3), 10),
         ]
     )
-    everywhere = volunteer_rankings(state, parse_period("2026"))
+    everywhere = state.volunteer_rankings(parse_period("2026"))
     assert ranks(everywhere) == [(1, "Zhao", 200), (2, "Li", 60), (2, "Wang", 60), (4, "Sun", 10)]
-    in_care = volunteer_rankings(state, parse_period("2026"), team_id=CARE)
+    in_care = state.volunteer_rankings(parse_period("2026"), team_id=CARE)
     assert ranks(in_care) == [(1, "Li", 60), (1, "Wang", 60)]
-    in_dongcheng = volunteer_rankings(state, parse_period("2026"), community="Dongcheng")
+    in_dongcheng = state.volunteer_rankings(parse_period("2026"), community="Dongcheng")
     assert ranks(in_dongcheng) == [(1, "Li", 60), (1, "Wang", 60), (3, "Sun", 10)]
-    last_year = volunteer_rankings(state, parse_period("2025"), team_id=CARE)
+    last_year = state.volunteer_rankings(parse_period("2025"), team_id=CARE)
     assert ranks(last_year) == [(1, "Li", 0), (1, "Wang", 0)]
 
 
 def test_member_ids_in_rows_are_the_volunteers() -> None:
     state = fold([*community(), *served(LI, CARE, date(2026, 11, 3), 60)])
-    top = volunteer_rankings(state, parse_period("all"), team_id=CARE)[0]
+    top = state.volunteer_rankings(parse_period("all"), team_id=CARE)[0]
     assert isinstance(top.member_id, UUID)
     assert (top.member_id, top.person_times, top.sessions) == (LI, 1, 1)
 
@@ -224,7 +216,5 @@ def test_memberships_count_from_their_effective_date() -> None:
             ),
         ]
     )
-    assert not state.coordinates(later, CARE, on=date(2026, 11, 30))
-    assert state.coordinates(later, CARE, on=date(2026, 12, 1))
-    assert [row.team_id for row in state.teams_of(LI, on=date(2026, 11, 30))] == [CARE]
-    assert state.teams_of(later, on=date(2026, 11, 30)) == []
+    assert state.coordinated(later, date(2026, 11, 30)) == frozenset()
+    assert state.coordinated(later, date(2026, 12, 1)) == {CARE}

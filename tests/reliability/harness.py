@@ -23,9 +23,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import select
 
 from projections.auditor import replay, verify
-from projections.runner import ProjectionRunner
+from projections.balances import balances
 from projections.store import ViewStore
 from tests.support import wait_until
 from timebank.application import TimeBank
@@ -40,7 +41,6 @@ REQUEST_SECONDS = 30.0  # one HTTP request
 CONVERGE_SECONDS = 10.0  # the projections catch up with the log within this
 INITIAL_MINUTES = 1200  # approved for each volunteer before the load starts
 
-PROJECTIONS = ("directory", "balances", "audit")
 
 JSON = dict[str, Any]
 Balances = dict[str, tuple[int, int, int]]  # member id: balance, held, available
@@ -227,13 +227,22 @@ def open_store(
     return TimeBank.from_url(database_url, pool_size=connections, clock=clock)
 
 
+def open_views(ledger: TimeBank) -> ViewStore:
+    """The views of the ledger's store, as a process opening them would."""
+    store = ViewStore.open(ledger, pool_size=2)
+    store.prepare()
+    return store
+
+
 def stored_balances(ledger: TimeBank, store: ViewStore) -> Balances:
-    """The balances view as stored (loaded, not caught up) by whoever last wrote it."""
-    views = ProjectionRunner(ledger, store=store)  # loads the stored rows, reads no events
-    return {
-        str(ident): (m.balance, m.held, m.available)
-        for ident, m in views.balances.state.members.items()
-    }
+    """The balances view as stored by whoever last wrote it."""
+    with store.read() as conn:
+        rows = conn.execute(select(balances)).all()
+    stored = {}
+    for row in rows:
+        balance = row.earned - row.redeemed + row.received - row.given
+        stored[str(row.member_id)] = (balance, row.held, balance - row.held)
+    return stored
 
 
 def check_stored_views(ledger: TimeBank, store: ViewStore, expected: Balances) -> None:
@@ -248,9 +257,9 @@ def check_stored_views(ledger: TimeBank, store: ViewStore, expected: Balances) -
 
 
 def wait_for_stored_views(store: ViewStore, position: int) -> None:
-    """Until every stored projection has reached a log position."""
+    """Until the stored views and the audit trail have reached a log position."""
     wait_until(
-        lambda: all(store.tracked(name) >= position for name in PROJECTIONS),
+        lambda: store.position() >= position,
         timeout=CONVERGE_SECONDS,
         what=f"the stored projections to reach position {position}",
     )

@@ -8,7 +8,6 @@ from uuid import UUID
 
 import pytest
 
-from projections.store import open_view_store
 from tests.reliability.harness import (
     INITIAL_MINUTES,
     JSON,
@@ -26,6 +25,7 @@ from tests.reliability.harness import (
     check_stored_views,
     expected_minutes,
     open_store,
+    open_views,
     replayed_balances,
     server_env,
     settle_every_write,
@@ -137,8 +137,11 @@ def _projector_alone_stores_a_new_event(
             expected[member]["balance_minutes"] += change
             expected[member]["available_minutes"] += change
         assert replayed_balances(url) == as_replayed(expected)
-        store = open_view_store(ledger)
-        wait_for_stored_views(store, ledger.recorder.max_notification_id() or 0)
-        check_stored_views(ledger, store, as_replayed(expected))
+        store = open_views(ledger)
+        try:
+            wait_for_stored_views(store, ledger.recorder.max_notification_id() or 0)
+            check_stored_views(ledger, store, as_replayed(expected))
+        finally:
+            store.close()
     finally:
         ledger.close()

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from projections.store import open_view_store
 from tests.reliability.harness import (
     Processes,
     Service,
     check_stored_views,
+    open_views,
     replayed_balances,
     server_env,
     wait_for_stored_views,
@@ -32,7 +32,7 @@ def test_the_projection_process_catches_up_follows_and_stops_on_a_signal(
     try:
         community = build_community(ledger)
         community.earn(community.li, 120)
-        store = open_view_store(ledger)
+        store = open_views(ledger)
         projector = Service(processes, "project", ["project"], server_env(url))
         projector.start()
         wait_for_stored_views(store, ledger.recorder.max_notification_id() or 0)
@@ -48,14 +48,14 @@ def test_the_projection_process_catches_up_follows_and_stops_on_a_signal(
         community.earn(community.wang, 30)
         projector.start()
         wait_until(
-            lambda: "projecting from position" in projector.tail(),
+            lambda: f"views at position {head} " in projector.tail(),
             timeout=60,
-            what="the projection process to start again",
+            what="the projection process to start again where it stopped",
         )
-        assert f"projecting from position {head} " in projector.tail()
         wait_for_stored_views(store, ledger.recorder.max_notification_id() or 0)
         check_stored_views(ledger, store, replayed_balances(url))
         assert projector.stop(signal.SIGINT) == 0, projector.tail()
         assert "stopped on SIGINT" in projector.tail()
+        store.close()
     finally:
         ledger.close()

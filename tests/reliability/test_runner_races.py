@@ -1,128 +1,37 @@
-"""Three product bugs the multi-process tests ran into, each shown on its own."""
+"""Product bugs the multi-process tests ran into, each shown on its own."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
-from uuid import UUID
 
 import psycopg
 import pytest
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
+from sqlalchemy.exc import SQLAlchemyError
 
-from projections.audit import AuditEntry
 from projections.auditor import verify
-from projections.balances import StatementLine
+from projections.queries import Reader
 from projections.runner import ProjectionRunner
-from projections.store import Storing, ViewStore, Writes, open_view_store
+from projections.store import ViewStore
 from tests.reliability.harness import open_store
-from tests.support import (
-    TODAY,
-    build_community,
-    fixed_clock,
-    open_ledger,
-    postgres_test_url,
-    replayed,
-)
+from tests.support import TODAY, build_community, fixed_clock, postgres_test_url
 from timebank.members import Member
 
 T = TypeVar("T")
-
-
-class BatchStoredBetweenReads:
-    """A view store through which a runner sees another process store a batch while it
-    reads a view's rows, as may happen at any moment when several processes keep the
-    views of one store."""
-
-    def __init__(self, store: ViewStore, another_batch: Callable[[], None]) -> None:
-        self.store = store
-        self.another_batch = another_batch
-        self.batches = 3  # how many batches the other process stores meanwhile
-
-    def tracked(self, projection: str) -> int:
-        return self.store.tracked(projection)
-
-    def read(
-        self, projection: str, consume: Callable[[Iterator[tuple[str, str]]], T]
-    ) -> tuple[T, int]:
-        def interrupted(rows: Iterator[tuple[str, str]]) -> T:
-            return consume(self._with_a_batch_stored_after_the_first(rows))
-
-        return self.store.read(projection, interrupted)
-
-    def _with_a_batch_stored_after_the_first(
-        self, rows: Iterator[tuple[str, str]]
-    ) -> Iterator[tuple[str, str]]:
-        for index, row in enumerate(rows):
-            yield row
-            if index == 0 and self.batches:
-                self.batches -= 1
-                self.another_batch()
-
-    def write(self, batch: dict[str, Writes]) -> None:
-        self.store.write(batch)
-
-    def write_behind(self, batch: dict[str, Writes]) -> Storing:
-        return self.store.write_behind(batch)
-
-    def drop(self, projection: str) -> None:
-        self.store.drop(projection)
-
-    def statement(self, member_id: UUID, *, after: int, limit: int) -> list[StatementLine]:
-        return self.store.statement(member_id, after=after, limit=limit)
-
-    def audit(self, *, after: int, limit: int) -> list[AuditEntry]:
-        return self.store.audit(after=after, limit=limit)
-
-    def statement_summary(self, *, up_to: int) -> dict[UUID, tuple[int, int]]:
-        return self.store.statement_summary(up_to=up_to)
-
-    def close(self) -> None:
-        self.store.close()
-
-
-def test_a_runner_that_reloads_while_another_stores_a_batch_keeps_its_views_right(
-    tmp_path: Path,
-) -> None:
-    """A runner (re)loads its views, as it does when it starts and whenever another
-    process stored a batch first; meanwhile another process's runner stores a batch. The
-    first runner must go on from a consistent view and position: its balances, and the
-    views it stores, must agree with a replay of the log."""
-    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    try:
-        community = build_community(ledger)
-        other = ProjectionRunner(ledger)  # another process's runner, on the same store
-        other.catch_up()
-
-        def another_batch() -> None:
-            community.earn(community.li, 60)
-            other.catch_up()
-
-        racing = BatchStoredBetweenReads(open_view_store(ledger), another_batch)
-        runner = ProjectionRunner(ledger, store=racing)  # loads each view, then its position
-        assert racing.batches == 0, "the other process stored no batch meanwhile"
-        community.earn(community.wang, 30)
-        runner.catch_up()
-
-        assert runner.balances.state.members == replayed(ledger).members
-        report = verify(ledger, open_view_store(ledger))
-        assert report.ok, report.problems
-    finally:
-        ledger.close()
 
 
 @pytest.mark.postgres
 def test_processes_starting_together_on_an_empty_postgres_schema_all_start(
     postgres_url: str,
 ) -> None:
-    """Six ledgers open on a fresh schema (their event tables exist), then start their
-    projection runners at once, as `serve --workers 6` or several hosts starting together
-    do: every one of them must start. Tried three times, on the schema made afresh."""
+    """Six ledgers open on a fresh schema (their event tables exist), then open their views
+    at once, as `serve --workers 6` or several hosts starting together do: every one of
+    them must start (one writes, the others read). Tried three times, on the schema made
+    afresh."""
     base = postgres_test_url()
     assert base is not None
     schema = sql.Identifier(parse_qs(urlsplit(postgres_url).query)["schema"][0])
@@ -137,13 +46,18 @@ def test_processes_starting_together_on_an_empty_postgres_schema_all_start(
 def _start_runners_together(url: str, count: int) -> None:
     ledgers = [open_store(url) for _ in range(count)]  # one after the other
     start = threading.Barrier(count)
-    failures: list[PersistenceError] = []
+    failures: list[PersistenceError | SQLAlchemyError] = []
+
+    stores: list[ViewStore] = []
 
     def start_runner(ledger_index: int) -> None:
         start.wait(timeout=30)
         try:
-            ProjectionRunner(ledgers[ledger_index])
-        except PersistenceError as error:  # what the process would have died of
+            store = ViewStore.open(ledgers[ledger_index], pool_size=1)
+            stores.append(store)
+            store.prepare()
+            ProjectionRunner(ledgers[ledger_index], store).claim()
+        except (PersistenceError, SQLAlchemyError) as error:  # what the process dies of
             failures.append(error)
 
     threads = [threading.Thread(target=start_runner, args=(n,)) for n in range(count)]
@@ -154,6 +68,8 @@ def _start_runners_together(url: str, count: int) -> None:
             thread.join(timeout=60)
         assert not any(t.is_alive() for t in threads), "a runner did not start within 60 s"
     finally:
+        for store in stores:
+            store.close()
         for ledger in ledgers:
             ledger.close()
     assert not failures, f"{len(failures)} of {count} processes would have died: {failures[0]!r}"
@@ -174,7 +90,9 @@ def test_a_runner_tailing_the_log_sees_an_event_committed_after_a_later_one(
     try:
         community = build_community(ledger)
         community.earn(community.li, 120)
-        runner = ProjectionRunner(ledger)
+        store = ViewStore.open(ledger, pool_size=1)
+        store.prepare()
+        runner = ProjectionRunner(ledger, store)
         runner.catch_up()
         recorder = ledger.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
@@ -198,8 +116,10 @@ def test_a_runner_tailing_the_log_sees_an_event_committed_after_a_later_one(
             assert not gift.is_alive()
         runner.catch_up()
 
-        assert newcomer.id in runner.directory.state.members, "the runner skipped an event"
-        report = verify(ledger, runner.store)
+        known = {m.id for m in Reader(store, ledger.today).member_names()}
+        assert newcomer.id in known, "the runner skipped an event"
+        report = verify(ledger, store)
+        store.close()
         assert report.ok, report.problems
     finally:
         ledger.close()

@@ -1,0 +1,165 @@
+"""Who may read what: the one rule of the read side, for the API, the pages and the CLI.
+
+- Auditors and admins read everything.
+- A member reads what concerns them: their profile, balance and statement, the service
+  logs they served or logged, the redemptions and gifts they are party to, their own
+  credentials' records; an agent they registered (家属代办) reads the same of theirs, on
+  the days the agency covers.
+- A coordinator also reads the logs and redemptions of the teams they coordinate today,
+  and the profile, balance and statement of those teams' members who accepted their
+  membership: enrolling someone is not a reason to read their data.
+- Rosters are for a team's coordinators (a member sees their own membership).
+- Rankings name a member to those who serve in a community the member serves in, unless
+  the member chose to appear anonymously; whoever may read the member's data sees the name.
+
+Refusal comes before existence: only those allowed to read a member learn whether the
+member exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, or_, select, true
+
+from projections.members import agents
+from projections.teams import acceptances, memberships, teams
+from timebank.errors import PermissionDeniedError
+
+ANONYMOUS = "匿名志愿者"
+"""How a ranking shows a member whose name the reader may not see."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The reader, as the rule needs them: who, and whether they read everything."""
+
+    id: UUID
+    sees_everything: bool
+
+
+def covers(day: date) -> ColumnElement[bool]:
+    """A membership stretch that holds on the day."""
+    return and_(
+        memberships.c.since <= day,
+        or_(memberships.c.until.is_(None), memberships.c.until > day),
+    )
+
+
+def coordinated(conn: Connection, viewer: Viewer, day: date) -> frozenset[UUID]:
+    """The teams the reader coordinates on the day."""
+    query = select(memberships.c.team_id).where(
+        memberships.c.member_id == viewer.id, memberships.c.role == "coordinator", covers(day)
+    )
+    return frozenset(conn.execute(query).scalars())
+
+
+def principals(conn: Connection, viewer: Viewer, day: date) -> frozenset[UUID]:
+    """The members the reader acts for as their agent on the day."""
+    query = select(agents.c.member_id).where(
+        agents.c.agent_id == viewer.id,
+        agents.c.since <= day,
+        or_(agents.c.until.is_(None), agents.c.until > day),
+    )
+    return frozenset(conn.execute(query).scalars())
+
+
+def communities(conn: Connection, member_id: UUID, day: date | None) -> frozenset[str]:
+    """The communities of the teams a member serves in on the day (or ever, without one)."""
+    query = (
+        select(teams.c.community)
+        .join(memberships, memberships.c.team_id == teams.c.team_id)
+        .where(memberships.c.member_id == member_id)
+    )
+    if day is not None:
+        query = query.where(covers(day))
+    return frozenset(conn.execute(query).scalars())
+
+
+def may_read_member(conn: Connection, viewer: Viewer, member_id: UUID, day: date) -> bool:
+    """Their profile, balance and statement."""
+    if viewer.sees_everything or viewer.id == member_id:
+        return True
+    agency = exists().where(
+        agents.c.member_id == member_id,
+        agents.c.agent_id == viewer.id,
+        agents.c.since <= day,
+        or_(agents.c.until.is_(None), agents.c.until > day),
+    )
+    theirs = memberships.alias("theirs")
+    mine = memberships.alias("mine")
+    looked_after = (
+        exists()
+        .where(
+            theirs.c.member_id == member_id,
+            theirs.c.since <= day,
+            or_(theirs.c.until.is_(None), theirs.c.until > day),
+            mine.c.team_id == theirs.c.team_id,
+            mine.c.member_id == viewer.id,
+            mine.c.role == "coordinator",
+            mine.c.since <= day,
+            or_(mine.c.until.is_(None), mine.c.until > day),
+            acceptances.c.team_id == theirs.c.team_id,
+            acceptances.c.member_id == member_id,
+        )
+        .correlate_except(theirs, mine, acceptances)
+    )
+    return bool(conn.execute(select(or_(agency, looked_after))).scalar())
+
+
+def require_member(conn: Connection, viewer: Viewer, member_id: UUID, day: date) -> None:
+    if not may_read_member(conn, viewer, member_id, day):
+        raise PermissionDeniedError(
+            viewer.id,
+            f"read member {member_id}",
+            "it is neither them, a member they act for, nor a member of a team they "
+            "coordinate who accepted the membership",
+        )
+
+
+def parties_clause(
+    viewer: Viewer,
+    day_teams: frozenset[UUID],
+    acting_for: frozenset[UUID],
+    *,
+    people: Iterable[ColumnElement[UUID]],
+    team: ColumnElement[UUID] | None,
+) -> ColumnElement[bool]:
+    """The rows of a list the reader may see: everything, or those naming them (or a
+    member they act for) in one of `people`, or of a team they coordinate."""
+    if viewer.sees_everything:
+        return true()
+    conditions: list[ColumnElement[bool]] = []
+    for column in people:
+        conditions.append(column == viewer.id)
+        if acting_for:
+            conditions.append(column.in_(acting_for))
+    if team is not None and day_teams:
+        conditions.append(team.in_(day_teams))
+    return or_(false(), *conditions)
+
+
+def may_read_record(
+    viewer: Viewer,
+    day_teams: frozenset[UUID],
+    acting_for: frozenset[UUID],
+    *,
+    people: Iterable[UUID | None],
+    team: UUID | None,
+) -> bool:
+    """The same rule for one record already read."""
+    if viewer.sees_everything:
+        return True
+    named = {person for person in people if person is not None}
+    return bool(
+        viewer.id in named or named & acting_for or (team is not None and team in day_teams)
+    )
+
+
+def require_auditor(viewer: Viewer, action: str = "audit the ledger") -> None:
+    """The whole ledger (every event, replays, verification) is for auditors and admins."""
+    if not viewer.sees_everything:
+        raise PermissionDeniedError(viewer.id, action, "only auditors and admins may")
