@@ -282,12 +282,20 @@ def key_problem(mapper: Mapper[Any], stored: StoredEvent) -> str | None:
         plain = mapper.compressor.decompress(state) if mapper.compressor else state
         mapper.transcoder.decode(plain)
     except (ValueError, TypeError, zlib.error):  # what the JSON transcoder and zlib raise
-        if bytes(state[:1]) != b"{":
+        if not _is_text(state):  # text that is not JSON is damaged, not encrypted
             return (
                 "the store's events are encrypted; set TIMEBANK_ENCRYPTION_KEY to the key "
                 "they were written with"
             )
     return None
+
+
+def _is_text(state: bytes) -> bool:
+    try:
+        bytes(state).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def check_store_keys(app: Any) -> None:
