@@ -291,6 +291,21 @@ def test_a_store_opened_without_its_key_is_one_line_and_exit_status_2(
     assert "Traceback" not in done.stderr
 
 
+def test_verify_on_an_encrypted_store_without_its_key_is_one_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """Case 7 as it was met (a JSONDecodeError); every command and key is tried above."""
+    url = keyed_store(tmp_path, encryption_key=ENCRYPTION)
+    done = console(
+        tmp_path, {"TIMEBANK_DATABASE_URL": url, "TIMEBANK_ENCRYPTION_KEY": ""}, "verify"
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "timebank: the store's events are encrypted; set TIMEBANK_ENCRYPTION_KEY to the key "
+        "they were written with\n"
+    )
+
+
 def test_a_forged_event_met_by_another_command_is_one_line_too(tmp_path: Path) -> None:
     url = keyed_store(tmp_path, event_key=EVENT_KEY)
     position, state = stored(url, "timebank:Account.Earned")
