@@ -70,6 +70,7 @@ def create_app(
         store.locks.hold_serving()
         store.prepare()
         runner = ProjectionRunner(ledger, store)
+        ledger.on_saved = store.note_caller  # a later read on any process waits for it
         if runner.claim():
             runner.catch_up()  # the writer serves views that include every stored event
         runner.start(interval=settings.projection_interval)

@@ -52,22 +52,6 @@ Ledger = Annotated[TimeBank, Depends(get_ledger)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_reader(request: Request, ledger: Ledger) -> Reader:
-    """The read side, once its views include every event this process's commands saved:
-    a read after a successful write on the same server sees the write (the views' writer
-    folds it at once; in another process, the read waits for the writer, bounded)."""
-    runner: ProjectionRunner = request.app.state.projections
-    head = ledger.last_position()
-    # Reading the views' position reads the store: not on the event loop.
-    if not await run_in_threadpool(runner.wait_for, head):
-        raise StaleViewsError(head)
-    reader: Reader = request.app.state.reader
-    return reader
-
-
-Reads = Annotated[Reader, Depends(get_reader)]
-
-
 async def get_runner(request: Request) -> ProjectionRunner:
     runner: ProjectionRunner = request.app.state.projections
     return runner
@@ -109,6 +93,28 @@ async def authenticated_actor(
 
 
 ActorId = Annotated[UUID, Depends(authenticated_actor)]
+
+
+async def get_reader(request: Request, ledger: Ledger, actor_id: ActorId) -> Reader:
+    """The read side, once its views include every event this process's commands saved
+    and the caller's own last write, whichever process served it: a read after a
+    successful write sees the write (the views' writer folds it at once; another process
+    waits for the writer, bounded)."""
+    runner: ProjectionRunner = request.app.state.projections
+
+    def fresh() -> int | None:
+        """Reads the store: not on the event loop. The position not reached, if any."""
+        head = max(ledger.last_position(), runner.store.caller_position(actor_id))
+        return None if runner.wait_for(head) else head
+
+    missed = await run_in_threadpool(fresh)
+    if missed is not None:
+        raise StaleViewsError(missed)
+    reader: Reader = request.app.state.reader
+    return reader
+
+
+Reads = Annotated[Reader, Depends(get_reader)]
 
 
 async def current_actor(

@@ -132,19 +132,20 @@ def error_response(
     )
 
 
-# Most specific first: a subclass is looked up before its base (ConflictError last).
-_LEDGER_ERRORS: dict[type[TimebankError], tuple[int, str]] = {
-    NotFoundError: (404, "not_found"),
-    PermissionDeniedError: (403, "forbidden"),
-    InvalidRequestError: (422, "invalid_request"),
-    InsufficientMinutesError: (409, "insufficient_minutes"),
-    InvalidStateError: (409, "invalid_state"),
-    IdempotencyKeyReusedError: (409, "idempotency_key_reused"),
-    BalanceCapExceededError: (409, "balance_cap_exceeded"),
+# The status of each kind of refusal; its code is the refusal's own (`TimebankError.code`).
+# A subclass is looked up before its base (ConflictError last).
+_LEDGER_STATUSES: dict[type[TimebankError], int] = {
+    NotFoundError: 404,
+    PermissionDeniedError: 403,
+    InvalidRequestError: 422,
+    InsufficientMinutesError: 409,
+    InvalidStateError: 409,
+    IdempotencyKeyReusedError: 409,
+    BalanceCapExceededError: 409,
     # Writers kept colliding and the command gave up having changed nothing: not a
     # conflict the client must resolve, so "busy, try again" rather than 409.
-    ConcurrencyError: (503, "busy"),
-    ConflictError: (409, "conflict"),
+    ConcurrencyError: 503,
+    ConflictError: 409,
 }
 
 _HTTP_CODES = {
@@ -159,10 +160,11 @@ _HTTP_CODES = {
 
 
 async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
-    status, code = next(
-        (_LEDGER_ERRORS[kind] for kind in type(exc).__mro__ if kind in _LEDGER_ERRORS),
-        (409, "conflict"),
+    status = next(
+        (_LEDGER_STATUSES[kind] for kind in type(exc).__mro__ if kind in _LEDGER_STATUSES),
+        409,
     )
+    code = exc.code if isinstance(exc, TimebankError) else "conflict"
     message, details = str(exc), None
     if isinstance(exc, InvalidRequestError):
         details = [FieldProblem(field=exc.field, location="body", message=exc.message)]

@@ -22,9 +22,10 @@ from eventsourcing.persistence import Notification
 
 from projections import audit, balances, semantics
 from projections.audit import audit_trail
+from projections.base import Logged
 from projections.checkpoints import Checkpoint, Watch, totals_of
 from projections.collector import collector_paused
-from projections.compare import compare_views
+from projections.compare import ViewComparison
 from projections.log import PAGE_SIZE, notifications
 from projections.queries import Reader
 from projections.runner import AUDIT_ONLY, ProjectionRunner
@@ -184,6 +185,21 @@ class _Verifier:
         self.problems.append(Finding(position, kind, detail))
 
     def run(self) -> Report:
+        with ViewComparison(self.app, self.store) as views:
+            self._check_log(views)
+            mismatches = views.finish()
+        self._check_books()
+        for mismatch in mismatches:
+            self.report(
+                mismatch.position, "projection_mismatch", f"{mismatch.table}: {mismatch.detail}"
+            )
+        self._observe_end()
+        return Report(self.checked, self.problems)
+
+    def _check_log(self, views: ViewComparison) -> None:
+        """One pass over the log: each event decoded once, checked against the audit trail
+        and its aggregate's versions, folded into the books, and fed to the comparison
+        of the views (see `projections.compare`)."""
         audited = self._audit_entries()
         audit_head = self.store.positions()[AUDIT]
         previous, expected = audit.GENESIS_HASH, next(audited, None)
@@ -200,16 +216,16 @@ class _Verifier:
             elif notification.id <= audit_head:
                 self.report(notification.id, "unrecorded", "stored event the audit never saw")
             self._check_version(notification)
-            if decoded is not None:
+            if decoded is None:
+                views.unreadable(notification.id, "undecodable")
+            else:
                 self._fold(notification.id, decoded[0])
+                if isinstance(decoded[0], AggregateEvent):
+                    views.feed(Logged(notification.id, decoded[0], notification))
             self._observe(notification, None if decoded is None else decoded[1])
         while expected is not None:
             self.report(expected.entry.position, "missing", "audited event no longer stored")
             expected = next(audited, None)
-        self._check_books()
-        self._compare_views()
-        self._observe_end()
-        return Report(self.checked, self.problems)
 
     # The chain -------------------------------------------------------------------------
 
@@ -383,19 +399,6 @@ class _Verifier:
             self.balances.system[ISSUANCE],
             self.balances.system[REDEEMED],
         )
-
-    # The views ---------------------------------------------------------------------
-
-    def _compare_views(self) -> None:
-        """Every stored view, row by row, against the log folded afresh up to the views'
-        position (see `projections.compare`)."""
-        _, mismatches = compare_views(self.app, self.store)
-        for mismatch in mismatches:
-            self.report(
-                mismatch.position,
-                "projection_mismatch",
-                f"{mismatch.table}: {mismatch.detail}",
-            )
 
 
 class _Audited(NamedTuple):

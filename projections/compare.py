@@ -1,28 +1,32 @@
 """Every stored view, compared row by row with the log folded afresh, in bounded memory.
 
-The stored views are read in one snapshot, at the position they stand at; the log is
-folded up to that very position into empty views in a temporary file (the same read
-models, the same code the runner runs); then each table of both is read in key order and
-compared row against row, a page at a time. Sealed text is compared opened, since every
-sealing draws a new nonce.
+The stored views are read in one snapshot, at the position they stand at; verify feeds the
+events it reads anyway (each decoded once) into empty views in a temporary file, up to that
+very position, with the same read models and the same fold the runner uses; then each table
+of both is read in key order and compared row against row, a page at a time. Sealed text is
+compared opened, since every sealing draws a new nonce.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
-from eventsourcing.persistence import MapperDeserialisationError
 from sqlalchemy import Connection, String, Table, select
 
 from projections import registry
-from projections.base import Sealer
-from projections.runner import VIEWS_ONLY, ProjectionRunner
+from projections.base import Logged, Sealer
+from projections.runner import VIEWS_ONLY, fold_page
 from projections.store import VIEWS, ViewStore, scratch_store
 from timebank.application import TimeBank
 
+__all__ = ["Mismatch", "ViewComparison", "fold_page"]
+
 MISMATCHES_NAMED = 5  # per table: the first rows that differ are named, then a count
+PAGE = 2000  # events folded into the scratch views per transaction
 
 
 @dataclass(frozen=True)
@@ -34,34 +38,96 @@ class Mismatch:
     detail: str
 
 
-def compare_views(
-    app: TimeBank, store: ViewStore, *, progress: Callable[[int], None] | None = None
-) -> tuple[int, list[Mismatch]]:
-    """The views' position, and every table that differs from a fresh fold up to it."""
-    scratch = scratch_store(store.sealer)
-    try:
-        scratch.prepare()
-        with store.read() as live:
-            position = store.positions(live)[VIEWS]
-            fresh_runner = ProjectionRunner(app, scratch, groups=VIEWS_ONLY)
-            fresh_runner.claim()
-            try:
-                fresh_runner.catch_up(until=position, progress=progress)
-            except MapperDeserialisationError as error:
-                # An event that cannot be read (reported on its own) cannot be folded:
-                # the views are not compared rather than compared with a wrong fold.
-                why = f"not compared: the log cannot be folded afresh ({error})"
-                return position, [Mismatch(position, "every view", why)]
-            mismatches: list[Mismatch] = []
-            with scratch.read() as fresh:
-                for projection in registry.VIEWS:
-                    for table in projection.tables:
-                        detail = _compare(table, live, fresh, store.sealer)
-                        if detail is not None:
-                            mismatches.append(Mismatch(position, table.name, detail))
-        return position, mismatches
-    finally:
-        scratch.close()
+class ViewComparison:
+    """Open it before reading the log, feed it every event read, then `finish`."""
+
+    def __init__(self, app: TimeBank, store: ViewStore) -> None:
+        self.app = app
+        self.store = store
+        self._exits = ExitStack()
+        self._pending: list[Logged] = []
+        self._folded = 0
+        self._unreadable: str | None = None
+        self.position = 0
+        self._live: Connection | None = None
+        self._scratch: ViewStore | None = None
+
+    def __enter__(self) -> ViewComparison:
+        self._live = self._exits.enter_context(self.store.read())
+        self.position = self.store.positions(self._live)[VIEWS]
+        self._scratch = scratch_store(self.store.sealer)
+        self._exits.callback(self._scratch.close)
+        self._scratch.prepare()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._exits.close()
+
+    def feed(self, logged: Logged) -> None:
+        """An event read from the log, in log order (those past the views' position are
+        not theirs yet, and are left out)."""
+        if logged.position <= self.position:
+            self._pending.append(logged)
+            if len(self._pending) >= PAGE:
+                self._fold()
+
+    def unreadable(self, position: int, why: str) -> None:
+        """An event at this position cannot be read: the views cannot be folded afresh."""
+        if position <= self.position and self._unreadable is None:
+            self._unreadable = f"event {position} cannot be read ({why})"
+
+    def finish(self) -> list[Mismatch]:
+        if self._unreadable is not None:
+            why = f"not compared: the log cannot be folded afresh, {self._unreadable}"
+            return [Mismatch(self.position, "every view", why)]
+        self._fold()
+        if self._folded < self.position:  # events the log no longer holds: reported apart
+            self._close_gap()
+        if self._live is None or self._scratch is None:
+            raise RuntimeError("the comparison was not opened")
+        mismatches: list[Mismatch] = []
+        with self._scratch.read() as fresh:
+            for projection in registry.VIEWS:
+                for table in projection.tables:
+                    detail = _compare(table, self._live, fresh, self.store.sealer)
+                    if detail is not None:
+                        mismatches.append(Mismatch(self.position, table.name, detail))
+        return mismatches
+
+    def _fold(self) -> None:
+        if not self._pending or self._scratch is None:
+            return
+        last = self._pending[-1].position
+        positions = self._scratch.positions()
+        fold_page(
+            self._scratch,
+            self.app.mapper,
+            self._pending,
+            VIEWS_ONLY,
+            positions=positions,
+            last=last,
+        )
+        self._folded = last
+        self._pending = []
+
+    def _close_gap(self) -> None:
+        """Move the scratch views' position to the stored views' (nothing to fold)."""
+        if self._scratch is None:
+            return
+        positions = self._scratch.positions()
+        fold_page(
+            self._scratch,
+            self.app.mapper,
+            [],
+            VIEWS_ONLY,
+            positions=positions,
+            last=self.position,
+        )
 
 
 def _compare(table: Table, stored: Connection, fresh: Connection, sealer: Sealer) -> str | None:
@@ -74,14 +140,12 @@ def _compare(table: Table, stored: Connection, fresh: Connection, sealer: Sealer
     while a is not None or b is not None:
         key_a = None if a is None else tuple(a[k] for k in keys)
         key_b = None if b is None else tuple(b[k] for k in keys)
-        if key_b is None or (key_a is not None and _order(key_a) < _order(key_b)):
+        if key_b is None or (key_a is not None and key_a < key_b):
             problem, a = f"{_named(key_a)} is stored but follows from no event", next(left, None)
-        elif key_a is None or _order(key_b) < _order(key_a):
+        elif key_a is None or key_b < key_a:
             problem, b = f"{_named(key_b)} is missing", next(right, None)
         else:
-            if a is None or b is None:  # pragma: no cover - both keys are there
-                raise AssertionError("both sides have this key")
-            columns = [name for name in a if a[name] != b[name]]
+            columns = [] if a is None or b is None else [n for n in a if a[n] != b[n]]
             problem = f"{_named(key_a)} differs in {', '.join(columns)}" if columns else ""
             a, b = next(left, None), next(right, None)
         if problem:
@@ -95,28 +159,21 @@ def _compare(table: Table, stored: Connection, fresh: Connection, sealer: Sealer
 
 
 def _rows(table: Table, conn: Connection, sealer: Sealer) -> Iterator[dict[str, Any]]:
-    """The table's rows in key order, sealed text opened, streamed a page at a time."""
+    """The table's rows in key order (ids by their bytes, dates and numbers as such, text by
+    code point, as Python compares them), sealed text opened, streamed in pages."""
     sealed = [column.name for column in table.columns if column.info.get("sealed")]
     order = [
-        # Text in code point order on both sides, as Python compares it.
         column.collate("C")
         if conn.dialect.name == "postgresql" and isinstance(column.type, String)
         else column
         for column in table.primary_key.columns
     ]
-    query = select(table).order_by(*order)
-    result = conn.execution_options(yield_per=2000).execute(query)
+    result = conn.execution_options(yield_per=2000).execute(select(table).order_by(*order))
     for row in result:
         values = dict(row._mapping)
         for name in sealed:
             values[name] = sealer.open(values[name])
         yield values
-
-
-def _order(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Keys compared the way both databases order them: ids as their bytes, dates and
-    numbers as such, text by code point."""
-    return key
 
 
 def _named(key: tuple[Any, ...] | None) -> str:

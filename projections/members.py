@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 from projections.base import ID, METADATA, SEALED, Batch, Instant
-from timebank.members import Member
+from timebank.members import Member, member_code
 
 members = Table(
     "view_members",
@@ -33,6 +33,7 @@ members = Table(
     Column("anonymous", Boolean, nullable=False),
     Column("card_number", Integer, nullable=False),
     Column("card_issued_by", ID),
+    Column("code", String(9), nullable=False, index=True),  # the member code (see member_code)
 )
 
 member_roles = Table(
@@ -72,6 +73,7 @@ class MembersProjection:
                             registered_at=event.timestamp,
                             anonymous=False,
                             card_number=0,
+                            code=member_code(ident),
                         )
                     )
                     if roles:

@@ -3,10 +3,12 @@ with its tables and its fold, and one line here."""
 
 from __future__ import annotations
 
+from projections.activities import ActivitiesProjection
 from projections.audit import AuditProjection
 from projections.balances import BalancesProjection
 from projections.base import Projection
 from projections.members import MembersProjection
+from projections.pairings import PairingsProjection
 from projections.rankings import RankingsProjection
 from projections.records import RecordsProjection
 from projections.service_logs import ServiceLogsProjection
@@ -19,6 +21,8 @@ VIEWS: tuple[Projection, ...] = (
     BalancesProjection(),
     RankingsProjection(),
     RecordsProjection(),
+    ActivitiesProjection(),
+    PairingsProjection(),
 )
 """The views: folded again from the log by a rebuild, or when their form changes."""
 

@@ -15,9 +15,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from uuid import UUID
 
 from eventsourcing.domain import AggregateEvent
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Mapper, Notification
 
 from projections import registry
 from projections.base import Batch, Logged, Projection
@@ -101,20 +102,14 @@ class ProjectionRunner:
             if not page:
                 return 0
             logged = _decoded(self.app, page)
-            with self.store.write() as conn:
-                for name, projections in self.groups:
-                    at = positions[name]
-                    if page[-1].id <= at:
-                        continue
-                    batch = Batch(
-                        conn,
-                        self.store.sealer,
-                        self.app.mapper,
-                        [entry for entry in logged if entry.position > at],
-                    )
-                    for projection in projections:
-                        projection.fold(batch)
-                    self.store.move(conn, name, at, page[-1].id)
+            fold_page(
+                self.store,
+                self.app.mapper,
+                logged,
+                self.groups,
+                positions=positions,
+                last=page[-1].id,
+            )
         return len(page)
 
     def rebuild(self, *, progress: Callable[[int], None] | None = None) -> int:
@@ -182,6 +177,30 @@ class ProjectionRunner:
                 log.exception("projection runner failed; retrying")
             if caught < self.batch_size:
                 self._stopping.wait(interval if self.is_writer else max(interval, 1.0))
+
+
+def fold_page(
+    store: ViewStore,
+    mapper: Mapper[UUID],
+    logged: Sequence[Logged],
+    groups: tuple[tuple[str, tuple[Projection, ...]], ...],
+    *,
+    positions: dict[str, int],
+    last: int,
+) -> None:
+    """Fold one page's events (up to position `last`) into each group of read models past
+    its position, and move the positions on: one transaction, stored whole or not at all."""
+    with store.write() as conn:
+        for name, projections in groups:
+            at = positions[name]
+            if last <= at:
+                continue
+            batch = Batch(
+                conn, store.sealer, mapper, [entry for entry in logged if entry.position > at]
+            )
+            for projection in projections:
+                projection.fold(batch)
+            store.move(conn, name, at, last)
 
 
 def _decoded(app: TimeBank, page: Sequence[Notification]) -> list[Logged]:

@@ -1,8 +1,10 @@
 """Service logs as listed and reviewed: who served, when, how long, what, and what became of it.
 
 Activities, beneficiaries, notes and reasons are personal text, sealed when the ledger
-encrypts; `session` groups a log with the others of the same activity on the same day
-(the text itself, or a keyed digest of it when sealed), for the rankings' sessions (场次).
+encrypts; `session` groups a log with the others of the same session (场次) for the
+rankings: the activity a coordinator recorded it in, or for a log made on its own, the
+others of the same activity text on the same day (the text itself, or a keyed digest of it
+when sealed).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import ClassVar
 
 from sqlalchemy import Boolean, Column, Date, Index, Integer, String, Table, Text
 
-from projections.base import ID, METADATA, SEALED, Batch, Entities, Instant
+from projections.base import ID, METADATA, SEALED, Batch, Entities, Instant, Sealer
 from timebank.service_logs import ServiceLog
 
 service_logs = Table(
@@ -35,6 +37,8 @@ service_logs = Table(
     Column("reviewed_by", ID),
     Column("reviewed_at", Instant),
     Column("certified_by_recorder", Boolean),
+    Column("activity_id", ID),  # the activity (场次) it was part of, if any
+    Column("pairing_id", ID, index=True),  # the care pairing (结对) it was a visit of
     # Lists page by (recorded_at, log_id): the order logs were recorded in.
     Index("view_service_logs_recorded", "recorded_at", "log_id"),
     Index("view_service_logs_team", "team_id", "status", "recorded_at", "log_id"),
@@ -62,7 +66,7 @@ class ServiceLogsProjection:
                             "service_date": event.service_date,
                             "minutes": event.minutes,
                             "activity": seal(event.activity),
-                            "session": batch.sealer.digest(event.activity),
+                            "session": session_of(event, batch.sealer),
                             "beneficiary": seal(event.beneficiary),
                             "note": seal(event.note),
                             "logged_by": event.actor_id,
@@ -74,6 +78,8 @@ class ServiceLogsProjection:
                             "reviewed_by": None,
                             "reviewed_at": None,
                             "certified_by_recorder": None,
+                            "activity_id": event.activity_id,
+                            "pairing_id": event.pairing_id,
                         }
                     )
                 case ServiceLog.Approved(
@@ -98,3 +104,10 @@ class ServiceLogsProjection:
                         reviewed_at=event.timestamp,
                     )
         rows.flush(batch.conn)
+
+
+def session_of(event: ServiceLog.Logged, sealer: Sealer) -> str:
+    """The session a log counts in: its recorded activity, or its day's activity text."""
+    if event.activity_id is not None:
+        return f"activity:{event.activity_id}"
+    return sealer.digest(event.activity)

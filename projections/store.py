@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Cipher
 from sqlalchemy import (
@@ -35,12 +36,13 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, InternalError, ProgrammingError
 
 from projections import registry
 from projections.audit import audit_trail
-from projections.base import METADATA, SCHEMA_VERSION, Sealer
+from projections.base import ID, METADATA, SCHEMA_VERSION, Sealer
 from projections.locks import FileLocks, PostgresLocks, ProcessLocks, StoreLocks
 from timebank.application import TimeBank
 
@@ -53,6 +55,16 @@ view_positions = Table(
     Column("position", BigInteger, nullable=False),
     Column("schema_version", Integer, nullable=False),
 )
+
+caller_positions = Table(
+    "view_caller_positions",
+    METADATA,
+    Column("caller", ID, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+"""Where each caller's last write landed in the log, whichever process served it: a read
+the caller then makes on any process waits for the views to get there. Not a view of the
+events (a rebuild or verify leaves it alone)."""
 
 VIEWS, AUDIT = "views", "audit"
 _EARLIER_AUDIT_TRAIL = "timebank_audit_trail"
@@ -240,6 +252,36 @@ class ViewStore:
         if moved.rowcount != 1:
             raise StalePositionError(f"the {name} position moved from {before} meanwhile")
 
+    def note_caller(self, caller: UUID, position: int) -> None:
+        """A caller's write landed at `position` (see `caller_positions`)."""
+        with self.engine.begin() as conn:
+            insert = (
+                postgresql.insert(caller_positions)
+                if self.dialect == "postgresql"
+                else sqlite.insert(caller_positions)
+            )
+            conn.execute(
+                insert.values(caller=caller, position=position).on_conflict_do_update(
+                    index_elements=["caller"],
+                    set_={
+                        "position": func.max(insert.excluded.position, caller_positions.c.position)
+                    }
+                    if self.dialect == "sqlite"
+                    else {
+                        "position": func.greatest(
+                            insert.excluded.position, caller_positions.c.position
+                        )
+                    },
+                )
+            )
+
+    def caller_position(self, caller: UUID) -> int:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(caller_positions.c.position).where(caller_positions.c.caller == caller)
+            ).scalar()
+        return int(found or 0)
+
     def has_table(self, name: str) -> bool:
         with self.engine.connect() as conn:
             return inspect(conn).has_table(name)
@@ -254,9 +296,10 @@ def _sealer(cipher: Cipher | None, key: str | None) -> Sealer:
     return Sealer(cipher, derived)
 
 
-def _sqlite_engine(database: str, *, pool_size: int, begin: str) -> Engine:
+def _sqlite_engine(database: str, *, pool_size: int, begin: str, durable: bool = True) -> Engine:
     """An engine on a SQLite file whose transactions begin as asked: pysqlite's own
-    transaction handling begins only before a write, so reads would see no snapshot."""
+    transaction handling begins only before a write, so reads would see no snapshot.
+    Not `durable`: a scratch file nobody reads after a crash, written without a journal."""
     engine = create_engine(
         URL.create("sqlite", database=database),
         connect_args={"timeout": 30, "check_same_thread": False},
@@ -267,8 +310,12 @@ def _sqlite_engine(database: str, *, pool_size: int, begin: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _connected(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        if durable:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        else:
+            dbapi_connection.execute("PRAGMA journal_mode=OFF")
+            dbapi_connection.execute("PRAGMA synchronous=OFF")
 
     @event.listens_for(engine, "begin")
     def _begun(conn: Connection) -> None:
@@ -282,6 +329,6 @@ def scratch_store(sealer: Sealer) -> ViewStore:
     `sealer` seals: where verify folds the log afresh to compare with the stored views."""
     handle, database = tempfile.mkstemp(prefix="timebank-verify-", suffix=".db")
     os.close(handle)
-    engine = _sqlite_engine(database, pool_size=2, begin="BEGIN")
-    writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE")
+    engine = _sqlite_engine(database, pool_size=2, begin="BEGIN", durable=False)
+    writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE", durable=False)
     return ViewStore(engine, writer, sealer, ProcessLocks(), temporary=database)

@@ -115,6 +115,7 @@ def build_community(app: TimeBank) -> Community:
         app.add_team_member(
             actor_id=admin, team_id=team, member_id=person, role=role, effective_date=SINCE
         )
+        app.accept_membership(actor_id=person, team_id=team, member_id=person)
     return Community(
         app=app,
         admin=admin,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
 from uuid import UUID
 
 
 class TimebankError(Exception):
     """Base class of every refusal the ledger makes."""
 
+    code: ClassVar[str] = "refused"
+
 
 class NotFoundError(TimebankError):
     """The member, team, service log or redemption does not exist."""
+
+    code: ClassVar[str] = "not_found"
 
     def __init__(self, kind: str, id: UUID | str) -> None:
         super().__init__(f"{kind} {id} not found")
@@ -20,6 +25,8 @@ class NotFoundError(TimebankError):
 
 class PermissionDeniedError(TimebankError):
     """The acting member may not do this (unknown actor, wrong role, own service)."""
+
+    code: ClassVar[str] = "forbidden"
 
     def __init__(self, actor_id: UUID, action: str, reason: str) -> None:
         super().__init__(f"member {actor_id} may not {action}: {reason}")
@@ -31,6 +38,8 @@ class PermissionDeniedError(TimebankError):
 class InvalidRequestError(TimebankError):
     """A value breaks a rule of the ledger (range, blank reason, future date)."""
 
+    code: ClassVar[str] = "invalid_request"
+
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
@@ -40,9 +49,13 @@ class InvalidRequestError(TimebankError):
 class ConflictError(TimebankError):
     """The command is well formed but conflicts with the ledger's current state."""
 
+    code: ClassVar[str] = "conflict"
+
 
 class InvalidStateError(ConflictError):
     """The thing is not in a state that allows the command (resolving twice)."""
+
+    code: ClassVar[str] = "invalid_state"
 
     def __init__(self, kind: str, id: UUID, state: str, action: str) -> None:
         super().__init__(f"cannot {action} {kind} {id}: it is {state}")
@@ -57,6 +70,8 @@ class InsufficientMinutesError(ConflictError):
 
     The message names the minutes available only when `disclosed`: for the member
     themself (or their agent). Anyone else learns the rule, not what the member holds."""
+
+    code: ClassVar[str] = "insufficient_minutes"
 
     def __init__(
         self, member_id: UUID, requested: int, available: int, *, disclosed: bool = True
@@ -85,6 +100,8 @@ class BalanceCapExceededError(ConflictError):
     """Crediting the minutes would take the balance over the configured cap. The message
     states the cap (the rule), never the member's balance."""
 
+    code: ClassVar[str] = "balance_cap_exceeded"
+
     def __init__(self, member_id: UUID, balance: int, minutes: int, cap: int) -> None:
         super().__init__(
             f"crediting {minutes} minutes would take member {member_id} over "
@@ -99,6 +116,8 @@ class BalanceCapExceededError(ConflictError):
 class IdempotencyKeyReusedError(ConflictError):
     """A client request id was used before for a different command."""
 
+    code: ClassVar[str] = "idempotency_key_reused"
+
     def __init__(self, request_id: str) -> None:
         super().__init__(f"request id {request_id!r} was used for a different command")
         self.request_id = request_id
@@ -107,6 +126,8 @@ class IdempotencyKeyReusedError(ConflictError):
 class ConcurrencyError(ConflictError):
     """Concurrent writers kept winning; the command was retried and gave up."""
 
+    code: ClassVar[str] = "busy"
+
     def __init__(self, attempts: int) -> None:
         super().__init__(f"gave up after {attempts} conflicting attempts")
         self.attempts = attempts
@@ -114,6 +135,8 @@ class ConcurrencyError(ConflictError):
 
 class RecordsRejectedError(TimebankError):
     """An import was refused because some of its rows break the ledger's rules."""
+
+    code: ClassVar[str] = "invalid_request"
 
     def __init__(self, problems: list[tuple[int, str, str]]) -> None:
         first = problems[0] if problems else (0, "", "")

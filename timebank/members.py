@@ -30,6 +30,25 @@ class GlobalRole(StrEnum):
     AUDITOR = "auditor"  # reads everything, changes nothing
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # no I, L, O, U: nothing to misread
+
+
+def member_code(member_id: UUID) -> str:
+    """The short code printed on a member's card (`K7F3-M2QX`), by which another member
+    finds them to give minutes: 40 bits of a digest of the member's id, in Crockford's
+    base32, so it follows from the id and needs no counter."""
+    bits = int.from_bytes(hashlib.sha256(member_id.bytes).digest()[:5], "big")
+    letters = "".join(_CROCKFORD[(bits >> shift) & 31] for shift in range(35, -1, -5))
+    return f"{letters[:4]}-{letters[4:]}"
+
+
+def normalised_code(text: str) -> str:
+    """A code as typed (lower case, without the dash, O for 0...) in its printed form."""
+    cleaned = text.strip().upper().replace("-", "").replace(" ", "")
+    cleaned = cleaned.translate(str.maketrans("OIL", "011"))
+    return f"{cleaned[:4]}-{cleaned[4:]}" if len(cleaned) == 8 else cleaned
+
+
 CARD_CODE_DIGITS = 8
 # PBKDF2 rounds for a card's code: a code is only 8 digits, so its digest must be slow to
 # guess from; a check at the counter takes a few milliseconds.

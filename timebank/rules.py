@@ -150,6 +150,14 @@ def require_date(field: str, day: date) -> date:
     return day
 
 
+def require_service_date(field: str, day: date, *, today: date) -> date:
+    """Service is recorded for a past or present day, never in advance."""
+    require_date(field, day)
+    if day > today:
+        raise InvalidRequestError(field, "service cannot be logged in advance")
+    return day
+
+
 # Minutes ----------------------------------------------------------------------------------
 
 

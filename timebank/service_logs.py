@@ -11,7 +11,6 @@ from eventsourcing.domain import Aggregate, event
 
 from timebank.copying import ValueAttributes
 from timebank.errors import (
-    InvalidRequestError,
     InvalidStateError,
     PermissionDeniedError,
 )
@@ -19,8 +18,8 @@ from timebank.rules import (
     MAX_MINUTES_PER_LOG,
     MAX_TEXT_LENGTH,
     optional_text,
-    require_date,
     require_minutes,
+    require_service_date,
     require_text,
 )
 from timebank.upcasting import upcast_from
@@ -46,11 +45,13 @@ class ServiceLog(ValueAttributes, Aggregate):
         """Service was recorded, by the volunteer or by a coordinator on their behalf.
 
         Version 2 names where the record came from (`source`: an import of paper
-        records, say); version 1 events were all entered directly.
+        records, say); version 1 events were all entered directly. Version 3 names the
+        activity (场次) the service was part of, when a coordinator recorded one
+        (`activity_id`), and the care pairing (结对) it was a visit of (`pairing_id`).
         """
 
         TOPIC = "timebank:ServiceLog.Logged"
-        class_version = 2
+        class_version = 3
         volunteer_id: UUID
         team_id: UUID
         service_date: date
@@ -59,11 +60,19 @@ class ServiceLog(ValueAttributes, Aggregate):
         beneficiary: str | None
         note: str | None
         source: str | None
+        activity_id: UUID | None
+        pairing_id: UUID | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             upcast_from(state, 1)
             state["source"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            upcast_from(state, 2)
+            state["activity_id"] = None
+            state["pairing_id"] = None
 
     class Approved(Event):
         """A coordinator confirmed the service; approved minutes never exceed those logged.
@@ -119,12 +128,12 @@ class ServiceLog(ValueAttributes, Aggregate):
         note: str | None,
         today: date,
         source: str | None = None,
+        activity_id: UUID | None = None,
+        pairing_id: UUID | None = None,
     ) -> ServiceLog:
         """Service is logged for a past or present day (not before 1900), 1 to 1440 minutes
         at a time."""
-        require_date("service_date", service_date)
-        if service_date > today:
-            raise InvalidRequestError("service_date", "service cannot be logged in advance")
+        require_service_date("service_date", service_date, today=today)
         return cls(
             actor_id=actor_id,
             volunteer_id=volunteer_id,
@@ -135,6 +144,8 @@ class ServiceLog(ValueAttributes, Aggregate):
             beneficiary=optional_text("beneficiary", beneficiary),
             note=optional_text("note", note),
             source=source,
+            activity_id=activity_id,
+            pairing_id=pairing_id,
         )
 
     @event(Logged)
@@ -150,6 +161,8 @@ class ServiceLog(ValueAttributes, Aggregate):
         beneficiary: str | None,
         note: str | None,
         source: str | None,
+        activity_id: UUID | None,
+        pairing_id: UUID | None,
     ) -> None:
         self.volunteer_id = volunteer_id
         self.team_id = team_id
@@ -160,6 +173,8 @@ class ServiceLog(ValueAttributes, Aggregate):
         self.note = note
         self.logged_by = actor_id
         self.source = source
+        self.activity_id = activity_id
+        self.pairing_id = pairing_id
         self.status = ServiceStatus.PENDING
         self.approved_minutes: int | None = None
         self.reason: str | None = None

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from timebank.accounts import Account
-from timebank.members import Member
+from timebank.members import Member, member_code
 from timebank.redemptions import Redemption
 from timebank.service_logs import ServiceLog
 from timebank.teams import Team
@@ -23,6 +23,7 @@ class MemberView:
     registered_at: datetime
     anonymous: bool = False  # on honour walls and in rankings seen by others
     agents: tuple[AgentView, ...] = ()
+    code: str = ""  # the member code on their card
 
     @classmethod
     def of(cls, member: Member) -> MemberView:
@@ -34,6 +35,7 @@ class MemberView:
             registered_at=member.created_on,
             anonymous=member.anonymous,
             agents=tuple(AgentView(a.agent_id, a.since, a.until) for a in member.agencies),
+            code=member_code(member.id),
         )
 
 

@@ -70,7 +70,9 @@ def test_every_event_names_its_actor_and_recorded_time(community: Community) -> 
     log_id = community.earn(community.li, 60)
     events = list(read_events(app))
     assert events, "the ledger recorded nothing"
-    actors = {community.admin, community.li, community.care_coordinator, SYSTEM_ACTOR_ID}
+    members = (community.admin, community.li, community.wang, community.zhao)
+    coordinators = (community.care_coordinator, community.patrol_coordinator)
+    actors = {*members, *coordinators, SYSTEM_ACTOR_ID}  # each accepted their membership
     for event in events:
         assert isinstance(event, Aggregate.Event)
         assert getattr(event, "actor_id", None) in actors

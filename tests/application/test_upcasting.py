@@ -51,8 +51,9 @@ def _store_version_1_log(community: Community) -> UUID:
     )
     [stored] = app.recorder.select_events(log.id)
     state = app.mapper.transcoder.decode(stored.state)
-    assert state.pop("class_version") == 2
-    del state["source"]  # what a version 1 event looked like
+    assert state.pop("class_version") == 3
+    for added in ("source", "activity_id", "pairing_id"):
+        del state[added]  # what a version 1 event looked like
 
     old_id = uuid4()
     app.recorder.insert_events(

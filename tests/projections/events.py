@@ -89,6 +89,8 @@ def logged(  # noqa: PLR0917
         beneficiary=None,
         note=None,
         source=None,
+        activity_id=None,
+        pairing_id=None,
     )
 
 

@@ -1,0 +1,60 @@
+"""The read side's one way in: every read the API, the pages and the CLI make.
+
+Each read takes the reader (a `Viewer`), applies the one rule of who may read what
+(`projections.visibility`), runs SQL over the view tables in one snapshot, and returns
+plain frozen data. No runner, lock or in-memory copy of history is involved: a read is a
+few indexed queries, and two reads never wait for each other. The reads are grouped by
+what they read (one module each); `Reader` is all of them.
+"""
+
+from __future__ import annotations
+
+from projections.queries.audit import AuditReads, audit_entries
+from projections.queries.logs import LogReads
+from projections.queries.members import MemberReads
+from projections.queries.rankings import RankingReads
+from projections.queries.records import (
+    Agent,
+    Balance,
+    CredentialRecord,
+    CursorError,
+    LogRecord,
+    MemberName,
+    Membership,
+    MemberTeam,
+    Page,
+    Profile,
+    RedemptionRecord,
+    StatementLine,
+    TeamRank,
+    TeamRecord,
+    TransferRecord,
+    VolunteerRank,
+)
+from projections.queries.teams import TeamReads
+
+
+class Reader(MemberReads, LogReads, TeamReads, RankingReads, AuditReads):
+    """Every read over one store's views."""
+
+
+__all__ = [
+    "Agent",
+    "Balance",
+    "CredentialRecord",
+    "CursorError",
+    "LogRecord",
+    "MemberName",
+    "MemberTeam",
+    "Membership",
+    "Page",
+    "Profile",
+    "Reader",
+    "RedemptionRecord",
+    "StatementLine",
+    "TeamRank",
+    "TeamRecord",
+    "TransferRecord",
+    "VolunteerRank",
+    "audit_entries",
+]

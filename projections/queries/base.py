@@ -1,0 +1,86 @@
+"""What every group of reads shares: the store, the calendar, and the rule for one record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Row, select
+
+from projections.members import members
+from projections.queries.records import LogRecord
+from projections.stars import DEFAULT_LADDER_HOURS
+from projections.store import ViewStore
+from projections.visibility import (
+    Viewer,
+    coordinated,
+    may_read_record,
+    principals,
+)
+from timebank.errors import PermissionDeniedError
+
+
+class ReaderBase:
+    """Reads over one store's views, for readers on the community's calendar (`today`)."""
+
+    def __init__(
+        self,
+        store: ViewStore,
+        today: Callable[[], date],
+        *,
+        ladder: Sequence[int] = DEFAULT_LADDER_HOURS,
+    ) -> None:
+        self.store = store
+        self.today = today
+        self.ladder = tuple(ladder)
+        self._open = store.sealer.opened
+        self._open_optional = store.sealer.open
+
+    def _member_exists(self, conn: Connection, member_id: UUID) -> bool:
+        query = select(members.c.member_id).where(members.c.member_id == member_id)
+        return conn.execute(query).first() is not None
+
+    def _log(self, row: Row[Any]) -> LogRecord:
+        opened = self._open_optional
+        return LogRecord(
+            id=row.log_id,
+            volunteer_id=row.volunteer_id,
+            team_id=row.team_id,
+            service_date=row.service_date,
+            minutes=row.minutes,
+            approved_minutes=row.approved_minutes,
+            status=row.status,
+            activity=self._open(row.activity),
+            beneficiary=opened(row.beneficiary),
+            note=opened(row.note),
+            reason=opened(row.reason),
+            logged_by=row.logged_by,
+            certified_by_recorder=row.certified_by_recorder,
+            recorded_at=row.recorded_at,
+            updated_at=row.reviewed_at or row.recorded_at,
+            source=row.source,
+        )
+
+    def _require_record(
+        self,
+        conn: Connection,
+        viewer: Viewer,
+        subject: str,
+        *,
+        people: Iterable[UUID | None],
+        team: UUID | None,
+    ) -> None:
+        day = self.today()
+        if viewer.sees_everything or viewer.id in set(people):
+            return
+        allowed = may_read_record(
+            viewer,
+            coordinated(conn, viewer, day) if team is not None else frozenset(),
+            principals(conn, viewer, day),
+            people=people,
+            team=team,
+        )
+        if not allowed:
+            raise PermissionDeniedError(viewer.id, f"read {subject}", "it does not concern them")

@@ -1,0 +1,235 @@
+"""What reads return, and how lists are paged: plain frozen data."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+T = TypeVar("T")
+
+
+class CursorError(ValueError):
+    """An `after` names nothing the list knows (a page cannot start there)."""
+
+    def __init__(self, field: str = "after") -> None:
+        super().__init__(f"{field}: names no item of this list; start again without it")
+        self.field = field
+        self.message = "names no item of this list; start again without it"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_after: Any | None
+
+
+# What reads return ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberTeam:
+    team_id: UUID
+    name: str
+    community: str
+    role: str
+    since: date
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class Agent:
+    agent_id: UUID
+    since: date
+    until: date | None
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: UUID
+    name: str
+    roles: list[str]
+    registered_at: datetime
+    teams: list[MemberTeam]
+    lifetime_minutes: int
+    star_level: int
+    anonymous: bool
+    agents: list[Agent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Balance:
+    member_id: UUID
+    pending_minutes: int
+    earned_minutes: int
+    redeemed_minutes: int
+    held_minutes: int
+    received_minutes: int
+    given_minutes: int
+    balance_minutes: int
+    available_minutes: int
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    member_id: UUID
+    position: int
+    recorded_at: datetime
+    kind: str
+    reference_id: UUID
+    counterparty: str
+    minutes: int
+    balance_minutes: int
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    id: UUID
+    volunteer_id: UUID
+    team_id: UUID
+    service_date: date
+    minutes: int
+    approved_minutes: int | None
+    status: str
+    activity: str
+    beneficiary: str | None
+    note: str | None
+    reason: str | None
+    logged_by: UUID
+    certified_by_recorder: bool | None
+    recorded_at: datetime
+    updated_at: datetime
+    source: str | None
+
+
+@dataclass(frozen=True)
+class Membership:
+    member_id: UUID
+    role: str
+    since: date
+    until: date | None
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class TeamRecord:
+    id: UUID
+    name: str
+    community: str
+    founded_on: date | None
+    members: list[Membership]
+
+
+@dataclass(frozen=True)
+class TeamRank:
+    rank: int
+    team_id: UUID
+    name: str
+    community: str
+    minutes: int
+    volunteers: int
+    person_times: int
+    sessions: int
+
+
+@dataclass(frozen=True)
+class VolunteerRank:
+    rank: int
+    member_id: UUID | None  # None: the reader may not see who it is
+    name: str
+    minutes: int
+    person_times: int
+    sessions: int
+
+
+@dataclass(frozen=True)
+class RedemptionRecord:
+    id: UUID
+    member_id: UUID
+    team_id: UUID
+    service: str
+    minutes: int
+    status: str
+    reason: str | None
+    requested_by: UUID
+    consent: str
+    consented_by: UUID | None
+    requested_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TransferRecord:
+    id: UUID
+    from_member_id: UUID
+    to_member_id: UUID
+    minutes: int
+    note: str | None
+    made_by: UUID
+    consent: str
+    consented_by: UUID | None
+    made_at: datetime
+
+
+@dataclass(frozen=True)
+class CredentialRecord:
+    id: UUID
+    member_id: UUID
+    kind: str
+    status: str
+    reason: str | None
+    issued_by: UUID
+    issued_by_other: bool
+    issued_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MemberName:
+    id: UUID
+    name: str
+
+
+def _competition_ranks(minutes_in_order: list[int]) -> list[int]:
+    """Standard competition ranking: equal minutes share a rank, the next rank skips."""
+    ranks: list[int] = []
+    for index, minutes in enumerate(minutes_in_order):
+        tied = index > 0 and minutes == minutes_in_order[index - 1]
+        ranks.append(ranks[-1] if tied else index + 1)
+    return ranks
+
+
+def _page(
+    rows: list[T],
+    *,
+    key: Callable[[T], Any],
+    cursor_of: Callable[[T], Any],
+    after: Any | None,
+    limit: int,
+) -> Page[T]:
+    """The first `limit` rows in key order after the row whose cursor is `after`."""
+    start = None
+    if after is not None:
+        found = next((row for row in rows if cursor_of(row) == after), None)
+        if found is None:
+            raise CursorError()
+        start = key(found)
+    following = (row for row in rows if start is None or key(row) > start)
+    chosen = heapq.nsmallest(limit + 1, following, key=key)
+    shown = chosen[:limit]
+    return Page(shown, cursor_of(shown[-1]) if len(chosen) > limit else None)
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+_PSEUDONYMS = uuid5(NAMESPACE_URL, "timebank:ranking-cursor")
+
+
+def _pseudonym(viewer_id: UUID, member_id: UUID) -> UUID:
+    return uuid5(_PSEUDONYMS, f"{viewer_id}:{member_id}")

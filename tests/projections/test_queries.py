@@ -1,0 +1,109 @@
+"""The query module on every store (memory, SQLite, PostgreSQL), the same cases on each:
+who may read what, and rankings over periods, late approvals, reversals and communities."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from projections.periods import parse_period
+from projections.visibility import ANONYMOUS, Viewer
+from tests.support import SINCE, TODAY, Community, views_of
+from timebank.errors import NotFoundError, PermissionDeniedError
+
+
+def viewer(member: object) -> Viewer:
+    return Viewer(member, sees_everything=False)  # type: ignore[arg-type]
+
+
+def log(community: Community, volunteer: object, day: date, minutes: int, activity: str) -> object:
+    team = community.patrol_team if volunteer == community.zhao else community.care_team
+    return community.app.log_service(
+        actor_id=volunteer,  # type: ignore[arg-type]
+        team_id=team,
+        service_date=day,
+        minutes=minutes,
+        activity=activity,
+    ).id
+
+
+def approve(community: Community, log_id: object, volunteer: object) -> None:
+    coordinator = (
+        community.patrol_coordinator if volunteer == community.zhao else community.care_coordinator
+    )
+    community.app.approve_service(actor_id=coordinator, service_log_id=log_id)  # type: ignore[arg-type]
+
+
+def test_each_reader_reads_what_the_rule_lets_them(community: Community) -> None:
+    c = community
+    c.earn(c.li, 60)
+    with views_of(c.app) as views:
+        reader = views.reader
+        assert reader.balance(viewer(c.li), c.li).earned_minutes == 60
+        assert reader.balance(viewer(c.care_coordinator), c.li).earned_minutes == 60
+        assert reader.balance(views.everyone, c.li).earned_minutes == 60
+        for outsider in (c.wang, c.patrol_coordinator, c.grandma):
+            with pytest.raises(PermissionDeniedError):
+                reader.balance(viewer(outsider), c.li)
+        with pytest.raises(PermissionDeniedError):  # refusal before existence
+            reader.profile(viewer(c.wang), c.admin)
+        with pytest.raises(NotFoundError):
+            reader.profile(views.everyone, c.care_team)
+        c.app.register_agent(actor_id=c.li, member_id=c.li, agent_id=c.wang)
+        agent = views.caught_up().statement(viewer(c.wang), c.li, after=0, limit=10)
+        assert [line.minutes for line in agent.items] == [60]
+        logs = reader.service_logs(viewer(c.patrol_coordinator)).items
+        assert logs == []
+        assert len(reader.service_logs(viewer(c.care_coordinator)).items) == 1
+
+
+def test_rankings_by_period_with_ties_late_approvals_and_reversals(community: Community) -> None:
+    c = community
+    march, november = date(2026, 3, 10), TODAY
+    early = log(c, c.li, march, 120, "home care")
+    approve(c, log(c, c.li, november, 60, "home care"), c.li)
+    approve(c, log(c, c.wang, november, 60, "home care"), c.wang)
+    approve(c, log(c, c.zhao, november, 200, "patrol"), c.zhao)
+    with views_of(c.app) as views:
+        reader, everyone = views.reader, views.everyone
+        month = reader.team_rankings(everyone, parse_period("2026-11")).items
+        assert [(r.rank, r.name, r.minutes, r.volunteers, r.sessions) for r in month] == [
+            (1, "Night patrol", 200, 1, 1),
+            (2, "Day care", 120, 2, 1),
+        ]
+        ties = reader.volunteer_rankings(everyone, parse_period("2026-11"), team_id=c.care_team)
+        assert [(r.rank, r.name, r.minutes) for r in ties.items] == [
+            (1, "Li", 60),
+            (1, "Wang", 60),
+            (3, "Chen", 0),
+        ]
+        approve(c, early, c.li)  # approved in November, served in March
+        reader = views.caught_up()
+        assert reader.team_rankings(everyone, parse_period("2026-03")).items[0].minutes == 120
+        c.app.reverse_service(actor_id=c.care_coordinator, service_log_id=early, reason="twice")  # type: ignore[arg-type]
+        reader = views.caught_up()
+        care = {r.name: r for r in reader.team_rankings(everyone, parse_period("2026")).items}
+        assert (care["Day care"].minutes, care["Day care"].person_times) == (120, 2)
+        dongcheng = reader.team_rankings(everyone, parse_period("all"), community="Dongcheng")
+        assert [r.name for r in dongcheng.items] == ["Day care"]
+        week = reader.team_rankings(everyone, parse_period("2026-W47")).items
+        assert {r.name: r.minutes for r in week}["Night patrol"] == 200
+        assert SINCE.year == 2026
+
+
+def test_rankings_name_members_only_to_their_own_communities(community: Community) -> None:
+    c = community
+    approve(c, log(c, c.zhao, TODAY, 30, "patrol"), c.zhao)
+    approve(c, log(c, c.wang, TODAY, 30, "home care"), c.wang)
+    c.app.choose_publicity(actor_id=c.wang, member_id=c.wang, anonymous=True)
+    with views_of(c.app) as views:
+        seen_by_li = views.reader.volunteer_rankings(viewer(c.li), parse_period("all")).items
+        names = {row.name for row in seen_by_li}
+        assert "Zhao" not in names
+        assert "Wang" not in names
+        assert {"Li", ANONYMOUS} <= names
+        seen_by_chen = views.reader.volunteer_rankings(
+            viewer(c.care_coordinator), parse_period("all")
+        ).items
+        assert "Wang" in {row.name for row in seen_by_chen}
