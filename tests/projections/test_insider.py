@@ -110,6 +110,8 @@ def a_day_of_service(app: TimeBank, c: Community) -> list[AggregateEvent]:
             beneficiary=None,
             note=None,
             source=None,
+            activity_id=None,
+            pairing_id=None,
         ),
         make(
             ServiceLog.Approved,
