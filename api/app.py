@@ -16,6 +16,7 @@ from api.paging import DESCRIPTION as PAGING
 from api.routers import (
     activities,
     audit,
+    checkpoints,
     health,
     me,
     members,
@@ -111,6 +112,7 @@ def create_app(
         transfers.router,
         rankings.router,
         audit.router,
+        checkpoints.router,
     ):
         app.include_router(router)
     return app

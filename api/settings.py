@@ -6,16 +6,20 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from projections.checkpoints import check_checkpoint_key, load_private_key
 from projections.stars import parse_ladder
 from timebank.application import TimeBank
 from timebank.policy import Policy
+from timebank.sealing import check_event_key, check_previous_event_keys, check_store_keys
 from timebank.storage import (
     DEFAULT_DATABASE_URL,
     check_encryption_key,
     check_secret,
+    ledger_env,
     persistence_env,
 )
 
@@ -48,6 +52,28 @@ class Settings(BaseSettings):
         description=(
             "Base64 of a 16, 24 or 32 byte key: event payloads and views are encrypted at "
             "rest with AES-GCM. Unset: stored in the clear."
+        ),
+    )
+    event_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Base64 of a 32 byte key: every stored event is sealed with an HMAC under it, so "
+            "that nobody without it forges, edits, copies or moves an event unnoticed. Keep "
+            "it out of the database's reach. Unset: events are not sealed."
+        ),
+    )
+    previous_event_keys: SecretStr | None = Field(
+        None,
+        description=(
+            "Event keys used before the current one, separated by commas: seals made with "
+            "them are still accepted when events are read (key rotation)."
+        ),
+    )
+    checkpoint_key: SecretStr | None = Field(
+        None,
+        description=(
+            "An Ed25519 private key (base64 of its 32 bytes, or PEM) the ledger signs "
+            "checkpoints with (timebank checkpoint). Unset: no checkpoints are signed."
         ),
     )
     max_body_bytes: int = Field(
@@ -100,6 +126,45 @@ class Settings(BaseSettings):
         check_encryption_key(value.get_secret_value())
         return value
 
+    @field_validator("event_key")
+    @classmethod
+    def _event_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        check_event_key(value.get_secret_value())
+        return value
+
+    @field_validator("previous_event_keys")
+    @classmethod
+    def _previous_event_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        check_previous_event_keys(value.get_secret_value())
+        return value
+
+    @field_validator("checkpoint_key")
+    @classmethod
+    def _checkpoint_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        check_checkpoint_key(value.get_secret_value())
+        return value
+
+    def checkpoint_signing_key(self) -> Ed25519PrivateKey | None:
+        """The key checkpoints are signed with, when one is set."""
+        text = _revealed(self.checkpoint_key)
+        return None if text is None else load_private_key(text)
+
+    @model_validator(mode="after")
+    def _previous_keys_beside_a_key(self) -> Settings:
+        if self.previous_event_keys is not None and self.event_key is None:
+            msg = (
+                "TIMEBANK_PREVIOUS_EVENT_KEYS is set without TIMEBANK_EVENT_KEY: previous keys "
+                "are accepted only beside the key new events are sealed with"
+            )
+            raise ValueError(msg)
+        return self
+
     @field_validator("star_ladder")
     @classmethod
     def _rising_ladder(cls, value: str) -> str:
@@ -124,15 +189,24 @@ class Settings(BaseSettings):
 
     def open_ledger(self, *, clock: Callable[[], datetime] | None = None) -> TimeBank:
         """The ledger application on the configured store: its library env is built from
-        these settings alone (`TimeBank.from_url`), whatever else the environment holds."""
-        return TimeBank.from_url(
+        these settings alone (`timebank.storage.ledger_env`), whatever else the environment
+        holds. A store whose events these keys cannot read is refused at once, saying which
+        key to set (`timebank.sealing.StoreKeyError`), rather than at some later read."""
+        env = ledger_env(
             self.database_url,
             pool_size=self.postgres_pool_size,
             token_secret=_revealed(self.token_secret),
             encryption_key=_revealed(self.encryption_key),
-            policy=self.policy(),
-            clock=clock,
+            event_key=_revealed(self.event_key),
+            previous_event_keys=_revealed(self.previous_event_keys),
         )
+        ledger = TimeBank(env, policy=self.policy(), clock=clock)
+        try:
+            check_store_keys(ledger)
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
 
 
 def _revealed(secret: SecretStr | None) -> str | None:

@@ -6,24 +6,68 @@ import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from api.settings import Settings
 from cli.progress import progress_bar
-from cli.views import opened
+from cli.views import CATCH_UP_WAIT, opened
 from projections import auditor
+from projections.checkpoints import (
+    Checkpoint,
+    CheckpointFormatError,
+    Finding,
+    load_public_key,
+    read_checkpoints,
+)
 from projections.export import ExportError, export_ledger, read_checkpoint, verify_export
+from projections.lines import bounded_lines
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
+from timebank.application import TimeBank
 
 TARGETS = ("views", "audit")
 
 
-def verify() -> None:
-    """Check the hash chain, the books and every view; exit 1 on any finding."""
-    with opened() as views:  # the audit trail sees every event before the check
-        report = auditor.verify(views.ledger, views.store)
+def verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A checkpoint kept elsewhere (timebank checkpoint --out): the ledger's history "
+            "must extend it. Give it again for more."
+        ),
+    ] = None,
+    public_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="The public key checkpoints must be signed by (base64, PEM, or a file "
+            "holding either); give it again to trust several."
+        ),
+    ] = None,
+) -> None:
+    """Check the hash chain, the books, the seals, what the events mean and every view,
+    and that the history extends each kept checkpoint; exit 1 on any finding."""
+    kept, unreadable = _kept_checkpoints(checkpoint or [])
+    trusted = _trusted_keys(public_key or [])
+    ledger = Settings().open_ledger()
+    store = ViewStore.open(ledger, pool_size=2)
+    try:
+        store.prepare()
+        _catch_up_for_verify(ledger, store)  # the audit trail sees every event it can
+        report = auditor.verify(ledger, store, checkpoints=kept, trusted_keys=trusted)
+    finally:
+        store.close()
+        ledger.close()
+    problems = [*(auditor.Finding(*f) for f in unreadable), *report.problems]
+    report = auditor.Report(report.events_checked, problems)
+    if kept and not trusted:
+        typer.echo(
+            "note: each checkpoint was checked against the key it names; pass --public-key "
+            "to accept only the ledger's own key",
+            err=True,
+        )
     for problem in report.problems:
         typer.echo(f"{_where(problem)}\t{problem.kind}\t{problem.detail}")
     verdict = "verified" if report.ok else f"{len(report.problems)} problems"
@@ -149,8 +193,30 @@ def verify_export_command(
             help="An earlier export of the same ledger: its history must be this one's start."
         ),
     ] = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A signed checkpoint kept elsewhere (timebank checkpoint --out): the "
+            "export's history must extend it. Give it again for more."
+        ),
+    ] = None,
+    public_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="The public key checkpoints must be signed by (base64, PEM, or a file "
+            "holding either); give it again to trust several."
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the ledger decides 'today', for the days an agent may act "
+            "(default: TIMEBANK_TIMEZONE, else Asia/Shanghai)."
+        ),
+    ] = None,
 ) -> None:
-    """Check an export from the file alone: chain, balances, zero sum, no overdraft."""
+    """Check an export from the file alone: every field of every line, the chain, the
+    balances, zero sum, no overdraft, what the events mean, and kept checkpoints."""
     if not file.is_file():
         raise typer.BadParameter(f"no file {file}")
     anchor = None
@@ -158,21 +224,98 @@ def verify_export_command(
         if not earlier.is_file():
             raise typer.BadParameter(f"no file {earlier}", param_hint="--earlier")
         try:
-            with earlier.open(encoding="utf-8") as old:
-                anchor = read_checkpoint(old)
+            with earlier.open("rb") as old:
+                anchor = read_checkpoint(bounded_lines(old))
         except ValueError as error:
             raise typer.BadParameter(f"{earlier}: {error}", param_hint="--earlier") from None
-    with file.open(encoding="utf-8") as lines, progress_bar("checking", None) as step:
-        check = verify_export(lines, earlier=anchor, progress=step)
+    zone = _zone(timezone)
+    kept, unreadable = _kept_checkpoints(checkpoint or [])
+    trusted = _trusted_keys(public_key or [])
+    with file.open("rb") as stream, progress_bar("checking", None) as step:
+        check = verify_export(
+            bounded_lines(stream),
+            earlier=anchor,
+            checkpoints=kept,
+            trusted_keys=trusted,
+            timezone=zone,
+            progress=step,
+        )
+    findings = [*unreadable, *check.findings]
+    for position, kind, detail in findings:
+        where = "-" if position is None else str(position)
+        typer.echo(f"{where}\t{kind}\t{detail}", err=True)
     if check.problem is not None:
         line, message = check.problem
         typer.echo(f"line {line}: {message}", err=True)
         raise typer.Exit(1)
-    checkpoint = check.checkpoint or {}
+    if findings:
+        typer.echo(f"{file}: {len(findings)} problems", err=True)
+        raise typer.Exit(1)
+    checkpoint_line = check.checkpoint or {}
     typer.echo(
-        f"{file}: {checkpoint.get('count')} events verified; "
-        f"head hash {checkpoint.get('head_hash')}"
+        f"{file}: {checkpoint_line.get('count')} events verified; "
+        f"head hash {checkpoint_line.get('head_hash')}"
     )
+
+
+def _kept_checkpoints(files: list[Path]) -> tuple[list[Checkpoint], list[Finding]]:
+    """Every checkpoint in the given files, and a finding for each that cannot be read."""
+    kept: list[Checkpoint] = []
+    unreadable: list[Finding] = []
+    for path in files:
+        found, problems = read_checkpoints(path)
+        kept += found
+        unreadable += problems
+    return kept, unreadable
+
+
+def _trusted_keys(given: list[str]) -> list[Ed25519PublicKey]:
+    keys = []
+    for text in given:
+        path = Path(text)
+        try:
+            value = path.read_text(encoding="utf-8") if path.is_file() else text
+            keys.append(load_public_key(value))
+        except (OSError, UnicodeDecodeError, CheckpointFormatError) as error:
+            raise typer.BadParameter(f"{text}: {error}", param_hint="--public-key") from None
+    return keys
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or Settings().timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(f"unknown time zone {name!r}", param_hint="--timezone") from None
+
+
+def _catch_up_for_verify(ledger: TimeBank, store: ViewStore) -> None:
+    """Let the audit trail see every event before the check, as `cli.views.opened` does,
+    except that a log the views cannot be folded to its end (an event that does not decode
+    or does not fit) is exactly what verify is for: it reports that event, so the failure
+    is told and verify goes on."""
+    runner = ProjectionRunner(ledger, store)
+    head = ledger.recorder.max_notification_id() or 0
+    if not runner.claim():
+        if not runner.wait_for(head, timeout=CATCH_UP_WAIT):
+            typer.echo(
+                f"the server's views stop at position {runner.position}; verifying the "
+                "stored events as they stand",
+                err=True,
+            )
+        return
+    try:
+        with progress_bar("catching up", max(head - runner.position, 0)) as advance:
+            runner.catch_up(progress=advance)
+    # Any failure of the fold is evidence for verify to report, never a reason to stop it.
+    except Exception as error:
+        typer.echo(
+            f"the views stop at position {runner.position} ({type(error).__name__}); "
+            "verifying the stored events as they stand",
+            err=True,
+        )
+    finally:
+        store.locks.release_writer()
+        runner.is_writer = False
 
 
 def _where(problem: auditor.Finding) -> str:

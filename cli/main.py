@@ -7,15 +7,20 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 import uvicorn
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import (
+    InterfaceError,
+    MapperDeserialisationError,
+    OperationalError,
+)
 from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import Settings
-from cli import auditing, demo, project, records, reports, tokens
+from cli import auditing, demo, keys, project, records, reports, tokens
 from cli.views import opened
 from timebank.application import SYSTEM_ACTOR_ID
 from timebank.members import GlobalRole
+from timebank.sealing import StoredEventError, StoreKeyError
 
 app = typer.Typer(
     help="Timebank: an event-sourced ledger for community time banks.",
@@ -42,6 +47,7 @@ def serve(
 ) -> None:
     """Run the HTTP API on the configured store (TIMEBANK_DATABASE_URL)."""
     settings = Settings()
+    settings.open_ledger().close()  # a store these keys cannot read: one line, before serving
     if with_demo:
         demo.fill_if_empty(settings)
     if workers == 1:
@@ -82,6 +88,9 @@ def init(
 
 
 app.command()(auditing.verify)
+app.command()(keys.checkpoint)
+app.command("keygen-checkpoint")(keys.keygen_checkpoint)
+app.command("keygen-event-key")(keys.keygen_event_key)
 app.command()(auditing.replay)
 app.command()(auditing.rebuild)
 app.command()(auditing.export)
@@ -95,7 +104,8 @@ app.command()(project.project)
 
 
 def main() -> None:
-    """The console script: a bad setting or an unreachable store is one line, not a
+    """The console script: a bad setting, an unreachable store, a store whose events the
+    keys given cannot read, or a stored event that does not read, is one line, not a
     traceback, and exit status 2."""
     try:
         app()
@@ -103,6 +113,10 @@ def main() -> None:
         _fail(*(_setting_problem(problem) for problem in error.errors()))
     except (InterfaceError, OperationalError) as error:
         _fail(f"cannot open the store named by TIMEBANK_DATABASE_URL: {error}")
+    except StoreKeyError as error:
+        _fail(str(error))
+    except (StoredEventError, MapperDeserialisationError) as error:
+        _fail(f"a stored event cannot be read: {error}; run `timebank verify`")
 
 
 def _setting_problem(problem: Mapping[str, Any]) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import BigInteger, Column, String, Table, Text, select
 
 from projections.base import METADATA, SEALED, Batch
 from projections.text import id_text, instant_text
+from timebank.sealing import opened_state
 from timebank.upcasting import STORED_CLASS_VERSION
 
 GENESIS_HASH = "0" * 64
@@ -53,8 +54,9 @@ class AuditEntry(NamedTuple):
 
 
 def decode_data(mapper: Mapper[UUID], notification: Notification) -> dict[str, Any]:
-    """The event's data as plain JSON values; raises if the stored state cannot be read."""
-    state = notification.state
+    """The event's data as plain JSON values; raises if the stored state cannot be read
+    (`timebank.sealing.StoredEventError` when its seal does not hold)."""
+    state = opened_state(mapper, notification)
     if mapper.cipher:
         state = mapper.cipher.decrypt(state)
     if mapper.compressor:

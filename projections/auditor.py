@@ -9,27 +9,31 @@ damaged event: it reports it and goes on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import Notification
 
-from projections import audit, balances
+from projections import audit, balances, semantics
 from projections.audit import audit_trail
 from projections.base import Logged
+from projections.checkpoints import Checkpoint, Watch, totals_of
 from projections.collector import collector_paused
 from projections.compare import ViewComparison
 from projections.log import PAGE_SIZE, notifications
 from projections.queries import Reader
 from projections.runner import AUDIT_ONLY, ProjectionRunner
 from projections.store import AUDIT, ViewStore, view_positions
+from projections.text import id_text
 from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
 from timebank.application import TimeBank
+from timebank.sealing import SealFindings, StoredEventError
 
 
 @dataclass(frozen=True)
@@ -99,16 +103,32 @@ def replay(
     )
 
 
-def verify(app: TimeBank, store: ViewStore) -> Report:
-    """Check the chain, the books and every view against a fresh replay."""
+def verify(
+    app: TimeBank,
+    store: ViewStore,
+    *,
+    checkpoints: Sequence[Checkpoint] = (),
+    trusted_keys: Sequence[Ed25519PublicKey] = (),
+) -> Report:
+    """Check the chain, the books, the events' seals and meaning, and every view against a
+    fresh replay; with kept `checkpoints`, also that the history extends each (signed by
+    one of `trusted_keys`, when any are given)."""
     with collector_paused():
-        return _Verifier(app, store).run()
+        return _Verifier(app, store, Watch(checkpoints, trusted_keys)).run()
 
 
 #: What verify reports about the stored events and the audit trail themselves: chaining
 #: the trail again from the events as they stand would erase exactly these findings.
 CHAIN_FINDINGS = frozenset(
-    {"altered", "missing", "unrecorded", "out_of_order", "undecodable", "audit_chain_broken"}
+    {
+        "altered",
+        "missing",
+        "unrecorded",
+        "out_of_order",
+        "undecodable",
+        "audit_chain_broken",
+        "forged",
+    }
 )
 
 
@@ -147,9 +167,13 @@ def rebuild_audit_trail(
 
 
 class _Verifier:
-    def __init__(self, app: TimeBank, store: ViewStore) -> None:
+    def __init__(self, app: TimeBank, store: ViewStore, watch: Watch | None = None) -> None:
         self.app = app
         self.store = store
+        self.meaning = semantics.Meaning(app.policy.timezone)
+        self.seals = SealFindings(app.mapper)
+        self.watch = watch or Watch(())
+        self.head: str | None = audit.GENESIS_HASH  # the chain of the events as stored
         self.reader = Reader(store, lambda: datetime.now(UTC).date())
         self.problems: list[Finding] = []
         self.balances = balances.Balances()
@@ -169,6 +193,7 @@ class _Verifier:
             self.report(
                 mismatch.position, "projection_mismatch", f"{mismatch.table}: {mismatch.detail}"
             )
+        self._observe_end()
         return Report(self.checked, self.problems)
 
     def _check_log(self, views: ViewComparison) -> None:
@@ -197,6 +222,7 @@ class _Verifier:
                 self._fold(notification.id, decoded[0])
                 if isinstance(decoded[0], AggregateEvent):
                     views.feed(Logged(notification.id, decoded[0], notification))
+            self._observe(notification, None if decoded is None else decoded[1])
         while expected is not None:
             self.report(expected.entry.position, "missing", "audited event no longer stored")
             expected = next(audited, None)
@@ -240,6 +266,9 @@ class _Verifier:
                 data = audit.decode_data(self.app.mapper, notification)
                 return event, audit.canonical_json(data)
             return event, audit.event_json(self.app.mapper, notification, event)
+        except StoredEventError as error:  # a seal that does not hold (timebank.sealing)
+            self.seals.refused(notification.id, error)
+            return None
         except Exception as error:
             self.report(notification.id, "undecodable", f"{type(error).__name__}: {error}")
             return None
@@ -332,6 +361,44 @@ class _Verifier:
             self.report(None, "imbalance", f"accounts sum to {total} minutes, not zero")
         for ref in self.open_transfers:
             self.report(None, "bad_posting", f"transfer {ref} has only one leg")
+
+    # Seals, meaning and kept checkpoints -----------------------------------------------
+
+    def _observe(self, notification: Notification, data_json: str | None) -> None:
+        """After the chain and the books: the event's seal, what it means beside the events
+        before it, and the chain as stored, held against any kept checkpoint."""
+        self.seals.stored(notification.id, notification.state)
+        aggregate_id = id_text(notification.originator_id)
+        if data_json is not None:
+            self.meaning.apply_json(notification.id, notification.topic, aggregate_id, data_json)
+        if self.watch.waiting:
+            if self.head is not None and data_json is not None:
+                self.head = audit.chain_json(
+                    self.head, notification, data_json, aggregate_id=aggregate_id
+                )
+            else:
+                self.head = None
+            self.watch.event(notification.id, self.head, self._totals)
+
+    def _observe_end(self) -> None:
+        self.meaning.finish()
+        self.watch.finish()
+        covered = max((kept.position for kept in self.watch.extended), default=0)
+        for finding in (
+            *self.meaning.findings,
+            *self.watch.findings,
+            *self.seals.finish(covered_through=covered),
+        ):
+            self.report(*finding)
+
+    def _totals(self) -> dict[str, int]:
+        members = self.balances.members.values()
+        return totals_of(
+            sum(m.balance for m in members),
+            sum(m.held for m in members),
+            self.balances.system[ISSUANCE],
+            self.balances.system[REDEEMED],
+        )
 
 
 class _Audited(NamedTuple):

@@ -9,16 +9,27 @@ needs nothing but the file and this module: no database, no server.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, TextIO
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from projections import audit
+from projections.checkpoints import TOTALS_FIELDS, Checkpoint, Watch
+from projections.lines import LineError, Oversized, parse_line
 from projections.log import notifications
 from projections.queries import audit_entries
+from projections.semantics import Meaning
 from projections.store import ViewStore
 from timebank.application import TimeBank
+
+DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
+"""Where the ledger decides "today" unless TIMEBANK_TIMEZONE says otherwise."""
 
 EVENT_FIELDS = (
     "position",
@@ -152,58 +163,88 @@ class ExportCheck:
     lines: int
     problem: tuple[int, str] | None  # the first bad line and what is wrong with it
     checkpoint: dict[str, Any] | None
+    # What the events mean, and kept checkpoints the file does not extend: (position, kind,
+    # detail) as verify reports them. They do not stop the check; a bad line does.
+    findings: list[tuple[int | None, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return self.problem is None and not self.findings
 
 
-def read_checkpoint(lines: Iterable[str]) -> dict[str, Any]:
-    """The checkpoint of an export (its last line), to hold a later export against."""
-    last = ""
+CHECKPOINT_LINE_FIELDS = ("count", "last_position", "head_hash", "totals", "exported_at")
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+def read_checkpoint(lines: Iterable[bytes | str | Oversized]) -> dict[str, Any]:
+    """The checkpoint of an export (its last line), to hold a later export against;
+    raises ValueError saying what is wrong."""
+    last: bytes | str | Oversized = ""
     for last in lines:  # noqa: B007 -- only the last line matters
         pass
     try:
-        record = json.loads(last)
-        checkpoint = record["checkpoint"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise ValueError("the file does not end with a checkpoint line") from None
-    if not isinstance(checkpoint, dict):
-        raise ValueError("the checkpoint is not an object")
+        record = parse_line(last)
+    except LineError as error:
+        raise ValueError(f"its last line is not a checkpoint: {error}") from None
+    if not isinstance(record, dict) or set(record) != {"checkpoint"}:
+        raise ValueError("the file does not end with a checkpoint line")
+    problem = _checkpoint_line_problem(record["checkpoint"])
+    if problem is not None:
+        raise ValueError(problem)
+    checkpoint: dict[str, Any] = record["checkpoint"]
     return checkpoint
 
 
 def verify_export(
-    lines: Iterable[str],
+    lines: Iterable[bytes | str | Oversized],
     *,
     earlier: dict[str, Any] | None = None,
+    checkpoints: Sequence[Checkpoint] = (),
+    trusted_keys: Sequence[Ed25519PublicKey] = (),
+    timezone: tzinfo = DEFAULT_TIMEZONE,
     progress: Callable[[int], None] | None = None,
 ) -> ExportCheck:
-    """Check an export from its lines alone: the chain, the books, the checkpoint.
+    """Check an export from its lines alone: every field of every line, the chain, the
+    books, what the events mean, and the closing checkpoint.
 
     With the checkpoint of an `earlier` export, also check that this export's history up to
     that point is the one the earlier export certified: the hash at its last position must
-    be its head hash, so a history rewritten in between (chain and all) is caught.
+    be its head hash, so a history rewritten in between (chain and all) is caught. With
+    signed `checkpoints` an auditor kept (see `projections.checkpoints`), check that the
+    file's history extends each. `timezone` is where the ledger decides "today", for the
+    days an agent may act.
     """
     anchor = None if earlier is None else (earlier.get("last_position"), earlier.get("head_hash"))
     books = Books()
+    meaning = Meaning(timezone)
+    watch = Watch(checkpoints, trusted_keys)
     head, count, last_position = audit.GENESIS_HASH, 0, 0
     versions: dict[str, int] = {}
     checkpoint: dict[str, Any] | None = None
     number = 0
+
+    def stopped(line: int, problem: str, checkpoint: dict[str, Any] | None = None) -> ExportCheck:
+        return ExportCheck(number, (line, problem), checkpoint, meaning.findings + watch.findings)
+
     for number, text in enumerate(lines, start=1):
         if progress is not None:
             progress(1)
         if checkpoint is not None:
-            return ExportCheck(number, (number, "a line follows the checkpoint"), checkpoint)
+            return stopped(number, "a line follows the checkpoint", checkpoint)
         try:
-            record = json.loads(text)
-        except json.JSONDecodeError as error:
-            return ExportCheck(number, (number, f"not JSON: {error.msg}"), None)
+            record = parse_line(text)
+        except LineError as error:
+            return stopped(number, str(error))
         if not isinstance(record, dict):
-            return ExportCheck(number, (number, "not a JSON object"), None)
+            return stopped(number, "not a JSON object")
         if "checkpoint" in record:
+            if set(record) != {"checkpoint"}:
+                extra = ", ".join(sorted(set(record) - {"checkpoint"}))
+                return stopped(number, f"unknown fields beside the checkpoint: {extra}")
             checkpoint = record["checkpoint"]
+            problem = _checkpoint_line_problem(checkpoint)
+            if problem is not None:
+                return stopped(number, problem)
             continue
         problem = _check_event(record, head, last_position, versions, books)
         if problem is None and anchor is not None and record["position"] == anchor[0]:
@@ -211,16 +252,24 @@ def verify_export(
                 problem = "history differs from the earlier export's checkpoint here"
             anchor = None
         if problem is not None:
-            return ExportCheck(number, (number, problem), None)
+            return stopped(number, problem)
         head, last_position, count = record["hash"], record["position"], count + 1
+        meaning.apply(last_position, record["topic"], record["aggregate_id"], record["data"])
+        if watch.waiting:
+            watch.event(last_position, head, books.totals)
     if checkpoint is None:
-        return ExportCheck(number, (number + 1, "the file ends without a checkpoint"), None)
+        return stopped(number + 1, "the file ends without a checkpoint")
     if anchor is not None:
-        return ExportCheck(
-            number, (number, f"the earlier export's last event {anchor[0]} is not here"), None
-        )
-    problem = _check_checkpoint(checkpoint, count, head, books)
-    return ExportCheck(number, None if problem is None else (number, problem), checkpoint)
+        return stopped(number, f"the earlier export's last event {anchor[0]} is not here")
+    meaning.finish()
+    watch.finish()
+    problem = _check_checkpoint(checkpoint, count, last_position, head, books)
+    return ExportCheck(
+        number,
+        None if problem is None else (number, problem),
+        checkpoint,
+        meaning.findings + watch.findings,
+    )
 
 
 def _check_event(
@@ -230,24 +279,20 @@ def _check_event(
     versions: dict[str, int],
     books: Books,
 ) -> str | None:
-    missing = [name for name in EVENT_FIELDS if name not in record]
-    if missing:
-        return f"missing fields: {', '.join(missing)}"
+    problem = _event_line_problem(record)
+    if problem is not None:
+        return problem
     position, version = record["position"], record["aggregate_version"]
-    if not (isinstance(position, int) and isinstance(version, int)):
-        return "position and aggregate_version must be whole numbers"
-    if not isinstance(record["data"], dict):
-        return "data must be an object"
     if position <= last_position:
         return f"position {position} does not follow {last_position}"
-    aggregate = str(record["aggregate_id"])
+    aggregate = record["aggregate_id"]
     if version != versions.get(aggregate, 0) + 1:
         return f"version {version} of {aggregate} follows version {versions.get(aggregate, 0)}"
     versions[aggregate] = version
     recomputed = audit.chain_of(
         previous,
         position=position,
-        topic=str(record["topic"]),
+        topic=record["topic"],
         aggregate_id=aggregate,
         aggregate_version=version,
         data=record["data"],
@@ -255,22 +300,104 @@ def _check_event(
     if recomputed != record["hash"]:
         return "the hash does not match the chain: the line or one before it was changed"
     try:
-        books.apply(str(record["topic"]), aggregate, record["data"])
+        books.apply(record["topic"], aggregate, record["data"])
     except (BookError, KeyError, TypeError) as error:
         return f"the books break: {error}"
     return None
 
 
-def _check_checkpoint(checkpoint: Any, count: int, head: str, books: Books) -> str | None:
+def _event_line_problem(record: dict[str, Any]) -> str | None:
+    """What is wrong with the fields of an event line itself, if anything: every field
+    there and no other, each of its JSON type, and the columns that repeat the data (type,
+    actor, recorded time) agreeing with it. The hash covers only the topic, ids, version
+    and data, so nothing else may say anything the hash does not vouch for."""
+    unknown = sorted(set(record) - set(EVENT_FIELDS))
+    if unknown:
+        return f"unknown fields: {', '.join(unknown)}"
+    missing = [name for name in EVENT_FIELDS if name not in record]
+    if missing:
+        return f"missing fields: {', '.join(missing)}"
+    for name in ("position", "aggregate_version"):
+        value = record[name]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            return f"{name} must be a whole number from 1"
+    for name in ("type", "topic", "aggregate_id", "hash"):
+        if not isinstance(record[name], str):
+            return f"{name} must be text"
+    if not isinstance(record["data"], dict):
+        return "data must be an object"
+    if not _HASH.match(record["hash"]):
+        return "hash must be 64 lowercase hexadecimal digits"
+    topic = record["topic"]
+    if record["type"] != (topic.partition(":")[2] or topic):
+        return f"type {record['type']!r} is not the topic {topic!r} without its prefix"
+    if not _is_id(record["aggregate_id"]):
+        return "aggregate_id must be an id (a UUID in its canonical form)"
+    data = record["data"]
+    for name, key in (("actor_id", "actor_id"), ("recorded_at", "timestamp")):
+        value = record[name]
+        if value is not None and not isinstance(value, str):
+            return f"{name} must be text or null"
+        stated = data.get(key)
+        if value != (stated if isinstance(stated, str) else None):
+            return f"{name} {value!r} is not the data's {key} {stated!r}"
+    return None
+
+
+def _is_id(text: str) -> bool:
+    try:
+        return str(UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def _checkpoint_line_problem(checkpoint: Any) -> str | None:
+    """What is wrong with the fields of an export's checkpoint line, if anything."""
     if not isinstance(checkpoint, dict):
         return "the checkpoint is not an object"
-    if checkpoint.get("count") != count:
-        return f"the checkpoint counts {checkpoint.get('count')} events, the file holds {count}"
-    if checkpoint.get("head_hash") != head:
+    unknown = sorted(set(checkpoint) - set(CHECKPOINT_LINE_FIELDS))
+    if unknown:
+        return f"unknown fields in the checkpoint: {', '.join(unknown)}"
+    missing = [name for name in CHECKPOINT_LINE_FIELDS if name not in checkpoint]
+    if missing:
+        return f"missing fields in the checkpoint: {', '.join(missing)}"
+    for name in ("count", "last_position"):
+        value = checkpoint[name]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return f"the checkpoint's {name} must be a whole number from 0"
+    if not isinstance(checkpoint["head_hash"], str) or not _HASH.match(checkpoint["head_hash"]):
+        return "the checkpoint's head_hash must be 64 lowercase hexadecimal digits"
+    totals = checkpoint["totals"]
+    if (
+        not isinstance(totals, dict)
+        or sorted(totals) != sorted(TOTALS_FIELDS)
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in totals.values())
+    ):
+        return f"the checkpoint's totals must be whole numbers for {', '.join(TOTALS_FIELDS)}"
+    exported_at = checkpoint["exported_at"]
+    try:
+        if not isinstance(exported_at, str) or datetime.fromisoformat(exported_at).tzinfo is None:
+            raise ValueError(exported_at)
+    except ValueError:
+        return "the checkpoint's exported_at must be an ISO 8601 instant with its offset"
+    return None
+
+
+def _check_checkpoint(
+    checkpoint: dict[str, Any], count: int, last_position: int, head: str, books: Books
+) -> str | None:
+    if checkpoint["count"] != count:
+        return f"the checkpoint counts {checkpoint['count']} events, the file holds {count}"
+    if checkpoint["last_position"] != last_position:
+        return (
+            f"the checkpoint's last position {checkpoint['last_position']} is not the last "
+            f"event's {last_position}"
+        )
+    if checkpoint["head_hash"] != head:
         return "the checkpoint's head hash is not the chain's"
     totals = books.totals()
-    if checkpoint.get("totals") != totals:
-        return f"the checkpoint's totals {checkpoint.get('totals')} are not {totals}"
+    if checkpoint["totals"] != totals:
+        return f"the checkpoint's totals {checkpoint['totals']} are not {totals}"
     if totals["sum"] != 0:
         return f"the accounts sum to {totals['sum']} minutes, not zero"
     return None

@@ -27,6 +27,7 @@ from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
     JSONTranscoder,
+    Mapper,
     Recording,
     Transcoding,
 )
@@ -49,6 +50,7 @@ from timebank.errors import (
 from timebank.members import GlobalRole, Member
 from timebank.policy import Policy
 from timebank.requests import ClientRequest
+from timebank.sealing import EventKeys, SealingMapper
 from timebank.service_logs import ServiceLog
 from timebank.storage import (
     DEFAULT_DATABASE_URL,
@@ -168,6 +170,16 @@ class Ledger(Application[UUID]):
         """Creating the tables is retried when processes start together (see storage)."""
         recorder: ApplicationRecorder = retried_at_startup(super().construct_recorder)()
         return recorder
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper, sealing every stored event with the event key when one is
+        set and checking every seal it reads (see `timebank.sealing`)."""
+        mapper = self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=SealingMapper
+        )
+        if isinstance(mapper, SealingMapper):
+            mapper.keys = EventKeys.from_env(self.env)
+        return mapper
 
     def construct_repository(self) -> Repository[UUID]:
         """With a cache, one that follows the log (see `timebank.cache`): a command asks the

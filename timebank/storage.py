@@ -12,6 +12,13 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
 from eventsourcing.utils import Environment, retry
 
+from timebank.sealing import (
+    EVENT_KEY,
+    PREVIOUS_EVENT_KEYS,
+    check_event_key,
+    check_previous_event_keys,
+)
+
 DEFAULT_DATABASE_URL = "sqlite:///timebank.db"
 MIN_SECRET_LENGTH = 32
 
@@ -132,10 +139,14 @@ def ledger_env(
     pool_size: int = 20,
     token_secret: str | None = None,
     encryption_key: str | None = None,
+    event_key: str | None = None,
+    previous_event_keys: str | None = None,
 ) -> dict[str, str]:
     """The whole library env of a ledger, from checked settings: the one way it is built.
 
-    An empty secret or key counts as unset, as it does in the process settings."""
+    An empty secret or key counts as unset, as it does in the process settings. The event
+    keys are not the library's own settings: `TimeBank.construct_mapper` reads them (see
+    `timebank.sealing`)."""
     if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
         raise SettingError("postgres_pool_size", "must be a whole number of at least 1")
     try:
@@ -145,6 +156,8 @@ def ledger_env(
     for setting, value, check in (
         ("token_secret", token_secret, check_secret),
         ("encryption_key", encryption_key, check_encryption_key),
+        ("event_key", event_key, check_event_key),
+        ("previous_event_keys", previous_event_keys, check_previous_event_keys),
     ):
         if value:
             try:
@@ -155,6 +168,14 @@ def ledger_env(
         env["TOKEN_SECRET"] = token_secret
     if encryption_key:
         env.update(encryption_env(encryption_key))
+    if previous_event_keys and not event_key:
+        raise SettingError(
+            "previous_event_keys", "seals are checked with previous keys only beside an event key"
+        )
+    if event_key:
+        env[EVENT_KEY] = event_key
+    if previous_event_keys:
+        env[PREVIOUS_EVENT_KEYS] = previous_event_keys
     return env
 
 

@@ -287,6 +287,10 @@ TABLE: dict[str, Call] = {
         no_body,
         (401, 403, 403, 200, 200, 200),
     ),
+    # Allowed, and none signed yet in this world: 404 for those who may read it.
+    "GET /audit/checkpoints/latest": Call(
+        "GET", lambda w: "/audit/checkpoints/latest", no_body, (401, 403, 403, 403, 404, 404)
+    ),
     "GET /audit/events": Call(
         "GET", lambda w: "/audit/events", no_body, (401, 403, 403, 403, 200, 200)
     ),
@@ -312,7 +316,12 @@ def test_each_role_gets_what_the_table_says(world: World, endpoint: str, role: s
 
     assert response.status_code == expected, response.text
     if expected >= 400:
-        code = {401: "unauthorized", 403: "forbidden", 409: "insufficient_minutes"}[expected]
+        code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            409: "insufficient_minutes",
+        }[expected]
         assert response.json()["error"]["code"] == code
 
 

@@ -90,7 +90,11 @@ def test_a_runner_tailing_the_log_sees_an_event_committed_after_a_later_one(
     try:
         community = build_community(ledger)
         community.earn(community.li, 120)
-        store = ViewStore.open(ledger, pool_size=1)
+        # Two connections (and as many again): the writer's advisory lock keeps one for as
+        # long as it writes, and verify keeps a snapshot of the views open on a second
+        # while it reads positions on a third. With one (and one again), verify waited 30 s
+        # for a connection and failed, on main as well.
+        store = ViewStore.open(ledger, pool_size=2)
         store.prepare()
         runner = ProjectionRunner(ledger, store)
         runner.catch_up()
