@@ -77,6 +77,7 @@ def create_app(
         if runner.claim():
             runner.catch_up()  # the writer serves views that include every stored event
         runner.start(interval=settings.projection_interval)
+        signer = settings.checkpoint_signer(runner)
         app.state.ledger = ledger
         app.state.projections = runner
         app.state.reader = Reader(store, ledger.today, ladder=settings.ladder())
@@ -84,6 +85,7 @@ def create_app(
         try:
             yield
         finally:
+            signer.stop()
             runner.stop()
             store.close()
             ledger.close()

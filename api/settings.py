@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from projections.checkpoints import check_checkpoint_key, load_private_key
+from projections.checkpoints import IntervalSigner, check_checkpoint_key, load_private_key
+from projections.runner import ProjectionRunner
 from projections.stars import parse_ladder
 from timebank.application import TimeBank
 from timebank.policy import Policy
@@ -73,7 +74,17 @@ class Settings(BaseSettings):
         None,
         description=(
             "An Ed25519 private key (base64 of its 32 bytes, or PEM) the ledger signs "
-            "checkpoints with (timebank checkpoint). Unset: no checkpoints are signed."
+            "checkpoints with: on demand (timebank checkpoint) and, in the process that "
+            "writes the views, every checkpoint_interval seconds. Unset: none are signed."
+        ),
+    )
+    checkpoint_interval: int = Field(
+        3600,
+        ge=0,
+        le=7 * 24 * 3600,
+        description=(
+            "Seconds between the checkpoints a server or projector signs when the ledger "
+            "moved (with checkpoint_key); 0: only on demand."
         ),
     )
     max_body_bytes: int = Field(
@@ -149,6 +160,13 @@ class Settings(BaseSettings):
             return None
         check_checkpoint_key(value.get_secret_value())
         return value
+
+    def checkpoint_signer(self, runner: ProjectionRunner) -> IntervalSigner:
+        """Started: signs a checkpoint every `checkpoint_interval` seconds while this
+        process writes the views and the ledger moves (idle without a checkpoint key)."""
+        signer = IntervalSigner(runner, self.checkpoint_signing_key(), self.checkpoint_interval)
+        signer.start()
+        return signer
 
     def checkpoint_signing_key(self) -> Ed25519PrivateKey | None:
         """The key checkpoints are signed with, when one is set."""

@@ -39,9 +39,11 @@ def project() -> None:
                 "stop with SIGTERM or Ctrl-C"
             )
             runner.start(interval=settings.projection_interval)  # catches up, then follows
+            signer = settings.checkpoint_signer(runner)
             try:
                 received = signal.sigwait(STOP_SIGNALS)
             finally:
+                signer.stop()
                 runner.stop()
             typer.echo(f"stopped on {signal.Signals(received).name} at position {runner.position}")
         finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 import threading
 import weakref
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -41,6 +42,11 @@ from projections.log import PAGE_SIZE
 from projections.queries import audit_entries
 from projections.store import ViewStore
 from timebank.application import TimeBank
+
+if TYPE_CHECKING:
+    from projections.runner import ProjectionRunner
+
+LOG = logging.getLogger(__name__)
 
 Finding = tuple[int | None, str, str]
 """Where, what kind, and what exactly: the auditor turns these into its own findings."""
@@ -602,3 +608,52 @@ def _first_valid(lines: Iterable[str], public_key: str | None) -> Checkpoint | N
 # recorder); a lock, as the API's threads may ask for it together.
 _tables: weakref.WeakKeyDictionary[Any, CheckpointTable] = weakref.WeakKeyDictionary()
 _tables_lock = threading.Lock()
+
+
+class IntervalSigner:
+    """Signs a checkpoint every `interval` seconds while the ledger moves, in a background
+    thread of the process that writes the views (one per store, so one signer), so that
+    auditors can collect checkpoints without anyone remembering to run a command.
+
+    A refusal to sign (the trail no longer extends the last checkpoint) is logged and
+    retried at the next interval: it is verify's finding to report, not the server's to
+    die of."""
+
+    def __init__(
+        self, runner: ProjectionRunner, key: Ed25519PrivateKey | None, interval: float
+    ) -> None:
+        self.runner, self.key, self.interval = runner, key, interval
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.signed: Checkpoint | None = None
+
+    def start(self) -> None:
+        if self.key is None or self.interval <= 0 or self._thread is not None:
+            return  # no key, or only on demand
+        self._thread = threading.Thread(target=self._run, name="checkpoint-signer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def sign_if_moved(self) -> Checkpoint | None:
+        """Sign where the views' writer stands, if the trail moved since the last one."""
+        runner, key = self.runner, self.key
+        if key is None or not runner.is_writer:
+            return None
+        last = self.signed or checkpoint_table(runner.app).latest(public_key_text(key.public_key()))
+        if last is not None and last.position >= runner.store.position():
+            return None
+        self.signed = sign_checkpoint(runner.app, runner.store, key)
+        return self.signed
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                self.sign_if_moved()
+            except CheckpointError as refused:
+                LOG.warning("no checkpoint signed: %s", refused)
+            except Exception:  # a store outage: the next interval tries again
+                LOG.exception("no checkpoint signed")
