@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import pytest
@@ -71,7 +72,7 @@ def replay_the_insider(url: str, tmp_path: Path) -> None:
         # 1. Rows appended by someone with the database but not the event key.
         insider = TimeBank(ledger_env(url))
         try:
-            forged_earning(insider, scene.id("v3"))
+            forged_earning(insider, UUID(scene.id("v3")))
         finally:
             insider.close()
         code, output = timebank(env, "verify")
