@@ -314,6 +314,11 @@ class MemberProfileOut(MemberOut):
     code: str = Field(description="The member code on their card, for others to find them.")
 
 
+class ExpiringOut(Response):
+    expires_on: date
+    minutes: int
+
+
 class BalanceOut(Response):
     member_id: UUID
     pending_minutes: int = Field(description="Logged, awaiting review; not in the balance.")
@@ -322,17 +327,23 @@ class BalanceOut(Response):
     held_minutes: int = Field(description="Held by redemptions not yet fulfilled or cancelled.")
     received_minutes: int = Field(description="Given to the member by others.")
     given_minutes: int = Field(description="Given by the member to others.")
-    balance_minutes: int = Field(description="earned - redeemed + received - given.")
+    balance_minutes: int = Field(description="earned - redeemed + received - given - expired.")
     available_minutes: int = Field(description="balance - held: what may be spent or given.")
+    expired_minutes: int = Field(0, description="Left unspent past their expiry.")
+    expiring: list[ExpiringOut] = Field(
+        [], description="What of the balance expires when, soonest first, unless spent."
+    )
 
 
 class StatementLineOut(Response):
     position: int = Field(description="The posting's position in the ledger's log.")
     recorded_at: datetime
-    kind: Literal["earned", "earning_reversed", "redeemed", "gave", "received"]
+    kind: Literal["earned", "earning_reversed", "redeemed", "gave", "received", "expired"]
     reference_id: UUID = Field(description="The service log, redemption or transfer.")
     counterparty: str = Field(
-        description="The other account: `issuance`, `redeemed` or `member:<member id>`."
+        description=(
+            "The other account: `issuance`, `redeemed`, `expired` or `member:<member id>`."
+        )
     )
     minutes: int = Field(description="What the posting added to the balance (negative: took).")
     balance_minutes: int = Field(description="The balance after this posting.")

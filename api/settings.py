@@ -12,10 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from projections.checkpoints import IntervalSigner, check_checkpoint_key, load_private_key
 from projections.runner import ProjectionRunner
-from projections.stars import parse_ladder
 from timebank.application import TimeBank
+from timebank.policies import Rules
 from timebank.policy import Policy
 from timebank.sealing import check_event_key, check_previous_event_keys, check_store_keys
+from timebank.stars import parse_ladder
 from timebank.storage import (
     DEFAULT_DATABASE_URL,
     check_encryption_key,
@@ -92,10 +93,18 @@ class Settings(BaseSettings):
     )
     timezone: str = Field("Asia/Shanghai", description="Where 'today' is decided.")
     balance_cap_minutes: int | None = Field(
-        None, ge=1, description="The most minutes a member may hold; unset for no cap."
+        None,
+        ge=1,
+        description=(
+            "Seeds the first rules of a new ledger: the most minutes a member may hold "
+            "(unset: no cap). Later rules are adopted in the ledger (timebank policy)."
+        ),
     )
     redemption_min_age: int | None = Field(
-        None, ge=0, le=150, description="The youngest age that may redeem; unset for any age."
+        None,
+        ge=0,
+        le=150,
+        description="Seeds the first rules of a new ledger: the youngest age that may redeem.",
     )
     postgres_pool_size: int = Field(
         20, ge=1, le=500, description="PostgreSQL connections per process (and as many extra)."
@@ -108,7 +117,10 @@ class Settings(BaseSettings):
     )
     star_ladder: str = Field(
         "100,300,600,1000,1500",
-        description="Lifetime approved hours for one to five stars, comma separated.",
+        description=(
+            "Seeds the first rules of a new ledger: lifetime approved hours for one to "
+            "five stars, comma separated."
+        ),
     )
 
     @field_validator("timezone")
@@ -199,10 +211,15 @@ class Settings(BaseSettings):
         return value
 
     def policy(self) -> Policy:
+        """The process's calendar, and the rules a new ledger's first command stores as
+        its first version (an existing ledger's rules are its own: see timebank.policies)."""
         return Policy(
             timezone=ZoneInfo(self.timezone),
-            balance_cap_minutes=self.balance_cap_minutes,
-            redemption_min_age=self.redemption_min_age,
+            seed=Rules(
+                balance_cap_minutes=self.balance_cap_minutes,
+                redemption_min_age=self.redemption_min_age,
+                star_ladder_hours=self.ladder(),
+            ),
         )
 
     def open_ledger(self, *, clock: Callable[[], datetime] | None = None) -> TimeBank:

@@ -31,7 +31,7 @@ from projections.queries import Reader
 from projections.runner import AUDIT_ONLY, ProjectionRunner
 from projections.store import AUDIT, ViewStore, view_positions
 from projections.text import id_text
-from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
+from timebank.accounts import EXPIRED, ISSUANCE, REDEEMED, Account, account_code
 from timebank.application import TimeBank
 from timebank.sealing import SealFindings, StoredEventError
 
@@ -335,6 +335,8 @@ class _Verifier:
                 expected = (owner, ISSUANCE)
             case Account.Redeemed():
                 expected = (owner, REDEEMED)
+            case Account.Expired():
+                expected = (owner, EXPIRED)
             case Account.Gave(transfer_id=ref, minutes=minutes, credit=credit):
                 expected = (owner, credit)
                 self._match_transfer(position, ref, (minutes, owner, credit))
@@ -398,6 +400,7 @@ class _Verifier:
             sum(m.held for m in members),
             self.balances.system[ISSUANCE],
             self.balances.system[REDEEMED],
+            self.balances.system[EXPIRED],
         )
 
 

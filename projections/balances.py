@@ -8,7 +8,8 @@ are not an account's: they are the sum of the member's pending service logs.
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, field
+import json
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -16,7 +17,8 @@ from eventsourcing.domain import AggregateEvent
 from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, select
 
 from projections.base import ID, METADATA, Batch, Instant, chunks
-from timebank.accounts import ISSUANCE, REDEEMED, Account
+from timebank.accounts import EXPIRED, ISSUANCE, REDEEMED, SYSTEM_ACCOUNTS, Account
+from timebank.lots import Lots, Part, add, expiry_key, put_back, take
 
 
 @dataclass
@@ -28,10 +30,13 @@ class MemberMinutes:
     held: int = 0  # redemptions requested, not yet fulfilled or cancelled
     received: int = 0  # transfers in
     given: int = 0  # transfers out
+    expired: int = 0  # unspent past their lot's day
+    lots: Lots = field(default_factory=dict)  # the balance's minutes by expiry day
+    held_lots: dict[str, list[Part]] = field(default_factory=dict)  # by redemption
 
     @property
     def balance(self) -> int:
-        return self.earned - self.redeemed + self.received - self.given
+        return self.earned - self.redeemed + self.received - self.given - self.expired
 
     @property
     def available(self) -> int:
@@ -43,7 +48,7 @@ class Balances:
     """Every member's minutes and the two system accounts (credits minus debits)."""
 
     members: dict[UUID, MemberMinutes] = field(default_factory=dict)
-    system: dict[str, int] = field(default_factory=lambda: {ISSUANCE: 0, REDEEMED: 0})
+    system: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SYSTEM_ACCOUNTS, 0))
     account_owner: dict[UUID, UUID] = field(default_factory=dict)  # account id -> member
 
     def total(self) -> int:
@@ -63,25 +68,44 @@ def apply(state: Balances, event: AggregateEvent) -> Balances:
         case Account.Opened(member_id=member_id):
             state.account_owner[event.originator_id] = member_id
             state.member(member_id)
-        case Account.Earned(minutes=minutes):
-            _owner(state, event).earned += minutes
+        case Account.Earned(minutes=minutes, expires_on=expires_on):
+            owner = _owner(state, event)
+            owner.earned += minutes
+            add(owner.lots, expiry_key(expires_on), minutes)
             state.system[ISSUANCE] -= minutes
         case Account.EarningReversed(minutes=minutes):
-            _owner(state, event).earned -= minutes
+            owner = _owner(state, event)
+            owner.earned -= minutes
+            take(owner.lots, minutes)
             state.system[ISSUANCE] += minutes
-        case Account.Held(minutes=minutes):
-            _owner(state, event).held += minutes
-        case Account.Released(minutes=minutes):
-            _owner(state, event).held -= minutes
-        case Account.Redeemed(minutes=minutes):
+        case Account.Held(redemption_id=held, minutes=minutes):
+            owner = _owner(state, event)
+            owner.held += minutes
+            owner.held_lots[held.hex] = take(owner.lots, minutes)
+        case Account.Released(redemption_id=held, minutes=minutes):
             owner = _owner(state, event)
             owner.held -= minutes
+            put_back(owner.lots, owner.held_lots.pop(held.hex, ()))
+        case Account.Redeemed(redemption_id=held, minutes=minutes):
+            owner = _owner(state, event)
+            owner.held -= minutes
+            owner.held_lots.pop(held.hex, None)
             owner.redeemed += minutes
             state.system[REDEEMED] += minutes
         case Account.Gave(minutes=minutes):
-            _owner(state, event).given += minutes
-        case Account.Received(minutes=minutes):
-            _owner(state, event).received += minutes
+            owner = _owner(state, event)
+            owner.given += minutes
+            take(owner.lots, minutes)
+        case Account.Received(minutes=minutes, lots=parts):
+            owner = _owner(state, event)
+            owner.received += minutes
+            came = [(key, part) for key, part in parts] if parts is not None else [("", minutes)]
+            put_back(owner.lots, came)
+        case Account.Expired(expires_on=expires_on, minutes=minutes):
+            owner = _owner(state, event)
+            owner.expired += minutes
+            owner.lots.pop(expires_on.isoformat(), None)
+            state.system[EXPIRED] += minutes
     return state
 
 
@@ -103,6 +127,8 @@ def statement_line(state: Balances, position: int, event: AggregateEvent) -> dic
             kind, signed = "gave", -minutes
         case Account.Received(transfer_id=ref, minutes=minutes, debit=other):
             kind, signed = "received", minutes
+        case Account.Expired(originator_id=ref, minutes=minutes, credit=other):
+            kind, signed = "expired", -minutes
         case _:
             return None
     member_id = state.account_owner[event.originator_id]
@@ -128,6 +154,9 @@ balances = Table(
     Column("held", BigInteger, nullable=False),
     Column("received", BigInteger, nullable=False),
     Column("given", BigInteger, nullable=False),
+    Column("expired", BigInteger, nullable=False),
+    Column("lots", Text, nullable=False),  # JSON: {expiry day or "": minutes}
+    Column("held_lots", Text, nullable=False),  # JSON: {redemption id hex: [[day, minutes]]}
 )
 
 system_accounts = Table(
@@ -150,7 +179,7 @@ statement_lines = Table(
     Column("balance_minutes", BigInteger, nullable=False),
 )
 
-_COUNTERS = ("earned", "redeemed", "held", "received", "given")
+_COUNTERS = ("earned", "redeemed", "held", "received", "given", "expired")
 
 
 class BalancesProjection:
@@ -169,7 +198,14 @@ class BalancesProjection:
         for chunk in chunks(accounts):
             for row in conn.execute(select(balances).where(balances.c.account_id.in_(chunk))):
                 state.account_owner[row.account_id] = row.member_id
-                state.members[row.member_id] = MemberMinutes(*(row._mapping[c] for c in _COUNTERS))
+                state.members[row.member_id] = MemberMinutes(
+                    **{c: int(row._mapping[c]) for c in _COUNTERS},
+                    lots=json.loads(row.lots),
+                    held_lots={
+                        held: [(key, part) for key, part in parts]
+                        for held, parts in json.loads(row.held_lots).items()
+                    },
+                )
         for row in conn.execute(select(system_accounts)):
             state.system[row.account] = row.minutes
         lines = []
@@ -194,5 +230,9 @@ class BalancesProjection:
         batch.insert(statement_lines, lines)
 
 
-def _counters(minutes: MemberMinutes) -> dict[str, int]:
-    return dict(zip(_COUNTERS, astuple(minutes), strict=True))
+def _counters(minutes: MemberMinutes) -> dict[str, Any]:
+    return {
+        **{name: getattr(minutes, name) for name in _COUNTERS},
+        "lots": json.dumps(minutes.lots, sort_keys=True),
+        "held_lots": json.dumps(minutes.held_lots, sort_keys=True),
+    }

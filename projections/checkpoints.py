@@ -51,7 +51,7 @@ LOG = logging.getLogger(__name__)
 Finding = tuple[int | None, str, str]
 """Where, what kind, and what exactly: the auditor turns these into its own findings."""
 
-TOTALS_FIELDS = ("members", "held", "issuance", "redeemed", "sum")
+TOTALS_FIELDS = ("members", "held", "issuance", "redeemed", "expired", "sum")
 CHECKPOINT_FIELDS = (
     "position",
     "count",
@@ -235,14 +235,17 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def totals_of(members: int, held: int, issuance: int, redeemed: int) -> dict[str, int]:
+def totals_of(
+    members: int, held: int, issuance: int, redeemed: int, expired: int
+) -> dict[str, int]:
     """The account totals a checkpoint signs, in the form exports write them."""
     return {
         "members": members,
         "held": held,
         "issuance": issuance,
         "redeemed": redeemed,
-        "sum": members + issuance + redeemed,
+        "expired": expired,
+        "sum": members + issuance + redeemed + expired,
     }
 
 
@@ -313,7 +316,7 @@ class Watch:
     def _genesis(self) -> None:
         """A checkpoint of the empty ledger, at position 0."""
         while self._pending and self._pending[0].position == 0:
-            self._compare(self._pending.pop(0), audit.GENESIS_HASH, totals_of(0, 0, 0, 0))
+            self._compare(self._pending.pop(0), audit.GENESIS_HASH, totals_of(0, 0, 0, 0, 0))
 
     @property
     def waiting(self) -> bool:
@@ -430,7 +433,7 @@ def sign_checkpoint(
         position=position,
         count=count,
         head_hash=head,
-        totals=totals_of(totals["members"], totals["held"], totals["issuance"], totals["redeemed"]),
+        totals=totals_of(*(totals[name] for name in TOTALS_FIELDS[:-1])),
         signed_at=now().astimezone(UTC).isoformat(),
         public_key=public,
     )
@@ -443,7 +446,7 @@ def sign_checkpoint(
 def _resume_from(last: Checkpoint | None, store: ViewStore) -> Checkpoint:
     """The last checkpoint this key signed, once the trail is seen to extend it; the empty
     ledger when there is none."""
-    genesis = Checkpoint(0, 0, audit.GENESIS_HASH, totals_of(0, 0, 0, 0), "", "")
+    genesis = Checkpoint(0, 0, audit.GENESIS_HASH, totals_of(0, 0, 0, 0, 0), "", "")
     if last is None or last.position == 0:
         return genesis
     entries = audit_entries(store, after=last.position - 1, limit=1)
@@ -485,6 +488,9 @@ def _fold_totals(totals: dict[str, int], topic: str, data: dict[str, Any] | None
         totals["held"] -= minutes
         totals["members"] -= minutes
         totals["redeemed"] += minutes
+    elif kind == "Expired":
+        totals["members"] -= minutes
+        totals["expired"] += minutes
     # Gave and Received move minutes between members: the totals stand.
 
 

@@ -59,7 +59,9 @@ class Books:
     owners: dict[str, str] = field(default_factory=dict)  # account id -> member id
     balance: dict[str, int] = field(default_factory=dict)  # member id -> minutes
     held: dict[str, int] = field(default_factory=dict)
-    system: dict[str, int] = field(default_factory=lambda: {"issuance": 0, "redeemed": 0})
+    system: dict[str, int] = field(
+        default_factory=lambda: {"issuance": 0, "redeemed": 0, "expired": 0}
+    )
 
     def apply(self, topic: str, aggregate_id: str, data: dict[str, Any]) -> None:
         """Fold one event; raise BookError when it breaks the books."""
@@ -96,6 +98,9 @@ class Books:
             self.balance[member] -= minutes
         elif kind == "Received":
             self.balance[member] += minutes
+        elif kind == "Expired":
+            self.balance[member] -= minutes
+            self.system["expired"] += minutes
         if self.balance[member] - self.held[member] < 0:
             raise BookError(f"member {member}'s available minutes went below zero")
 
@@ -106,6 +111,7 @@ class Books:
             "held": sum(self.held.values()),
             "issuance": self.system["issuance"],
             "redeemed": self.system["redeemed"],
+            "expired": self.system["expired"],
             "sum": members + sum(self.system.values()),
         }
 

@@ -364,12 +364,7 @@ class TimeBank(CoordinatorWork, Ledger):
             self._require_reviewer(actor, log, "approve")
             log.approve(actor_id=actor.id, minutes=minutes, reason=reason)
             account = self._account(log.volunteer_id)
-            account.earn(
-                actor_id=actor.id,
-                service_log_id=log.id,
-                minutes=log.credited_minutes,
-                cap=self.policy.balance_cap_minutes,
-            )
+            self._credit(account, actor, log)
             return log, [log, account]
 
         args: dict[str, Any] = {"service_log_id": service_log_id, "minutes": minutes}
@@ -413,7 +408,7 @@ class TimeBank(CoordinatorWork, Ledger):
             log.reverse(actor_id=actor.id, reason=reason)
             account = self._account(log.volunteer_id)
             with disclosed_to(None):  # the reviewer is never the member
-                account.reverse_earning(actor_id=actor.id, service_log_id=log.id, minutes=minutes)
+                self._take_back(account, actor, log, minutes)
             return log, [log, account]
 
         args = {"service_log_id": service_log_id, "reason": reason}
@@ -516,12 +511,7 @@ class TimeBank(CoordinatorWork, Ledger):
         log.approve(actor_id=actor.id, source=source)
         if record.volunteer_id not in accounts:
             accounts[record.volunteer_id] = self._account(record.volunteer_id)
-        accounts[record.volunteer_id].earn(
-            actor_id=actor.id,
-            service_log_id=log.id,
-            minutes=log.credited_minutes,
-            cap=self.policy.balance_cap_minutes,
-        )
+        self._credit(accounts[record.volunteer_id], actor, log)
         return log
 
     # Redemptions -------------------------------------------------------------------
@@ -536,12 +526,14 @@ class TimeBank(CoordinatorWork, Ledger):
         member_id: UUID | None = None,
         card_code: str | None = None,
         credential_id: UUID | None = None,
+        hardship: str | None = None,
         request_id: str | None = None,
     ) -> RedemptionView:
         """Minutes are held at once, with the member's consent (see `timebank.consent`):
         the member asks, their agent asks, or the delivering team's coordinator (or an
         admin) enters the code of the member's card at the counter. `credential_id` is
-        the credential the request was signed in with, recorded with it."""
+        the credential the request was signed in with, recorded with it. The member is of
+        the rules' minimum age, or a `hardship` is stated where the rules allow one."""
 
         def decide(actor: Actor) -> Decision[Redemption]:
             team = self._read(Team, team_id, "team")
@@ -554,7 +546,8 @@ class TimeBank(CoordinatorWork, Ledger):
                 today=self.today(),
                 action=f"redeem minutes of member {member.id}",
             )
-            self._check_redemption_age(actor, member)
+            policy = self.rules_in_force()
+            self._check_redemption_age(actor, member, policy, hardship)
             redemption = Redemption.request(
                 actor_id=actor.id,
                 member_id=member.id,
@@ -564,6 +557,8 @@ class TimeBank(CoordinatorWork, Ledger):
                 consent=consent.kind.value,
                 consented_by=consent.given_by,
                 credential_id=credential_id,
+                hardship=hardship,
+                policy_version=policy.version,
             )
             account = self._account(member.id)
             with disclosed_to(consent):
@@ -578,6 +573,8 @@ class TimeBank(CoordinatorWork, Ledger):
         }
         if card_code is not None:  # never the code: the fingerprint is stored, and 8 digits
             args["card_code"] = "given"  # are quickly guessed back from a digest
+        if hardship is not None:  # requests without one keep their earlier fingerprint
+            args["hardship"] = hardship
         redemption = self._execute(actor_id, request_id, "request_redemption", args, decide)
         return RedemptionView.of(redemption)
 
@@ -673,7 +670,7 @@ class TimeBank(CoordinatorWork, Ledger):
             giver = self._account(giver_id)
             receiver = self._account(to_member_id)
             with disclosed_to(consent):
-                giver.give(
+                given = giver.give(
                     actor_id=actor.id,
                     transfer_id=transfer.id,
                     to_member_id=to_member_id,
@@ -684,7 +681,8 @@ class TimeBank(CoordinatorWork, Ledger):
                 transfer_id=transfer.id,
                 from_member_id=giver_id,
                 minutes=minutes,
-                cap=self.policy.balance_cap_minutes,
+                given=given,
+                policy=self.rules_in_force(),
             )
             return transfer, [transfer, giver, receiver]
 

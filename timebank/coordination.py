@@ -211,9 +211,7 @@ class CoordinatorWork(Ledger):
                 log.reverse(actor_id=actor.id, reason=reason)
                 account = self._account(log.volunteer_id)
                 with disclosed_to(None):  # the coordinator is told the rule only
-                    account.reverse_earning(
-                        actor_id=actor.id, service_log_id=log.id, minutes=minutes
-                    )
+                    self._take_back(account, actor, log, minutes)
                 changed.append(account)
             elif log.status.value == "pending":
                 log.reject(actor_id=actor.id, reason=reason)
@@ -263,12 +261,7 @@ class CoordinatorWork(Ledger):
             log.approve(actor_id=actor.id)
             account = accounts.get(log.volunteer_id) or self._account(log.volunteer_id)
             accounts[log.volunteer_id] = account
-            account.earn(
-                actor_id=actor.id,
-                service_log_id=log.id,
-                minutes=log.credited_minutes,
-                cap=self.policy.balance_cap_minutes,
-            )
+            self._credit(account, actor, log)
         return logs, [*logs, *accounts.values()]
 
     def _may_review(self, actor: Actor, team: Team, log: ServiceLog) -> bool:
@@ -333,12 +326,7 @@ class CoordinatorWork(Ledger):
             account_id = Account.create_id(log.volunteer_id)
             held = changed.get(account_id)
             account = held if isinstance(held, Account) else self._account(log.volunteer_id)
-            account.earn(
-                actor_id=actor.id,
-                service_log_id=log.id,
-                minutes=log.credited_minutes,
-                cap=self.policy.balance_cap_minutes,
-            )
+            self._credit(account, actor, log)
             changed[account_id] = account
             outcome = "approved"
         elif decision.action == "reject":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 from uuid import UUID
 
@@ -111,6 +112,27 @@ class BalanceCapExceededError(ConflictError):
         self.balance = balance
         self.minutes = minutes
         self.cap = cap
+
+
+class DailyLimitExceededError(ConflictError):
+    """Crediting the minutes would take the volunteer past the most the rules allow for one
+    service day, across all their logs. The message names the limit, the day and what is
+    already credited for it (the volunteer's own service, shown to those who decide it)."""
+
+    code: ClassVar[str] = "daily_limit_exceeded"
+
+    def __init__(
+        self, member_id: UUID, service_date: date, limit: int, already: int, minutes: int
+    ) -> None:
+        super().__init__(
+            f"crediting {minutes} minutes for {service_date} would take member {member_id} "
+            f"past the daily limit of {limit} minutes ({already} already credited that day)"
+        )
+        self.member_id = member_id
+        self.service_date = service_date
+        self.limit = limit
+        self.already = already
+        self.minutes = minutes
 
 
 class IdempotencyKeyReusedError(ConflictError):

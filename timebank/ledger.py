@@ -44,10 +44,12 @@ from timebank.errors import (
     ConcurrencyError,
     IdempotencyKeyReusedError,
     InsufficientMinutesError,
+    InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
 )
 from timebank.members import GlobalRole, Member
+from timebank.policies import POLICIES_ID, Policies, PolicyVersion, seed_version
 from timebank.policy import Policy
 from timebank.requests import ClientRequest
 from timebank.sealing import EventKeys, SealingMapper
@@ -325,8 +327,13 @@ class Ledger(Application[UUID]):
                     if earlier is not None:
                         return earlier  # type: ignore[return-value]
                 actor = self._actor(actor_id)
+                # A new ledger's first command stores the rules it is decided by.
+                first = self._policies() is None
+                book = Policies.start(actor_id=SYSTEM_ACTOR_ID, seed=self.policy.seed)
                 result, changed = decide(actor)
-            records: list[Aggregate] = list(changed)
+                records: list[Aggregate] = list(changed)
+                if first and not any(isinstance(a, Policies) for a in records):
+                    records.insert(0, book)
             if request_id is not None:
                 records.append(
                     ClientRequest(
@@ -406,7 +413,48 @@ class Ledger(Application[UUID]):
         return aggregate
 
     def _account(self, member_id: UUID) -> Account:
-        return self._get(Account, Account.create_id(member_id), "account")
+        """A member's account to change, its lots due by today expired first: a command
+        never spends minutes past their expiry, whether or not a sweep came by."""
+        account = self._get(Account, Account.create_id(member_id), "account")
+        account.expire(actor_id=SYSTEM_ACTOR_ID, today=self.today())
+        return account
+
+    def _credit(self, account: Account, actor: Actor, log: ServiceLog) -> None:
+        """Credit an approved log's minutes under the rules in force today (the cap, the
+        day's limit, when they expire), recording the rules' version."""
+        account.earn(
+            actor_id=actor.id,
+            service_log_id=log.id,
+            minutes=log.credited_minutes,
+            service_date=log.service_date,
+            policy=self.rules_in_force(),
+            today=self.today(),
+        )
+
+    def _take_back(self, account: Account, actor: Actor, log: ServiceLog, minutes: int) -> None:
+        """Take a reversed log's credit back, the day's credited minutes with it."""
+        account.reverse_earning(
+            actor_id=actor.id,
+            service_log_id=log.id,
+            minutes=minutes,
+            service_date=log.service_date,
+        )
+
+    # The community's rules --------------------------------------------------------------
+
+    def _policies(self) -> Policies | None:
+        try:
+            return self._read(Policies, POLICIES_ID, "policies")
+        except NotFoundError:
+            return None
+
+    def rules_in_force(self, day: date | None = None) -> PolicyVersion:
+        """The rules that decide on `day` (today by default): the ledger's own, or, before
+        a new ledger's first command stored them, the seed this process would store."""
+        book = self._policies()
+        if book is None:
+            return seed_version(self.policy.seed)
+        return book.in_force_on(day or self.today())
 
     def _require_admin(self, actor: Actor, action: str) -> None:
         if not actor.is_admin:
@@ -449,18 +497,31 @@ class Ledger(Application[UUID]):
                 "the log's volunteer appointed them; another coordinator or an admin decides",
             )
 
-    def _check_redemption_age(self, actor: Actor, member: Member) -> None:
-        min_age = self.policy.redemption_min_age
+    def _check_redemption_age(
+        self, actor: Actor, member: Member, policy: PolicyVersion, hardship: str | None
+    ) -> None:
+        """Members redeem from the rules' minimum age; younger, only with a hardship stated
+        when the rules allow the exception (the request records it for auditors)."""
+        rules = policy.rules
+        min_age = rules.redemption_min_age
+        if hardship is not None and not rules.hardship_exception:
+            raise InvalidRequestError(
+                "hardship", f"the rules in force (version {policy.version}) make no exception"
+            )
         if min_age is None:
             return
         age = member.age_on(self.today())
-        if age is None or age < min_age:
-            unknown = " (a member whose birth date is not recorded cannot)" if age is None else ""
-            raise PermissionDeniedError(
-                actor.id,
-                f"redeem minutes of member {member.id}",
-                f"members redeem from age {min_age}{unknown}",
-            )
+        if age is not None and age >= min_age:
+            return
+        if hardship is not None:
+            return
+        unknown = " (a member whose birth date is not recorded cannot)" if age is None else ""
+        exception = ", or younger with a hardship stated" if rules.hardship_exception else ""
+        raise PermissionDeniedError(
+            actor.id,
+            f"redeem minutes of member {member.id}",
+            f"members redeem from age {min_age}{exception}{unknown}",
+        )
 
 
 @contextmanager

@@ -36,10 +36,13 @@ class Redemption(ValueAttributes, Aggregate):
         they asked themselves; `agent`: an agent they registered asked; `card`: their
         card's code was given at the counter), `consented_by` who agreed (the member or
         the agent) and `credential_id` the credential the request was signed in with.
-        Version 1 requests did not record it (`unrecorded`)."""
+        Version 1 requests did not record it (`unrecorded`). Version 3 records the
+        rules' version that allowed it (`policy_version`; 0 before rules were kept in the
+        ledger) and the hardship stated for a member younger than the rules' minimum age
+        (`hardship`), where the rules make that exception."""
 
         TOPIC = "timebank:Redemption.Requested"
-        class_version = 2
+        class_version = 3
         member_id: UUID
         team_id: UUID
         service: str
@@ -47,6 +50,8 @@ class Redemption(ValueAttributes, Aggregate):
         consent: str
         consented_by: UUID | None
         credential_id: UUID | None
+        hardship: str | None
+        policy_version: int
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -54,6 +59,12 @@ class Redemption(ValueAttributes, Aggregate):
             state["consent"] = "unrecorded"
             state["consented_by"] = None
             state["credential_id"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            upcast_from(state, 2)
+            state["hardship"] = None
+            state["policy_version"] = 0
 
     class Fulfilled(Event):
         """The team delivered the service; the held minutes are spent."""
@@ -78,6 +89,8 @@ class Redemption(ValueAttributes, Aggregate):
         consent: str,
         consented_by: UUID,
         credential_id: UUID | None,
+        hardship: str | None = None,
+        policy_version: int,
     ) -> Redemption:
         return cls(
             actor_id=actor_id,
@@ -88,6 +101,8 @@ class Redemption(ValueAttributes, Aggregate):
             consent=consent,
             consented_by=consented_by,
             credential_id=credential_id,
+            hardship=optional_text("hardship", hardship, max_length=MAX_TEXT_LENGTH),
+            policy_version=policy_version,
         )
 
     @event(Requested)
@@ -102,7 +117,11 @@ class Redemption(ValueAttributes, Aggregate):
         consent: str,
         consented_by: UUID | None,
         credential_id: UUID | None,
+        hardship: str | None,
+        policy_version: int,
     ) -> None:
+        self.hardship = hardship
+        self.policy_version = policy_version
         self.member_id = member_id
         self.team_id = team_id
         self.service = service

@@ -11,7 +11,6 @@ from sqlalchemy import Connection, Row, select
 
 from projections.members import members
 from projections.queries.records import LogRecord
-from projections.stars import DEFAULT_LADDER_HOURS
 from projections.store import ViewStore
 from projections.teams import teams
 from projections.visibility import (
@@ -21,6 +20,7 @@ from projections.visibility import (
     principals,
 )
 from timebank.errors import PermissionDeniedError
+from timebank.stars import DEFAULT_LADDER_HOURS
 
 
 class ReaderBase:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from projections.queries.base import ReaderBase
 from projections.queries.records import (
     Agent,
     Balance,
+    Expiring,
     FoundMember,
     Me,
     MemberName,
@@ -22,7 +24,6 @@ from projections.queries.records import (
     StatementLine,
 )
 from projections.service_logs import service_logs
-from projections.stars import star_level
 from projections.teams import acceptances, memberships, teams
 from projections.visibility import (
     Viewer,
@@ -32,7 +33,9 @@ from projections.visibility import (
     require_member,
 )
 from timebank.errors import NotFoundError, PermissionDeniedError
+from timebank.lots import expiring
 from timebank.members import normalised_code
+from timebank.stars import star_level
 
 
 class MemberReads(ReaderBase):
@@ -99,7 +102,8 @@ class MemberReads(ReaderBase):
         )
 
     def balance(self, viewer: Viewer, member_id: UUID) -> Balance:
-        """Pending, earned, redeemed, held, received, given, balance and available."""
+        """Pending, earned, redeemed, held, received, given, expired, balance and
+        available, and what of the balance will expire when."""
         day = self.today()
         with self.store.read() as conn:
             require_member(conn, viewer, member_id, day)
@@ -111,9 +115,11 @@ class MemberReads(ReaderBase):
                     service_logs.c.volunteer_id == member_id, service_logs.c.status == "pending"
                 )
             ).scalar()
-        counters = [0] * 5 if row is None else [int(v) for v in row[2:7]]
-        earned, redeemed, held, received, given = counters
-        balance = earned - redeemed + received - given
+        if row is None:
+            return Balance(member_id, int(pending or 0), 0, 0, 0, 0, 0, 0, 0)
+        earned, redeemed, held = int(row.earned), int(row.redeemed), int(row.held)
+        received, given, expired = int(row.received), int(row.given), int(row.expired)
+        balance = earned - redeemed + received - given - expired
         return Balance(
             member_id,
             int(pending or 0),
@@ -124,6 +130,8 @@ class MemberReads(ReaderBase):
             given,
             balance,
             balance - held,
+            expired,
+            [Expiring(day, minutes) for day, minutes in expiring(json.loads(row.lots))],
         )
 
     def statement(

@@ -72,6 +72,16 @@ class Balance:
     given_minutes: int
     balance_minutes: int
     available_minutes: int
+    expired_minutes: int = 0
+    expiring: list[Expiring] = field(default_factory=list)  # soonest first
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """Minutes of the balance that expire on a day, unless spent before."""
+
+    expires_on: date
+    minutes: int
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ def test_a_replay_shows_every_balance_and_the_books_sum_to_zero(world: World) ->
         "held_minutes": 30,
         "available_minutes": 140,
     }
-    assert replay["system_accounts"] == {"issuance": -180, "redeemed": 0}
+    assert replay["system_accounts"] == {"issuance": -180, "redeemed": 0, "expired": 0}
     assert replay["total_minutes"] == 0
     assert replay["events_replayed"] == len(every_event(world))
 
@@ -131,7 +131,7 @@ def test_a_replay_as_of_a_moment_before_the_ledger_began_is_empty(world: World) 
         "as_of": "2020-01-01T00:00:00Z",
         "events_replayed": 0,
         "balances": [],
-        "system_accounts": {"issuance": 0, "redeemed": 0},
+        "system_accounts": {"issuance": 0, "redeemed": 0, "expired": 0},
         "total_minutes": 0,
     }
 

@@ -28,6 +28,7 @@ from timebank.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from timebank.policies import Rules
 from timebank.policy import Policy
 
 # Service ---------------------------------------------------------------------------------
@@ -325,7 +326,7 @@ def test_a_redemption_holds_then_spends_the_minutes(community: Community) -> Non
     with pytest.raises(InvalidStateError):
         app.cancel_redemption(actor_id=community.li, redemption_id=redemption.id)
     balances = replayed(app)
-    assert balances.system == {"issuance": -180, "redeemed": 120}
+    assert balances.system == {"issuance": -180, "redeemed": 120, "expired": 0}
     assert balances.total() == 0
 
 
@@ -605,7 +606,7 @@ def test_unknown_things_are_not_found(community: Community) -> None:
 
 
 def test_a_balance_cap_refuses_credit_beyond_it(store_url: str) -> None:
-    app = open_ledger(store_url, Policy(balance_cap_minutes=100))
+    app = open_ledger(store_url, Policy(seed=Rules(balance_cap_minutes=100)))
     try:
         community = build_community(app)
         community.earn(community.li, 80)
@@ -629,7 +630,7 @@ def test_a_balance_cap_refuses_credit_beyond_it(store_url: str) -> None:
 
 
 def test_a_redemption_age_lets_elders_redeem_and_refuses_the_young(store_url: str) -> None:
-    app = open_ledger(store_url, Policy(redemption_min_age=60))
+    app = open_ledger(store_url, Policy(seed=Rules(redemption_min_age=60)))
     try:
         community = build_community(app)
         community.earn(community.li, 120)

@@ -68,6 +68,9 @@ def forged_earning(app: TimeBank, member: UUID) -> None:
         minutes=1440,
         debit="issuance",
         credit=f"member:{member}",
+        service_date=None,
+        expires_on=None,
+        policy_version=1,
     )
     app.recorder.insert_events([app.mapper.to_stored_event(event)])
 

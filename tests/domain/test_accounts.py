@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from copy import deepcopy
+from datetime import date, timedelta
+from itertools import count
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -19,10 +22,26 @@ from timebank.errors import (
     InvalidRequestError,
     InvalidStateError,
 )
+from timebank.lots import NEVER
+from timebank.policies import PolicyVersion, Rules
 
 SYSTEM_ID = uuid4()
 COORDINATOR_ID = uuid4()
 CAP = 1500 * 60  # Nanjing's cap of 1,500 hours
+DAY = date(2026, 11, 20)
+SERVICE_DAYS = count()
+
+
+def version(cap: int | None = None, **given: Any) -> PolicyVersion:
+    """Rules in force (version 1) with a cap and whatever else the test gives."""
+    return PolicyVersion(
+        1, date(1900, 1, 1), Rules(balance_cap_minutes=cap, **given), SYSTEM_ID, ""
+    )
+
+
+def rules(cap: int | None = None, day: date = DAY, **given: Any) -> dict[str, Any]:
+    """The rules and calendar arguments of an earning, served and credited on `day`."""
+    return {"service_date": day, "policy": version(cap, **given), "today": day}
 
 
 def opened(member_id: UUID | None = None) -> Account:
@@ -33,9 +52,16 @@ def opened(member_id: UUID | None = None) -> Account:
 
 
 def with_balance(minutes: int, *, held: int = 0) -> tuple[Account, UUID | None]:
-    """Given: an account that earned `minutes`, with `held` of them held for one redemption."""
+    """Given: an account that earned `minutes` (a day's at most each service day), with
+    `held` of them held for one redemption."""
     account = opened()
-    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=minutes, cap=None)
+    for offset, start in enumerate(range(0, minutes, 1440)):
+        account.earn(
+            actor_id=COORDINATOR_ID,
+            service_log_id=uuid4(),
+            minutes=min(1440, minutes - start),
+            **rules(cap=None, day=DAY - timedelta(days=offset + 1)),
+        )
     redemption_id = None
     if held:
         redemption_id = uuid4()
@@ -98,7 +124,7 @@ def test_earning_moves_minutes_from_issuance_to_the_member() -> None:
     account = opened()
     log_id = uuid4()
 
-    account.earn(actor_id=COORDINATOR_ID, service_log_id=log_id, minutes=90, cap=CAP)
+    account.earn(actor_id=COORDINATOR_ID, service_log_id=log_id, minutes=90, **rules(cap=CAP))
 
     [e] = account.collect_events()
     assert isinstance(e, Account.Earned)
@@ -114,7 +140,7 @@ def test_earning_moves_minutes_from_issuance_to_the_member() -> None:
 def test_earning_up_to_the_cap_exactly_is_allowed() -> None:
     account, _ = with_balance(CAP - 60)
 
-    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=60, cap=CAP)
+    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=60, **rules(cap=CAP))
 
     [e] = account.collect_events()
     assert isinstance(e, Account.Earned)
@@ -125,7 +151,7 @@ def test_earning_beyond_the_cap_is_refused_and_records_nothing() -> None:
     account, _ = with_balance(CAP - 60)
 
     with pytest.raises(BalanceCapExceededError) as refused:
-        account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=61, cap=CAP)
+        account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=61, **rules(cap=CAP))
 
     assert refused.value.member_id == account.member_id
     assert refused.value.balance == CAP - 60
@@ -139,7 +165,7 @@ def test_held_minutes_still_count_towards_the_cap() -> None:
     account, _ = with_hold(CAP, held=600)
 
     with pytest.raises(BalanceCapExceededError):
-        account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=1, cap=CAP)
+        account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=1, **rules(cap=CAP))
 
     assert account.collect_events() == []
 
@@ -147,16 +173,18 @@ def test_held_minutes_still_count_towards_the_cap() -> None:
 def test_without_a_cap_any_amount_can_be_earned() -> None:
     account, _ = with_balance(CAP)
 
-    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=CAP, cap=None)
+    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=1440, **rules(cap=None))
 
-    assert account.balance == 2 * CAP
+    assert account.balance == CAP + 1440
 
 
 def test_reversing_an_earning_moves_the_minutes_back_to_issuance() -> None:
     account, _ = with_balance(90)
     log_id = uuid4()
 
-    account.reverse_earning(actor_id=COORDINATOR_ID, service_log_id=log_id, minutes=90)
+    account.reverse_earning(
+        actor_id=COORDINATOR_ID, service_log_id=log_id, minutes=90, service_date=DAY
+    )
 
     [e] = account.collect_events()
     assert isinstance(e, Account.EarningReversed)
@@ -173,7 +201,9 @@ def test_a_reversal_that_would_overdraw_the_account_is_refused() -> None:
     account, _ = with_hold(90, held=60)
 
     with pytest.raises(InsufficientMinutesError) as refused:
-        account.reverse_earning(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=90)
+        account.reverse_earning(
+            actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=90, service_date=DAY
+        )
 
     assert refused.value.member_id == account.member_id
     assert refused.value.requested == 90
@@ -362,7 +392,8 @@ def test_receiving_credits_the_receiver_from_the_giver() -> None:
         transfer_id=transfer_id,
         from_member_id=father_id,
         minutes=45,
-        cap=CAP,
+        given=[(NEVER, 45)],
+        policy=version(cap=CAP),
     )
 
     [e] = account.collect_events()
@@ -382,7 +413,12 @@ def test_receiving_beyond_the_cap_is_refused_and_records_nothing() -> None:
 
     with pytest.raises(BalanceCapExceededError) as refused:
         account.receive(
-            actor_id=SYSTEM_ID, transfer_id=uuid4(), from_member_id=uuid4(), minutes=31, cap=CAP
+            actor_id=SYSTEM_ID,
+            transfer_id=uuid4(),
+            from_member_id=uuid4(),
+            minutes=31,
+            given=[(NEVER, 31)],
+            policy=version(cap=CAP),
         )
 
     assert refused.value.balance == CAP - 30
@@ -409,7 +445,8 @@ def test_a_gift_and_its_receipt_post_the_same_entry_on_both_accounts() -> None:
         transfer_id=transfer_id,
         from_member_id=giver.member_id,
         minutes=45,
-        cap=CAP,
+        given=[(NEVER, 45)],
+        policy=version(cap=CAP),
     )
 
     [gave] = giver.collect_events()
@@ -430,10 +467,17 @@ def test_balance_is_earned_minus_redeemed_plus_received_minus_given_and_availabl
     None
 ):
     account = opened()
-    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=300, cap=CAP)
-    account.reverse_earning(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=60)
+    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=300, **rules(cap=CAP))
+    account.reverse_earning(
+        actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=60, service_date=DAY
+    )
     account.receive(
-        actor_id=SYSTEM_ID, transfer_id=uuid4(), from_member_id=uuid4(), minutes=50, cap=CAP
+        actor_id=SYSTEM_ID,
+        transfer_id=uuid4(),
+        from_member_id=uuid4(),
+        minutes=50,
+        given=[(NEVER, 50)],
+        policy=version(cap=CAP),
     )
     account.give(actor_id=SYSTEM_ID, transfer_id=uuid4(), to_member_id=uuid4(), minutes=40)
     spent, kept = uuid4(), uuid4()
@@ -496,9 +540,14 @@ def apply(account: Account, name: str, minutes: int, holds: list[UUID]) -> None:
     """Carry out one command of the property test above, with made-up counterparties."""
     other = uuid4()
     if name == "earn":
-        account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=minutes, cap=1200)
+        day = DAY - timedelta(days=next(SERVICE_DAYS))  # one earning a day: within its limit
+        account.earn(
+            actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=minutes, **rules(1200, day)
+        )
     elif name == "reverse":
-        account.reverse_earning(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=minutes)
+        account.reverse_earning(
+            actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=minutes, service_date=DAY
+        )
     elif name == "hold":
         holds.append(uuid4())
         account.hold(actor_id=SYSTEM_ID, redemption_id=holds[-1], minutes=minutes)
@@ -510,7 +559,12 @@ def apply(account: Account, name: str, minutes: int, holds: list[UUID]) -> None:
         account.give(actor_id=SYSTEM_ID, transfer_id=uuid4(), to_member_id=other, minutes=minutes)
     elif name == "receive":
         account.receive(
-            actor_id=other, transfer_id=uuid4(), from_member_id=other, minutes=minutes, cap=1200
+            actor_id=other,
+            transfer_id=uuid4(),
+            from_member_id=other,
+            minutes=minutes,
+            given=[(NEVER, minutes)],
+            policy=version(cap=1200),
         )
 
 
@@ -554,10 +608,17 @@ def test_holding_twice_for_the_same_redemption_is_refused() -> None:
 def test_replaying_the_events_reproduces_the_account() -> None:
     member_id = uuid4()
     account = Account(actor_id=SYSTEM_ID, member_id=member_id)
-    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=300, cap=CAP)
-    account.reverse_earning(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=60)
+    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=300, **rules(cap=CAP))
+    account.reverse_earning(
+        actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=60, service_date=DAY
+    )
     account.receive(
-        actor_id=SYSTEM_ID, transfer_id=uuid4(), from_member_id=uuid4(), minutes=50, cap=CAP
+        actor_id=SYSTEM_ID,
+        transfer_id=uuid4(),
+        from_member_id=uuid4(),
+        minutes=50,
+        given=[(NEVER, 50)],
+        policy=version(cap=CAP),
     )
     account.give(actor_id=member_id, transfer_id=uuid4(), to_member_id=uuid4(), minutes=40)
     spent, released, kept = uuid4(), uuid4(), uuid4()
@@ -594,7 +655,8 @@ def test_a_copy_changed_by_a_command_leaves_the_original_as_it_was() -> None:
     mutable = {
         name for name, value in vars(changed).items() if isinstance(value, list | dict | set)
     }
-    assert mutable == {"holds", "_pending_events"}
+    assert mutable == {"holds", "held_lots", "lots", "daily", "_pending_events"}
+    assert original.lots == {NEVER: 70}
 
 
 def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Account:

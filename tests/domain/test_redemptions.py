@@ -35,6 +35,7 @@ def request(
         consent=consent,
         consented_by=ELDER_ID,
         credential_id=None,
+        policy_version=1,
     )
 
 

@@ -49,7 +49,7 @@ def test_a_checkpoint_signs_where_the_ledger_stands(app: TimeBank) -> None:
     members = sum(b.balance_minutes for b in books.balances)
     held = sum(b.held_minutes for b in books.balances)
     assert signed.totals == totals_of(
-        members, held, books.system["issuance"], books.system["redeemed"]
+        members, held, books.system["issuance"], books.system["redeemed"], books.system["expired"]
     )
     assert signed.totals["sum"] == 0
     assert signed.public_key == PUBLIC
@@ -125,7 +125,7 @@ def signed(position: int, count: int, head: str, totals: dict[str, int]) -> Chec
     return replace(unsigned, signature=base64.b64encode(signature).decode())
 
 
-ZERO = totals_of(0, 0, 0, 0)
+ZERO = totals_of(0, 0, 0, 0, 0)
 HEADS = {position: f"{position:064x}" for position in range(1, 10)}
 
 
@@ -151,7 +151,7 @@ def test_a_history_that_extends_its_checkpoints_has_no_findings() -> None:
         (signed(3, 3, HEADS[3], ZERO), [1, 2, 4], "no event is stored at its position 3"),
         (signed(3, 3, HEADS[2], ZERO), [1, 2, 3], "the chain's hash at its position differs"),
         (signed(3, 4, HEADS[3], ZERO), [1, 2, 3], "3 events up to its position"),
-        (signed(3, 3, HEADS[3], totals_of(1, 0, -1, 0)), [1, 2, 3], "the totals there are"),
+        (signed(3, 3, HEADS[3], totals_of(1, 0, -1, 0, 0)), [1, 2, 3], "the totals there are"),
     ],
 )
 def test_a_history_that_does_not_extend_a_checkpoint_is_a_finding(

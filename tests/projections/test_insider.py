@@ -87,6 +87,9 @@ def earned(app: TimeBank, member: UUID, log_id: UUID, minutes: int, actor: UUID)
         minutes=minutes,
         debit="issuance",
         credit=f"member:{member}",
+        service_date=None,
+        expires_on=None,
+        policy_version=1,
     )
 
 

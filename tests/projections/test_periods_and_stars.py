@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from projections.periods import ALL_TIME, PeriodError, parse_period
-from projections.stars import DEFAULT_LADDER_HOURS, parse_ladder, star_level
+from timebank.stars import DEFAULT_LADDER_HOURS, parse_ladder, star_level
 
 
 @pytest.mark.parametrize(

@@ -240,7 +240,7 @@ def stored_balances(ledger: TimeBank, store: ViewStore) -> Balances:
         rows = conn.execute(select(balances)).all()
     stored = {}
     for row in rows:
-        balance = row.earned - row.redeemed + row.received - row.given
+        balance = row.earned - row.redeemed + row.received - row.given - row.expired
         stored[str(row.member_id)] = (balance, row.held, balance - row.held)
     return stored
 
