@@ -80,7 +80,7 @@ def create_app(
         signer = settings.checkpoint_signer(runner)
         app.state.ledger = ledger
         app.state.projections = runner
-        app.state.reader = Reader(store, ledger.today, ladder=settings.ladder())
+        app.state.reader = Reader(store, ledger.today)
         app.state.store_follower = StoreFollower(ledger.follow_store)
         try:
             yield

@@ -312,6 +312,11 @@ class MemberProfileOut(MemberOut):
     )
     lifetime_minutes: int = Field(description="Every approved minute, net of reversals.")
     code: str = Field(description="The member code on their card, for others to find them.")
+    to_next_star_minutes: int | None = Field(
+        None,
+        description="Approved minutes still to serve for the next star (None at the top), "
+        "on the ladder in force today.",
+    )
 
 
 class ExpiringOut(Response):

@@ -45,7 +45,7 @@ def opened(settings: Settings | None = None) -> Iterator[Opened]:
             runner.is_writer = False
         elif not runner.wait_for(head, timeout=CATCH_UP_WAIT):
             raise RuntimeError("the server writing this store's views did not catch up")
-        yield Opened(ledger, store, runner, Reader(store, ledger.today, ladder=settings.ladder()))
+        yield Opened(ledger, store, runner, Reader(store, ledger.today))
     finally:
         store.close()
         ledger.close()

@@ -9,6 +9,7 @@ from projections.balances import BalancesProjection
 from projections.base import Projection
 from projections.members import MembersProjection
 from projections.pairings import PairingsProjection
+from projections.policies import PoliciesProjection
 from projections.rankings import RankingsProjection
 from projections.records import RecordsProjection
 from projections.service_logs import ServiceLogsProjection
@@ -23,6 +24,7 @@ VIEWS: tuple[Projection, ...] = (
     RecordsProjection(),
     ActivitiesProjection(),
     PairingsProjection(),
+    PoliciesProjection(),
 )
 """The views: folded again from the log by a rebuild, or when their form changes."""
 

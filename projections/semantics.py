@@ -15,7 +15,9 @@ their topics and stored data, which verify and verify-export both have) and repo
   does not confirm the delivery; a spend with the member's consent (version 2 of a request
   or a gift) names the member, an agent the member had registered for that day, or the
   member's card, whose code its printer did not take; a gift never goes to oneself, nor
-  to whoever asked for it on the giver's behalf.
+  to whoever asked for it on the giver's behalf;
+- and, through `projections.rule_check`, every decision against the community's rules in
+  force when it was made.
 
 Memory grows with the open items (service logs that are pending or credited, redemptions
 held, members with agents or cards), never with the number of events.
@@ -29,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from projections.rule_check import RuleCheck
 from timebank.rules import MAX_MINUTES_PER_LOG
 
 Finding = tuple[int | None, str, str]
@@ -89,6 +92,7 @@ class Meaning:
     def __init__(self, timezone: tzinfo) -> None:
         self.timezone = timezone  # where "the day" of an agency is decided, as the ledger does
         self.findings: list[Finding] = []
+        self.rules = RuleCheck(timezone, self.findings)
         self._member_index: dict[str, int] = {}
         self._member_ids: list[str] = []
         self._owners: dict[str, int] = {}  # account id -> member index
@@ -129,11 +133,12 @@ class Meaning:
         handler = self._handlers.get(topic)
         if handler is not None:
             handler(position, aggregate_id, data)
+        self.rules.apply(position, topic, aggregate_id, data)
 
     def apply_json(self, position: int, topic: str, aggregate_id: str, data_json: str) -> None:
         """`apply`, with the data as JSON text: read only for the events the fold needs."""
         handler = self._handlers.get(topic)
-        if handler is None:
+        if handler is None and not self.rules.handles(topic):
             return
         try:
             data = orjson.loads(data_json)
@@ -141,7 +146,9 @@ class Meaning:
             self._report(position, UNBACKED, "the event's data is not JSON")
             return
         if isinstance(data, dict):
-            handler(position, aggregate_id, data)
+            if handler is not None:
+                handler(position, aggregate_id, data)
+            self.rules.apply(position, topic, aggregate_id, data)
 
     def finish(self) -> None:
         """The log ended: every decision still waiting for its movement never got it."""

@@ -71,9 +71,10 @@ class Account(ValueAttributes, Aggregate):
         """Approved service credited the member, drawn from the issuance account.
 
         Version 2 records the day served (`service_date`, for the daily limit), the day
-        the minutes expire (`expires_on`, None: never) and the rules' version that decided
-        it (`policy_version`); version 1 credits recorded none (version 0: before rules
-        were kept in the ledger)."""
+        the minutes expire (`expires_on`, None: never), the rules' version that decided it
+        (`policy_version`) and the ledger's day it was decided on (`decided_on`, whose
+        rules were in force); version 1 credits recorded none (version 0: before rules were
+        kept in the ledger)."""
 
         TOPIC = "timebank:Account.Earned"
         class_version = 2
@@ -84,6 +85,7 @@ class Account(ValueAttributes, Aggregate):
         service_date: date | None
         expires_on: date | None
         policy_version: int
+        decided_on: date | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -91,6 +93,7 @@ class Account(ValueAttributes, Aggregate):
             state["service_date"] = None
             state["expires_on"] = None
             state["policy_version"] = 0
+            state["decided_on"] = None
 
     class EarningReversed(Event):
         """A reversed approval took its minutes back to the issuance account (version 2
@@ -156,12 +159,14 @@ class Account(ValueAttributes, Aggregate):
         credit: str
         lots: list[list[Any]] | None
         policy_version: int
+        decided_on: date | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             upcast_from(state, 1)
             state["lots"] = None
             state["policy_version"] = 0
+            state["decided_on"] = None
 
     class Expired(Event):
         """Minutes still unspent on the day their lot expires left for the expired account
@@ -172,6 +177,7 @@ class Account(ValueAttributes, Aggregate):
         minutes: int
         debit: str
         credit: str
+        decided_on: date
 
     @staticmethod
     @lru_cache(maxsize=4096)  # a SHA-1 each time; a transfer needs two, every command one
@@ -246,6 +252,7 @@ class Account(ValueAttributes, Aggregate):
             service_date=service_date,
             expires_on=lots.expires_on(today, rules.expiry_months),
             policy_version=policy.version,
+            decided_on=today,
         )
 
     @event(Earned)
@@ -260,6 +267,7 @@ class Account(ValueAttributes, Aggregate):
         service_date: date | None,
         expires_on: date | None,
         policy_version: int,
+        decided_on: date | None,
     ) -> None:
         self.earned += minutes
         lots.add(self.lots, lots.expiry_key(expires_on), minutes)
@@ -386,6 +394,7 @@ class Account(ValueAttributes, Aggregate):
         minutes: int,
         given: list[lots.Part],
         policy: PolicyVersion,
+        today: date,
     ) -> None:
         self._check_cap(minutes, policy.rules.balance_cap_minutes)
         self._received(
@@ -397,6 +406,7 @@ class Account(ValueAttributes, Aggregate):
             credit=self.code,
             lots=[[key, part] for key, part in given],
             policy_version=policy.version,
+            decided_on=today,
         )
 
     @event(Received)
@@ -411,6 +421,7 @@ class Account(ValueAttributes, Aggregate):
         credit: str,
         lots: list[list[Any]] | None,
         policy_version: int,
+        decided_on: date | None,
     ) -> None:
         self.received += minutes
         came = [(key, part) for key, part in lots] if lots is not None else [("", minutes)]
@@ -427,13 +438,21 @@ class Account(ValueAttributes, Aggregate):
                 minutes=minutes,
                 debit=self.code,
                 credit=EXPIRED,
+                decided_on=today,
             )
             total += minutes
         return total
 
     @event(Expired)
     def _expired(
-        self, *, actor_id: UUID, expires_on: date, minutes: int, debit: str, credit: str
+        self,
+        *,
+        actor_id: UUID,
+        expires_on: date,
+        minutes: int,
+        debit: str,
+        credit: str,
+        decided_on: date,
     ) -> None:
         self.expired += minutes
         self.lots = {k: m for k, m in self.lots.items() if k != expires_on.isoformat()}

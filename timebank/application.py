@@ -44,6 +44,7 @@ from timebank.ledger import (
 )
 from timebank.members import GlobalRole, Member
 from timebank.redemptions import Redemption
+from timebank.rulemaking import RuleMaking
 from timebank.service_logs import ServiceLog
 from timebank.teams import Team, TeamRole
 from timebank.transfers import Transfer
@@ -59,7 +60,7 @@ from timebank.views import (
 __all__ = ["SYSTEM_ACTOR_ID", "Actor", "TimeBank"]
 
 
-class TimeBank(CoordinatorWork, Ledger):
+class TimeBank(CoordinatorWork, RuleMaking, Ledger):
     """Use cases of a community time bank over one event store.
 
     Every command names its acting member, checks who may do it, lets the aggregates
@@ -559,6 +560,7 @@ class TimeBank(CoordinatorWork, Ledger):
                 credential_id=credential_id,
                 hardship=hardship,
                 policy_version=policy.version,
+                decided_on=self.today(),
             )
             account = self._account(member.id)
             with disclosed_to(consent):
@@ -683,6 +685,7 @@ class TimeBank(CoordinatorWork, Ledger):
                 minutes=minutes,
                 given=given,
                 policy=self.rules_in_force(),
+                today=self.today(),
             )
             return transfer, [transfer, giver, receiver]
 

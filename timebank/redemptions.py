@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -52,6 +53,7 @@ class Redemption(ValueAttributes, Aggregate):
         credential_id: UUID | None
         hardship: str | None
         policy_version: int
+        decided_on: date | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -65,6 +67,7 @@ class Redemption(ValueAttributes, Aggregate):
             upcast_from(state, 2)
             state["hardship"] = None
             state["policy_version"] = 0
+            state["decided_on"] = None
 
     class Fulfilled(Event):
         """The team delivered the service; the held minutes are spent."""
@@ -91,6 +94,7 @@ class Redemption(ValueAttributes, Aggregate):
         credential_id: UUID | None,
         hardship: str | None = None,
         policy_version: int,
+        decided_on: date | None = None,
     ) -> Redemption:
         return cls(
             actor_id=actor_id,
@@ -103,6 +107,7 @@ class Redemption(ValueAttributes, Aggregate):
             credential_id=credential_id,
             hardship=optional_text("hardship", hardship, max_length=MAX_TEXT_LENGTH),
             policy_version=policy_version,
+            decided_on=decided_on,
         )
 
     @event(Requested)
@@ -119,6 +124,7 @@ class Redemption(ValueAttributes, Aggregate):
         credential_id: UUID | None,
         hardship: str | None,
         policy_version: int,
+        decided_on: date | None,
     ) -> None:
         self.hardship = hardship
         self.policy_version = policy_version

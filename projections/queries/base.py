@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
@@ -10,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Row, select
 
 from projections.members import members
+from projections.policies import policy_versions
 from projections.queries.records import LogRecord
 from projections.store import ViewStore
 from projections.teams import teams
@@ -20,24 +22,32 @@ from projections.visibility import (
     principals,
 )
 from timebank.errors import PermissionDeniedError
-from timebank.stars import DEFAULT_LADDER_HOURS
+from timebank.policies import Rules
 
 
 class ReaderBase:
     """Reads over one store's views, for readers on the community's calendar (`today`)."""
 
-    def __init__(
-        self,
-        store: ViewStore,
-        today: Callable[[], date],
-        *,
-        ladder: Sequence[int] = DEFAULT_LADDER_HOURS,
-    ) -> None:
+    def __init__(self, store: ViewStore, today: Callable[[], date]) -> None:
         self.store = store
         self.today = today
-        self.ladder = tuple(ladder)
         self._open = store.sealer.opened
         self._open_optional = store.sealer.open
+
+    def rules_on(self, day: date, conn: Connection | None = None) -> Rules:
+        """The community's rules in force on `day` (the ledger's defaults before its first
+        command stored any): the last version adopted whose day has come."""
+        if conn is None:
+            with self.store.read() as reading:
+                return self.rules_on(day, reading)
+        v = policy_versions.c
+        stored = conn.execute(
+            select(v.rules)
+            .where(v.effective_on <= day)
+            .order_by(v.effective_on.desc(), v.version.desc())
+            .limit(1)
+        ).scalar()
+        return Rules() if stored is None else Rules.of(json.loads(stored))
 
     def _member_exists(self, conn: Connection, member_id: UUID) -> bool:
         query = select(members.c.member_id).where(members.c.member_id == member_id)

@@ -81,7 +81,9 @@ class MemberReads(ReaderBase):
             agent_rows = conn.execute(
                 select(agents).where(agents.c.member_id == member_id).order_by(agents.c.since)
             ).all()
+            ladder = self.rules_on(day, conn).star_ladder_hours
         lifetime = int(earned or 0)
+        rungs = [hours * 60 for hours in ladder if hours * 60 > lifetime]
         return Profile(
             id=member_id,
             name=self._open(row.name),
@@ -95,7 +97,8 @@ class MemberReads(ReaderBase):
                 key=lambda t: (t.name, str(t.team_id)),
             ),
             lifetime_minutes=lifetime,
-            star_level=star_level(lifetime, self.ladder),
+            star_level=star_level(lifetime, ladder),
+            to_next_star_minutes=rungs[0] - lifetime if rungs else None,
             anonymous=row.anonymous,
             agents=[Agent(a.agent_id, a.since, a.until) for a in agent_rows],
             code=row.code,

@@ -59,6 +59,7 @@ class Profile:
     anonymous: bool
     agents: list[Agent] = field(default_factory=list)
     code: str = ""  # the member code on their card
+    to_next_star_minutes: int | None = None  # lifetime minutes still to serve; None: top
 
 
 @dataclass(frozen=True)

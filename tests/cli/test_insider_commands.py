@@ -71,6 +71,7 @@ def forged_earning(app: TimeBank, member: UUID) -> None:
         service_date=None,
         expires_on=None,
         policy_version=1,
+        decided_on=None,
     )
     app.recorder.insert_events([app.mapper.to_stored_event(event)])
 

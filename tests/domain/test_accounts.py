@@ -394,6 +394,7 @@ def test_receiving_credits_the_receiver_from_the_giver() -> None:
         minutes=45,
         given=[(NEVER, 45)],
         policy=version(cap=CAP),
+        today=DAY,
     )
 
     [e] = account.collect_events()
@@ -419,6 +420,7 @@ def test_receiving_beyond_the_cap_is_refused_and_records_nothing() -> None:
             minutes=31,
             given=[(NEVER, 31)],
             policy=version(cap=CAP),
+            today=DAY,
         )
 
     assert refused.value.balance == CAP - 30
@@ -447,6 +449,7 @@ def test_a_gift_and_its_receipt_post_the_same_entry_on_both_accounts() -> None:
         minutes=45,
         given=[(NEVER, 45)],
         policy=version(cap=CAP),
+        today=DAY,
     )
 
     [gave] = giver.collect_events()
@@ -478,6 +481,7 @@ def test_balance_is_earned_minus_redeemed_plus_received_minus_given_and_availabl
         minutes=50,
         given=[(NEVER, 50)],
         policy=version(cap=CAP),
+        today=DAY,
     )
     account.give(actor_id=SYSTEM_ID, transfer_id=uuid4(), to_member_id=uuid4(), minutes=40)
     spent, kept = uuid4(), uuid4()
@@ -565,6 +569,7 @@ def apply(account: Account, name: str, minutes: int, holds: list[UUID]) -> None:
             minutes=minutes,
             given=[(NEVER, minutes)],
             policy=version(cap=1200),
+            today=DAY,
         )
 
 
@@ -619,6 +624,7 @@ def test_replaying_the_events_reproduces_the_account() -> None:
         minutes=50,
         given=[(NEVER, 50)],
         policy=version(cap=CAP),
+        today=DAY,
     )
     account.give(actor_id=member_id, transfer_id=uuid4(), to_member_id=uuid4(), minutes=40)
     spent, released, kept = uuid4(), uuid4(), uuid4()

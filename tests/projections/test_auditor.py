@@ -322,7 +322,10 @@ def test_minutes_moved_between_two_lines_with_the_same_net_are_reported(
 def test_an_audit_entry_stored_with_other_spacing_verifies(ledger_file: Ledger) -> None:
     """The audit trail stores canonical JSON and verify hashes that text as it is; text
     spelled another way is judged by the values it holds."""
-    tamper(ledger_file.path, ("UPDATE view_audit_trail SET data = replace(data, ?, ?)", ('","', '", "')))
+    tamper(
+        ledger_file.path,
+        ("UPDATE view_audit_trail SET data = replace(data, ?, ?)", ('","', '", "')),
+    )
     report = verify(ledger_file.app, ledger_file.store)
     assert report.ok, report.problems
 

@@ -90,6 +90,7 @@ def earned(app: TimeBank, member: UUID, log_id: UUID, minutes: int, actor: UUID)
         service_date=None,
         expires_on=None,
         policy_version=1,
+        decided_on=None,
     )
 
 
@@ -208,9 +209,11 @@ def test_a_raised_credit_chained_again_is_caught_by_its_meaning(url: str) -> Non
         drop_trail_from(url, position)
         rebuilt(app)  # views folded again: they agree with the forgery
         report = checked(app)  # the runner chains the forged event as it now stands
-        [(found, kind, detail)] = [(p.position, p.kind, p.detail) for p in report.problems]
-        assert (found, kind) == (position, "mismatch")
-        assert "6000 minutes where 600 were approved" in detail
+        found = {p.kind: (p.position, p.detail) for p in report.problems}
+        assert set(found) == {"mismatch", "rule_breach"}
+        assert found["mismatch"][0] == found["rule_breach"][0] == position
+        assert "6000 minutes where 600 were approved" in found["mismatch"][1]
+        assert "past the daily limit of 1440" in found["rule_breach"][1]
     finally:
         app.close()
 

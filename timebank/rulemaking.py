@@ -1,0 +1,72 @@
+"""The community's rules as use cases: adopting a version, reading them, and letting minutes
+expire as the rules in force when they were credited said they would."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from timebank.accounts import Account
+from timebank.ledger import SYSTEM_ACTOR_ID, Actor, Decision, Ledger, reads
+from timebank.policies import Policies, PolicyVersion, Rules
+
+
+class RuleMaking(Ledger):
+    """Admins adopt rules; everyone reads them; expiry runs as the rules' own act."""
+
+    def adopt_policy(
+        self,
+        *,
+        actor_id: UUID,
+        rules: Rules,
+        effective_on: date | None = None,
+        reason: str,
+        request_id: str | None = None,
+    ) -> PolicyVersion:
+        """An admin adopts a new version of the rules, from today or a later day, saying
+        why; earlier versions stay in the history, and decisions already made keep the
+        version that made them."""
+
+        def decide(actor: Actor) -> Decision[Policies]:
+            self._require_admin(actor, "adopt the community's rules")
+            book = self._policies()
+            if book is None:  # the first command of a new ledger: its seed comes first
+                book = Policies.start(actor_id=SYSTEM_ACTOR_ID, seed=self.policy.seed)
+            else:
+                book = self._get(Policies, book.id, "policies")
+            book.adopt(
+                actor_id=actor.id,
+                rules=rules,
+                effective_on=effective_on or self.today(),
+                reason=reason,
+                today=self.today(),
+            )
+            return book, [book]
+
+        args = {"rules": rules.as_dict(), "effective_on": effective_on, "reason": reason}
+        book = self._execute(actor_id, request_id, "adopt_policy", args, decide)
+        return book.versions[-1]
+
+    @reads
+    def policy_versions(self) -> tuple[PolicyVersion, ...]:
+        """Every version adopted, oldest first (the seed alone before a first command)."""
+        book = self._policies()
+        return (self.rules_in_force(),) if book is None else tuple(book.versions)
+
+    def expire_minutes(self, *, member_id: UUID) -> int:
+        """The member's minutes unspent past their lot's day leave for the expired account
+        (an act of the rules, not of anyone: recorded as the system's). Returns how many;
+        0 saves nothing."""
+
+        expired = 0
+
+        def decide(actor: Actor) -> Decision[Account]:
+            nonlocal expired
+            account = self._account(member_id)  # expires what is due, as every command does
+            expired = sum(
+                e.minutes for e in account.pending_events if isinstance(e, Account.Expired)
+            )
+            return account, [account] if expired else []
+
+        self._execute(SYSTEM_ACTOR_ID, None, "expire_minutes", {}, decide)
+        return expired
