@@ -21,6 +21,7 @@ from api.routers import (
     me,
     members,
     pairings,
+    policy,
     rankings,
     redemptions,
     service_logs,
@@ -78,6 +79,7 @@ def create_app(
             runner.catch_up()  # the writer serves views that include every stored event
         runner.start(interval=settings.projection_interval)
         signer = settings.checkpoint_signer(runner)
+        sweeper = settings.expiry_sweeper(runner)
         app.state.ledger = ledger
         app.state.projections = runner
         app.state.reader = Reader(store, ledger.today)
@@ -86,6 +88,7 @@ def create_app(
             yield
         finally:
             signer.stop()
+            sweeper.stop()
             runner.stop()
             store.close()
             ledger.close()
@@ -110,6 +113,7 @@ def create_app(
         service_logs.router,
         activities.router,
         pairings.router,
+        policy.router,
         redemptions.router,
         transfers.router,
         rankings.router,

@@ -936,3 +936,119 @@ class CareGapsQuery(Request):
     days: int = Field(7, ge=1, le=366, description="Nobody visited within this many days.")
     team_id: UUID | None = None
     community: str | None = Field(None, max_length=MAX_NAME_LENGTH)
+
+
+# The community's rules ------------------------------------------------------------------
+
+
+class RulesIn(Request):
+    """Only the rules that change; the others stay as the version in force has them."""
+
+    balance_cap_minutes: int | None = Field(
+        None, ge=1, description="The most minutes a member may hold (Nanjing: 90000)."
+    )
+    redemption_min_age: int | None = Field(
+        None, ge=0, le=150, description="The youngest age that may redeem (Nanjing 60)."
+    )
+    hardship_exception: bool | None = Field(
+        None, description="Younger members may redeem when a hardship is stated (Shanghai)."
+    )
+    daily_limit_minutes: int | None = Field(
+        None, ge=1, le=1440, description="The most minutes credited for one service day."
+    )
+    star_ladder_hours: list[int] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="Lifetime hours for each star (Beijing: [100, 200, 500, 800, 1000]).",
+    )
+    expiry_months: int | None = Field(
+        None, ge=1, le=1200, description="Unspent earned minutes expire after so many months."
+    )
+    organisation: Name | None = Field(None, description="Who issues certificates.")
+    certificate_prefix: str | None = Field(
+        None, pattern=r"^[A-Z0-9]{1,10}$", description="Certificate numbers' letters (LK)."
+    )
+    no_balance_cap: bool = Field(False, description="Remove the balance cap.")
+    no_min_age: bool = Field(False, description="Remove the minimum age.")
+    no_expiry: bool = Field(False, description="Minutes no longer expire.")
+
+    def changes(self) -> dict[str, Any]:
+        """The rules this request changes, as `Rules.changed` takes them."""
+        changes = {
+            name: value
+            for name, value in self.model_dump(exclude_unset=True).items()
+            if not name.startswith("no_")
+        }
+        for flag, rule in (
+            ("no_balance_cap", "balance_cap_minutes"),
+            ("no_min_age", "redemption_min_age"),
+            ("no_expiry", "expiry_months"),
+        ):
+            if getattr(self, flag):
+                changes[rule] = None
+        return changes
+
+
+class RulesOut(Response):
+    balance_cap_minutes: int | None
+    redemption_min_age: int | None
+    hardship_exception: bool
+    daily_limit_minutes: int
+    star_ladder_hours: list[int]
+    expiry_months: int | None
+    organisation: str
+    certificate_prefix: str
+
+
+class PolicyVersionOut(Response):
+    version: int
+    effective_on: date = Field(description="In force from this day, until a later version's.")
+    rules: RulesOut
+    adopted_by: UUID
+    adopted_at: datetime | None = None
+    reason: str
+
+
+class PolicyOut(Response):
+    in_force: PolicyVersionOut = Field(description="The version deciding today.")
+    versions: list[PolicyVersionOut] = Field(description="Every version adopted, oldest first.")
+
+
+class AdoptPolicyIn(Request):
+    rules: RulesIn
+    effective_on: Day | None = Field(None, description="From this day (default today).")
+    reason: Reason
+
+
+class RefusalOut(Response):
+    position: int = Field(description="The decision's position in the log.")
+    kind: Literal["over_cap", "over_daily_limit", "under_min_age", "not_affordable"]
+    member_id: UUID
+    name: str
+    minutes: int
+    day: date | None
+
+
+class MemberChangeOut(Response):
+    member_id: UUID
+    name: str
+    before: int
+    after: int
+
+
+class WhatIfOut(Response):
+    events: int = Field(description="Events replayed.")
+    proposed: RulesOut
+    refused: dict[str, int] = Field(description="Decisions the rules would refuse, by kind.")
+    refusals: list[RefusalOut] = Field(description="The first of each kind, in log order.")
+    over_cap: list[MemberChangeOut] = Field(
+        description="Members over the proposed cap today: their balance, and the cap."
+    )
+    expired_minutes: int = Field(description="Minutes that would have expired by today.")
+    expired: list[MemberChangeOut] = Field(
+        description="Members who would have lost minutes: balance now, and after expiry."
+    )
+    star_changes: list[MemberChangeOut] = Field(
+        description="Star levels that would change: today's, and under the proposed ladder."
+    )

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from projections.checkpoints import IntervalSigner, check_checkpoint_key, load_private_key
+from projections.expiry import ExpirySweeper
 from projections.runner import ProjectionRunner
 from timebank.application import TimeBank
 from timebank.policies import Rules
@@ -77,6 +78,15 @@ class Settings(BaseSettings):
             "An Ed25519 private key (base64 of its 32 bytes, or PEM) the ledger signs "
             "checkpoints with: on demand (timebank checkpoint) and, in the process that "
             "writes the views, every checkpoint_interval seconds. Unset: none are signed."
+        ),
+    )
+    expiry_interval: int = Field(
+        3600,
+        ge=0,
+        le=24 * 3600,
+        description=(
+            "Seconds between the sweeps that expire minutes due (in the process that "
+            "writes the views; a command on an account expires what is due there anyway)."
         ),
     )
     checkpoint_interval: int = Field(
@@ -172,6 +182,13 @@ class Settings(BaseSettings):
             return None
         check_checkpoint_key(value.get_secret_value())
         return value
+
+    def expiry_sweeper(self, runner: ProjectionRunner) -> ExpirySweeper:
+        """Started: expires minutes due every `expiry_interval` seconds while this process
+        writes the views."""
+        sweeper = ExpirySweeper(runner, self.expiry_interval)
+        sweeper.start()
+        return sweeper
 
     def checkpoint_signer(self, runner: ProjectionRunner) -> IntervalSigner:
         """Started: signs a checkpoint every `checkpoint_interval` seconds while this

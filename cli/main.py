@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import Settings
-from cli import auditing, demo, keys, project, records, reports, tokens
+from cli import auditing, demo, keys, policy, project, records, reports, tokens
 from cli.views import opened
 from timebank.application import SYSTEM_ACTOR_ID
 from timebank.members import GlobalRole
@@ -101,6 +101,9 @@ app.add_typer(tokens.app, name="token")
 app.command()(reports.balance)
 app.command()(demo.demo)
 app.command()(project.project)
+app.add_typer(policy.app, name="policy")
+app.command("what-if")(policy.what_if)
+app.command()(policy.expire)
 
 
 def main() -> None:

@@ -40,10 +40,12 @@ def project() -> None:
             )
             runner.start(interval=settings.projection_interval)  # catches up, then follows
             signer = settings.checkpoint_signer(runner)
+            sweeper = settings.expiry_sweeper(runner)
             try:
                 received = signal.sigwait(STOP_SIGNALS)
             finally:
                 signer.stop()
+                sweeper.stop()
                 runner.stop()
             typer.echo(f"stopped on {signal.Signals(received).name} at position {runner.position}")
         finally:

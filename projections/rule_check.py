@@ -148,9 +148,8 @@ class RuleCheck:
                         f"member {account.member} was credited {already + minutes} minutes for "
                         f"{served}, past the daily limit of {rules.daily_limit_minutes}",
                     )
-            day = self._decided(data)
-            if day is not None:
-                should = lots.expires_on(date.fromisoformat(day), rules.expiry_months)
+            if isinstance(served, str):
+                should = lots.expires_on(date.fromisoformat(served), rules.expiry_months)
                 if (None if should is None else should.isoformat()) != expires:
                     self._breach(
                         position,

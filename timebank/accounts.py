@@ -235,7 +235,8 @@ class Account(ValueAttributes, Aggregate):
         today: date,
     ) -> None:
         """Credit approved service under the rules in force today: within the balance cap
-        and the day's limit, in a lot that expires as the rules say."""
+        and the day's limit, in a lot that expires as the rules say, counted from the day
+        served (so that paper records imported years later bring no fresh validity)."""
         rules = policy.rules
         self._check_cap(minutes, rules.balance_cap_minutes)
         already = self.daily.get(service_date.isoformat(), 0)
@@ -250,7 +251,7 @@ class Account(ValueAttributes, Aggregate):
             debit=ISSUANCE,
             credit=self.code,
             service_date=service_date,
-            expires_on=lots.expires_on(today, rules.expiry_months),
+            expires_on=lots.expires_on(service_date, rules.expiry_months),
             policy_version=policy.version,
             decided_on=today,
         )

@@ -430,6 +430,8 @@ class Ledger(Application[UUID]):
             policy=self.rules_in_force(),
             today=self.today(),
         )
+        # Service older than the rules' validity is credited, and expires at once.
+        account.expire(actor_id=SYSTEM_ACTOR_ID, today=self.today())
 
     def _take_back(self, account: Account, actor: Actor, log: ServiceLog, minutes: int) -> None:
         """Take a reversed log's credit back, the day's credited minutes with it."""
@@ -448,6 +450,7 @@ class Ledger(Application[UUID]):
         except NotFoundError:
             return None
 
+    @reads
     def rules_in_force(self, day: date | None = None) -> PolicyVersion:
         """The rules that decide on `day` (today by default): the ledger's own, or, before
         a new ledger's first command stored them, the seed this process would store."""

@@ -9,6 +9,7 @@ adoption changes the rules, and the settings are not consulted for them again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from itertools import pairwise
@@ -39,8 +40,8 @@ class Rules:
       day, across all their logs;
     - `star_ladder_hours`: lifetime approved hours for one star, two stars... (national
       100/300/600/1000/1500, Beijing 100/200/500/800/1000);
-    - `expiry_months`: earned minutes still unspent so many months after they were
-      credited expire; None: they never do;
+    - `expiry_months`: earned minutes still unspent so many months after the day they were
+      served expire; None: they never do;
     - `organisation` and `certificate_prefix`: who issues certificates, and their numbers'
       letters (`LK-2026-000123`).
     """
@@ -83,6 +84,19 @@ class Rules:
         stored = asdict(self)
         stored["star_ladder_hours"] = list(self.star_ladder_hours)
         return stored
+
+    def changed(self, changes: Mapping[str, Any]) -> Rules:
+        """These rules with some of them changed (as a file or a request states them:
+        only what changes); an unknown rule is refused, naming it."""
+        unknown = sorted(set(changes) - _FIELDS)
+        if unknown:
+            raise InvalidRequestError(
+                unknown[0], f"is not a rule (the rules are: {', '.join(sorted(_FIELDS))})"
+            )
+        values = {**self.as_dict(), **changes}
+        if isinstance(values["star_ladder_hours"], list):
+            values["star_ladder_hours"] = tuple(values["star_ladder_hours"])
+        return Rules(**values)
 
     @classmethod
     def of(cls, stored: dict[str, Any]) -> Rules:

@@ -3,12 +3,14 @@ expire as the rules in force when they were credited said they would."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from timebank.accounts import Account
 from timebank.ledger import SYSTEM_ACTOR_ID, Actor, Decision, Ledger, reads
-from timebank.policies import Policies, PolicyVersion, Rules
+from timebank.policies import Policies, PolicyVersion
 
 
 class RuleMaking(Ledger):
@@ -18,14 +20,15 @@ class RuleMaking(Ledger):
         self,
         *,
         actor_id: UUID,
-        rules: Rules,
+        changes: Mapping[str, Any],
         effective_on: date | None = None,
         reason: str,
         request_id: str | None = None,
     ) -> PolicyVersion:
         """An admin adopts a new version of the rules, from today or a later day, saying
-        why; earlier versions stay in the history, and decisions already made keep the
-        version that made them."""
+        why: the version in force on that day with `changes` (only the rules that change).
+        Earlier versions stay in the history, and decisions already made keep the version
+        that made them."""
 
         def decide(actor: Actor) -> Decision[Policies]:
             self._require_admin(actor, "adopt the community's rules")
@@ -34,16 +37,17 @@ class RuleMaking(Ledger):
                 book = Policies.start(actor_id=SYSTEM_ACTOR_ID, seed=self.policy.seed)
             else:
                 book = self._get(Policies, book.id, "policies")
+            day = effective_on or self.today()
             book.adopt(
                 actor_id=actor.id,
-                rules=rules,
-                effective_on=effective_on or self.today(),
+                rules=book.in_force_on(day).rules.changed(changes),
+                effective_on=day,
                 reason=reason,
                 today=self.today(),
             )
             return book, [book]
 
-        args = {"rules": rules.as_dict(), "effective_on": effective_on, "reason": reason}
+        args = {"changes": dict(changes), "effective_on": effective_on, "reason": reason}
         book = self._execute(actor_id, request_id, "adopt_policy", args, decide)
         return book.versions[-1]
 

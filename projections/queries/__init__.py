@@ -13,6 +13,7 @@ from projections.queries.audit import AuditReads, audit_entries
 from projections.queries.coordination import CoordinationReads
 from projections.queries.logs import LogReads
 from projections.queries.members import MemberReads
+from projections.queries.policies import PolicyReads, PolicyRecord
 from projections.queries.rankings import RankingReads
 from projections.queries.records import (
     ActivityRecord,
@@ -40,7 +41,9 @@ from projections.queries.records import (
 from projections.queries.teams import TeamReads
 
 
-class Reader(MemberReads, LogReads, TeamReads, CoordinationReads, RankingReads, AuditReads):
+class Reader(
+    MemberReads, LogReads, TeamReads, CoordinationReads, RankingReads, PolicyReads, AuditReads
+):
     """Every read over one store's views."""
 
 
@@ -59,6 +62,7 @@ __all__ = [
     "Membership",
     "Page",
     "PairingRecord",
+    "PolicyRecord",
     "Profile",
     "Reader",
     "RedemptionRecord",

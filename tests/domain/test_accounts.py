@@ -15,9 +15,10 @@ from eventsourcing.domain import CanMutateAggregate
 from hypothesis import given
 from hypothesis import strategies as st
 
-from timebank.accounts import ISSUANCE, REDEEMED, Account, account_code
+from timebank.accounts import EXPIRED, ISSUANCE, REDEEMED, Account, account_code
 from timebank.errors import (
     BalanceCapExceededError,
+    DailyLimitExceededError,
     InsufficientMinutesError,
     InvalidRequestError,
     InvalidStateError,
@@ -672,3 +673,115 @@ def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Account:
         copy = e.mutate(copy)
     assert copy is not None
     return copy
+
+
+# The community's rules at the account: a day's limit, lots, expiry -----------------------
+
+
+def test_nobody_is_credited_more_than_the_days_limit_for_one_service_day() -> None:
+    account = opened()
+    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=1000, **rules())
+
+    with pytest.raises(DailyLimitExceededError) as refused:
+        account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=441, **rules())
+
+    assert (refused.value.limit, refused.value.already, refused.value.minutes) == (1440, 1000, 441)
+    assert "past the daily limit of 1440 minutes (1000 already credited that day)" in str(
+        refused.value
+    )
+    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=440, **rules())
+    account.earn(
+        actor_id=COORDINATOR_ID,
+        service_log_id=uuid4(),
+        minutes=600,
+        **rules(day=DAY - timedelta(days=1)),
+    )
+    assert account.balance == 2040
+
+
+def test_a_reversal_gives_the_day_its_minutes_back() -> None:
+    account = opened()
+    log = uuid4()
+    account.earn(actor_id=COORDINATOR_ID, service_log_id=log, minutes=1440, **rules())
+    account.reverse_earning(
+        actor_id=COORDINATOR_ID, service_log_id=log, minutes=1440, service_date=DAY
+    )
+
+    account.earn(actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=1440, **rules())
+
+    assert account.balance == 1440
+
+
+def test_minutes_expire_from_their_lot_into_the_expired_account_and_the_books_balance() -> None:
+    account = opened()
+    later = DAY + timedelta(days=40)
+    account.earn(
+        actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=90, **rules(expiry_months=1)
+    )
+    account.earn(
+        actor_id=COORDINATOR_ID,
+        service_log_id=uuid4(),
+        minutes=60,
+        **rules(day=DAY + timedelta(days=20), expiry_months=1),
+    )
+    account.collect_events()
+    assert account.expiring() == [(date(2026, 12, 20), 90), (date(2027, 1, 10), 60)]
+
+    expired = account.expire(actor_id=SYSTEM_ID, today=later)
+
+    [event] = account.collect_events()
+    assert isinstance(event, Account.Expired)
+    assert (event.expires_on, event.minutes, event.debit, event.credit) == (
+        date(2026, 12, 20),
+        90,
+        account.code,
+        EXPIRED,
+    )
+    assert (expired, account.balance, account.expiring()) == (90, 60, [(date(2027, 1, 10), 60)])
+    assert account.expire(actor_id=SYSTEM_ID, today=later) == 0
+
+
+def test_held_minutes_never_expire_and_come_back_as_the_lots_they_were() -> None:
+    account = opened()
+    held = uuid4()
+    account.earn(
+        actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=90, **rules(expiry_months=1)
+    )
+    account.hold(actor_id=SYSTEM_ID, redemption_id=held, minutes=60)
+
+    assert account.expire(actor_id=SYSTEM_ID, today=DAY + timedelta(days=40)) == 30
+    account.release(actor_id=SYSTEM_ID, redemption_id=held)
+
+    assert account.expiring() == [(date(2026, 12, 20), 60)]  # due: the next sweep takes them
+    assert account.expire(actor_id=SYSTEM_ID, today=DAY + timedelta(days=40)) == 60
+    assert account.balance == 0
+
+
+def test_a_gift_keeps_the_givers_expiry_and_spends_the_soonest_first() -> None:
+    giver, receiver = opened(), opened()
+    giver.earn(
+        actor_id=COORDINATOR_ID, service_log_id=uuid4(), minutes=100, **rules(expiry_months=12)
+    )
+    giver.earn(
+        actor_id=COORDINATOR_ID,
+        service_log_id=uuid4(),
+        minutes=100,
+        **rules(day=DAY - timedelta(days=100), expiry_months=12),
+    )
+
+    given = giver.give(
+        actor_id=giver.member_id, transfer_id=uuid4(), to_member_id=receiver.member_id, minutes=150
+    )
+    receiver.receive(
+        actor_id=giver.member_id,
+        transfer_id=uuid4(),
+        from_member_id=giver.member_id,
+        minutes=150,
+        given=given,
+        policy=version(),
+        today=DAY,
+    )
+
+    assert given == [("2027-08-12", 100), ("2027-11-20", 50)]
+    assert receiver.expiring() == [(date(2027, 8, 12), 100), (date(2027, 11, 20), 50)]
+    assert giver.expiring() == [(date(2027, 11, 20), 50)]
