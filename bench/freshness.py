@@ -38,7 +38,7 @@ def projection_lag(c: Community, reader: Reader, *, rate: float, seconds: float)
     """A writer logs and approves service at a steady rate; the reader waits until each
     approval shows both in the balances and in the service logs the rankings count.
     Lag is the time from the approval's acknowledgement to that moment."""
-    app, day = c.app, c.service_date()
+    app = c.app
     earned = {v: reader.balance(EVERYONE, v).earned_minutes for v in c.volunteers}
     done: queue.Queue[Write | None] = queue.Queue()
 
@@ -55,7 +55,7 @@ def projection_lag(c: Community, reader: Reader, *, rate: float, seconds: float)
                 log = app.log_service(
                     actor_id=volunteer,
                     team_id=c.team,
-                    service_date=day,
+                    service_date=c.service_date(),
                     minutes=30,
                     activity="care",
                 )

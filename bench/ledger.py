@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from timebank import GlobalRole, TeamRole, TimeBank
 from timebank.imports import ServiceRecord
 
 SINCE = date(2020, 1, 1)  # every membership starts here, so any recent service date fits
+SPREAD_DAYS = 2_000  # services go back at most this many days, all after SINCE
 
 
 @dataclass(frozen=True)
@@ -24,10 +26,14 @@ class Community:
     coordinator: UUID
     team: UUID
     volunteers: list[UUID]
+    _services: Iterator[int] = field(default_factory=itertools.count, repr=False, compare=False)
 
     def service_date(self) -> date:
-        """Yesterday in the community's time zone: never in the future, whatever the hour."""
-        return self.app.today() - timedelta(days=1)
+        """The day of the next service: yesterday in the community's time zone (never in
+        the future, whatever the hour), then a day earlier once every volunteer has served,
+        so that no volunteer comes near the rules' daily limit however big the ledger."""
+        rounds = next(self._services) // len(self.volunteers)
+        return self.app.today() - timedelta(days=1 + rounds % SPREAD_DAYS)
 
     def volunteer(self, i: int) -> UUID:
         return self.volunteers[i % len(self.volunteers)]
@@ -77,13 +83,17 @@ def command_round(c: Community, commands: int) -> dict[str, tuple[int, float]]:
     The approvals review the logs this round logged, the fulfilments spend the holds this
     round's redemptions made, so only what is timed differs between rounds.
     """
-    app, day = c.app, c.service_date()
+    app = c.app
     logs: list[UUID] = []
     redemptions: list[UUID] = []
 
     def log(i: int) -> None:
         view = app.log_service(
-            actor_id=c.volunteer(i), team_id=c.team, service_date=day, minutes=30, activity="care"
+            actor_id=c.volunteer(i),
+            team_id=c.team,
+            service_date=c.service_date(),
+            minutes=30,
+            activity="care",
         )
         logs.append(view.id)
 
@@ -118,10 +128,13 @@ def import_rows(c: Community, rows: int, label: str) -> int:
     logged and approved service log and an earning on the volunteer's account, all saved in
     one transaction, so a big ledger grows quickly through the application itself.
     """
-    day = c.service_date()
     records = [
         ServiceRecord(
-            line=i + 1, volunteer_id=c.volunteer(i), service_date=day, minutes=30, activity="care"
+            line=i + 1,
+            volunteer_id=c.volunteer(i),
+            service_date=c.service_date(),
+            minutes=30,
+            activity="care",
         )
         for i in range(rows)
     ]

@@ -287,6 +287,21 @@ TABLE: dict[str, Call] = {
         no_body,
         (401, 403, 403, 200, 200, 200),
     ),
+    # The community's rules: every member reads them; admins adopt; admins and auditors
+    # try a change first.
+    "GET /policy": Call("GET", lambda w: "/policy", no_body, (401, 200, 200, 200, 200, 200)),
+    "POST /policy": Call(
+        "POST",
+        lambda w: "/policy",
+        lambda w: {"rules": {"balance_cap_minutes": 60000}, "reason": "the fund's new limit"},
+        (401, 403, 403, 403, 403, 201),
+    ),
+    "POST /policy/what-if": Call(
+        "POST",
+        lambda w: "/policy/what-if",
+        lambda w: {"balance_cap_minutes": 60000},
+        (401, 403, 403, 403, 200, 200),
+    ),
     # Allowed, and none signed yet in this world: 404 for those who may read it.
     "GET /audit/checkpoints/latest": Call(
         "GET", lambda w: "/audit/checkpoints/latest", no_body, (401, 403, 403, 403, 404, 404)

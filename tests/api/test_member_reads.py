@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ from tests.support import TODAY, fixed_clock
 NOBODY = "3f0c1a52-8f6b-4a2e-9d7c-2b1e5a6c9d10"
 
 
-def log_and_approve(world: World, minutes: int, volunteer: str = "volunteer") -> str:
+def log_and_approve(
+    world: World, minutes: int, volunteer: str = "volunteer", served_on: date = TODAY
+) -> str:
     """The volunteer logs service over HTTP and the day-care coordinator approves it."""
     logged = world.call(
         volunteer,
@@ -23,7 +26,7 @@ def log_and_approve(world: World, minutes: int, volunteer: str = "volunteer") ->
         "/service-logs",
         {
             "team_id": str(world.care_team),
-            "service_date": TODAY.isoformat(),
+            "service_date": served_on.isoformat(),
             "minutes": minutes,
             "activity": "home care",
         },
@@ -79,10 +82,11 @@ def test_a_profile_shows_the_teams_the_star_level_and_the_lifetime_minutes(world
 
 
 def test_a_volunteer_reaches_the_first_star_at_100_hours(world: World) -> None:
-    for _ in range(4):
-        log_and_approve(world, 1440)
+    # A whole day is the most one day may credit: five long days, ending short of 100 hours.
+    for days_ago in range(1, 5):
+        log_and_approve(world, 1440, served_on=TODAY - timedelta(days=days_ago))
     short_of_it = world.call("volunteer", "GET", f"/members/{world.volunteer}").json()
-    log_and_approve(world, 6000 - short_of_it["lifetime_minutes"])
+    log_and_approve(world, 6000 - short_of_it["lifetime_minutes"], served_on=TODAY)
 
     profile = world.call("volunteer", "GET", f"/members/{world.volunteer}").json()
 
@@ -172,6 +176,8 @@ def test_a_balance_shows_every_kind_of_minute(world: World) -> None:
         "given_minutes": 10,
         "balance_minutes": 170,
         "available_minutes": 140,
+        "expired_minutes": 0,
+        "expiring": [],
     }
 
 

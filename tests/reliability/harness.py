@@ -682,6 +682,8 @@ def expected_minutes(
             m["earned_minutes"] - m["redeemed_minutes"] + m["received_minutes"] - m["given_minutes"]
         )
         m["available_minutes"] = m["balance_minutes"] - m["held_minutes"]
+        m["expired_minutes"] = 0  # the default rules never expire minutes
+        m["expiring"] = []
     return expected
 
 
