@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -33,6 +34,9 @@ from api.settings import Settings
 from projections.queries import Reader
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
+from timebank.application import TimeBank
+
+LOG = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 An event-sourced ledger for community time banks (时间银行): volunteers earn minutes for
@@ -70,6 +74,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = settings.open_ledger(clock=clock)
+        _say_if_seed_set_aside(ledger)
         store = ViewStore.open(ledger, pool_size=settings.postgres_pool_size)
         store.locks.hold_serving()
         store.prepare()
@@ -127,3 +132,17 @@ def create_app(
 def serving_app() -> FastAPI:
     """The app of one `timebank serve` worker process (a uvicorn factory)."""
     return create_app()
+
+
+def _say_if_seed_set_aside(ledger: TimeBank) -> None:
+    """The seed settings changed after the ledger stored its rules: they change nothing, and
+    an operator who set them should learn so from the log, not from a refusal."""
+    if ledger.seed_set_aside() is not None:
+        version = ledger.rules_in_force().version
+        LOG.warning(
+            "TIMEBANK_BALANCE_CAP_MINUTES, TIMEBANK_REDEMPTION_MIN_AGE and TIMEBANK_STAR_LADDER "
+            "differ from the rules this ledger stored; they only seed a new ledger. The rules "
+            "in force are version %d (GET /policy); adopt a new version with `timebank policy "
+            "adopt` or POST /policy.",
+            version,
+        )

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from timebank.accounts import Account
 from timebank.ledger import SYSTEM_ACTOR_ID, Actor, Decision, Ledger, reads
-from timebank.policies import Policies, PolicyVersion
+from timebank.policies import Policies, PolicyVersion, Rules
 
 
 class RuleMaking(Ledger):
@@ -56,6 +56,16 @@ class RuleMaking(Ledger):
         """Every version adopted, oldest first (the seed alone before a first command)."""
         book = self._policies()
         return (self.rules_in_force(),) if book is None else tuple(book.versions)
+
+    @reads
+    def seed_set_aside(self) -> Rules | None:
+        """The seed this process was configured with, when the ledger stored another as its
+        first version (seed settings count only until a new ledger's first command);
+        None when they agree or nothing is stored yet."""
+        book = self._policies()
+        if book is None or book.versions[0].rules == self.policy.seed:
+            return None
+        return self.policy.seed
 
     def expire_minutes(self, *, member_id: UUID) -> int:
         """The member's minutes unspent past their lot's day leave for the expired account

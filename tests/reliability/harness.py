@@ -306,7 +306,9 @@ class Community:
     coordinator: Member
     volunteers: list[Member]
     elder: Member  # receives what the volunteers give
-    service_day: str  # yesterday where "today" is decided
+    # The days the load logs service on, all before "today" where it is decided: spread
+    # so that no volunteer comes near the rules' daily limit.
+    service_days: list[str]
 
     @property
     def members(self) -> list[Member]:
@@ -324,7 +326,11 @@ def build_community(base: str, volunteers: int, initial_minutes: int) -> Communi
     """A day-care team: a coordinator, volunteers each with `initial_minutes` approved,
     and an elder in no team; every member with a token."""
     today = datetime.now(ZoneInfo(TIMEZONE)).date()
-    since, day = (today - timedelta(days=30)).isoformat(), (today - timedelta(days=1)).isoformat()
+    since, first = (
+        (today - timedelta(days=30)).isoformat(),
+        (today - timedelta(days=29)).isoformat(),
+    )
+    days = [(today - timedelta(days=n)).isoformat() for n in range(1, 29)]
     with httpx.Client(base_url=base, timeout=REQUEST_SECONDS) as client:
 
         def register(name: str) -> Member:
@@ -352,7 +358,7 @@ def build_community(base: str, volunteers: int, initial_minutes: int) -> Communi
                 "/service-logs",
                 json={
                     "team_id": team,
-                    "service_date": day,
+                    "service_date": first,
                     "minutes": initial_minutes,
                     "activity": "home care",
                 },
@@ -363,7 +369,7 @@ def build_community(base: str, volunteers: int, initial_minutes: int) -> Communi
                 f"/service-logs/{logged.json()['id']}/approve", headers=bearer(coordinator.token)
             )
             assert approved.status_code == 200, approved.text
-    return Community(team, coordinator, people, elder, day)
+    return Community(team, coordinator, people, elder, days)
 
 
 # Writes and the clients that send them ---------------------------------------------------
@@ -510,7 +516,7 @@ class Client:
         logged = rng.randint(15, 180)
         body = {
             "team_id": c.team,
-            "service_date": c.service_day,
+            "service_date": rng.choice(c.service_days),
             "minutes": logged,
             "activity": "home care",
         }
