@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from uuid import UUID
@@ -19,13 +20,21 @@ from hypothesis.stateful import (
     rule,
 )
 
+from projections.auditor import verify
 from projections.queries import Reader
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
 from projections.visibility import Viewer
 from tests.support import TODAY, Community, build_community, open_ledger, replayed
 from timebank.application import SYSTEM_ACTOR_ID
-from timebank.errors import InsufficientMinutesError, InvalidRequestError, PermissionDeniedError
+from timebank.errors import (
+    BalanceCapExceededError,
+    DailyLimitExceededError,
+    InsufficientMinutesError,
+    InvalidRequestError,
+    PermissionDeniedError,
+)
+from timebank.policies import DEFAULT_DAILY_LIMIT
 
 MEMBERS = ("li", "wang", "zhao", "grandma")
 VOLUNTEERS = ("li", "wang", "zhao")
@@ -38,8 +47,12 @@ class LedgerMachine(RuleBasedStateMachine):
     """Several members log, approve, reverse, redeem and give in any order, and anyone
     tries to spend anyone's minutes, approve anyone's service and confirm any delivery.
 
+    An admin now and then adopts a new balance cap (or removes it), and service is logged
+    for any of the last few days.
+
     A plain model counts what each member should have; a refusal for lack of minutes must
-    happen exactly when the model says the minutes are not there, and a refusal for lack
+    happen exactly when the model says the minutes are not there, a refusal over the cap
+    or the day's limit exactly when the rules in force say so, and a refusal for lack
     of consent or for a conflict of duties exactly when the rules say so: minutes leave an
     account only by the member, their agent (Wang acts for Grandma) or the code of their
     card (printed by the admin, taken by the day-care coordinator); whoever asked on a
@@ -63,6 +76,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.balance: Counter[UUID] = Counter()
         self.held: Counter[UUID] = Counter()
         self.pending: Counter[UUID] = Counter()
+        self.credited: Counter[tuple[UUID, date]] = Counter()  # for the day's limit
+        self.cap: int | None = None
 
     def teardown(self) -> None:
         self.views.close()
@@ -82,6 +97,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def seed(self) -> None:
         self.c.earn(self.c.li, 120)
         self.balance[self.c.li] += 120
+        self.credited[self.c.li, TODAY] += 120
         self.app.register_agent(
             actor_id=self.c.grandma, member_id=self.c.grandma, agent_id=self.c.wang
         )
@@ -99,15 +115,36 @@ class LedgerMachine(RuleBasedStateMachine):
             return True
         return with_code and asker == self.c.care_coordinator
 
-    @rule(target=pending_logs, volunteer=st.sampled_from(VOLUNTEERS), minutes=st.integers(1, 240))
-    def log_service(self, volunteer: str, minutes: int) -> tuple[UUID, UUID, int]:
+    def over_cap(self, member: UUID, minutes: int) -> bool:
+        return self.cap is not None and self.balance[member] + minutes > self.cap
+
+    @rule(cap=st.one_of(st.none(), st.integers(100, 1500)))
+    def adopt_a_cap(self, cap: int | None) -> None:
+        version = self.app.adopt_policy(
+            actor_id=self.c.admin,
+            changes={"balance_cap_minutes": cap},
+            reason="the fund's guarantee changed",
+        )
+        assert version.rules.balance_cap_minutes == cap
+        self.cap = cap
+
+    @rule(
+        target=pending_logs,
+        volunteer=st.sampled_from(VOLUNTEERS),
+        minutes=st.integers(1, 600),
+        days_ago=st.integers(0, 2),
+    )
+    def log_service(
+        self, volunteer: str, minutes: int, days_ago: int
+    ) -> tuple[UUID, UUID, int, date]:
         who = self.member(volunteer)
         team = self.c.patrol_team if who == self.c.zhao else self.c.care_team
+        day = TODAY - timedelta(days=days_ago)
         log = self.app.log_service(
-            actor_id=who, team_id=team, service_date=TODAY, minutes=minutes, activity="care"
+            actor_id=who, team_id=team, service_date=day, minutes=minutes, activity="care"
         )
         self.pending[who] += minutes
-        return log.id, who, minutes
+        return log.id, who, minutes, day
 
     @rule(
         target=approved_logs,
@@ -116,32 +153,46 @@ class LedgerMachine(RuleBasedStateMachine):
         reviewer=st.sampled_from(ASKERS),
     )
     def approve(
-        self, log: tuple[UUID, UUID, int], part: int, reviewer: str
-    ) -> tuple[UUID, UUID, int]:
-        log_id, who, minutes = log
+        self, log: tuple[UUID, UUID, int, date], part: int, reviewer: str
+    ) -> tuple[UUID, UUID, int, date] | None:
+        log_id, who, minutes, day = log
         approved = max(1, minutes * part // 100)
         by = self.member(reviewer)
         if by not in (self.coordinator_of(who), self.c.admin):
             with pytest.raises(PermissionDeniedError):  # not their team, or their own service
                 self.app.approve_service(actor_id=by, service_log_id=log_id, minutes=approved)
             by = self.coordinator_of(who)
+        refusal: type[Exception] | None = None
+        if self.over_cap(who, approved):
+            refusal = BalanceCapExceededError
+        elif self.credited[who, day] + approved > DEFAULT_DAILY_LIMIT:
+            refusal = DailyLimitExceededError
+        if refusal is not None:
+            with pytest.raises(refusal):
+                self.app.approve_service(actor_id=by, service_log_id=log_id, minutes=approved)
+            self.app.reject_service(actor_id=by, service_log_id=log_id, reason="over the rules")
+            self.pending[who] -= minutes
+            return None
         view = self.app.approve_service(actor_id=by, service_log_id=log_id, minutes=approved)
         assert view.approved_minutes == approved
         self.pending[who] -= minutes
         self.balance[who] += approved
-        return log_id, who, approved
+        self.credited[who, day] += approved
+        return log_id, who, approved, day
 
     @rule(log=consumes(pending_logs))
-    def reject(self, log: tuple[UUID, UUID, int]) -> None:
-        log_id, who, minutes = log
+    def reject(self, log: tuple[UUID, UUID, int, date]) -> None:
+        log_id, who, minutes, _ = log
         self.app.reject_service(
             actor_id=self.coordinator_of(who), service_log_id=log_id, reason="not confirmed"
         )
         self.pending[who] -= minutes
 
     @rule(log=approved_logs)
-    def reverse(self, log: tuple[UUID, UUID, int]) -> None:
-        log_id, who, minutes = log
+    def reverse(self, log: tuple[UUID, UUID, int, date] | None) -> None:
+        if log is None:
+            return
+        log_id, who, minutes, day = log
         if self.app.get_service_log(log_id).status != "approved":
             return  # reversed already, by an earlier step on the same log
         try:
@@ -152,6 +203,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert self.available(who) < minutes
             return
         self.balance[who] -= minutes
+        self.credited[who, day] -= minutes  # the day may be credited again
 
     @rule(
         target=holds,
@@ -247,10 +299,23 @@ class LedgerMachine(RuleBasedStateMachine):
             assert allowed
             assert self.available(source) < minutes
             return
+        except BalanceCapExceededError:
+            assert allowed
+            assert self.over_cap(target, minutes)
+            return
         assert allowed
         assert self.available(source) >= minutes
+        assert not self.over_cap(target, minutes)
         self.balance[source] -= minutes
         self.balance[target] += minutes
+
+    @rule()
+    def audit(self) -> None:
+        """An auditor's verify, now and then: every decision kept the rules of its day, and
+        the views agree with a replay."""
+        self.runner.catch_up()
+        report = verify(self.app, self.views)
+        assert report.problems == [], [p.detail for p in report.problems]
 
     @invariant()
     def books_balance_and_agree_with_a_replay_and_the_views(self) -> None:
