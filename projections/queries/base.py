@@ -70,7 +70,7 @@ class ReaderBase:
         if not wanted:
             return {}
         query = select(teams.c.team_id, teams.c.name).where(teams.c.team_id.in_(wanted))
-        return dict(conn.execute(query).tuples().all())
+        return dict(conn.execute(query).all())
 
     def _logs(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[LogRecord]:
         """Log rows as records, naming their volunteers and teams."""
