@@ -21,6 +21,7 @@ import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -28,13 +29,17 @@ from rich.table import Table
 
 from cli.views import opened
 from projections.expiry import sweep
+from projections.queries import Reader
+from projections.visibility import Viewer
 from projections.what_if import WhatIf, replay_under
 from timebank.application import SYSTEM_ACTOR_ID
-from timebank.errors import TimebankError
+from timebank.errors import NotFoundError, TimebankError
 from timebank.policies import Rules
 from timebank.rules import parse_date
 
 app = typer.Typer(help="The community's rules: read them, adopt a new version.")
+
+EVERYONE = Viewer(SYSTEM_ACTOR_ID, sees_everything=True)
 
 _REMOVABLE = ("balance_cap_minutes", "redemption_min_age", "expiry_months")
 
@@ -63,23 +68,52 @@ def _proposed(base: Rules, path: Path) -> Rules:
 
 
 @app.command()
-def show() -> None:
+def show(
+    output: Annotated[
+        Literal["table", "json"], typer.Option("--format", help="table or json.")
+    ] = "table",
+) -> None:
     """The rules in force today and every version adopted, with who adopted it and why."""
     with opened() as views:
         versions = views.reader.policy_versions()
         today = views.ledger.today()
-    table = Table("version", "from", "rules", "adopted by", "why", title="The community's rules")
+        adopters = {v.adopted_by: _adopter(views.reader, v.adopted_by) for v in versions}
     in_force = max((v.version for v in versions if v.effective_on <= today), default=0)
+    if output == "json":
+        listed = [
+            {
+                "version": v.version,
+                "in_force": v.version == in_force,
+                "effective_on": v.effective_on.isoformat(),
+                "rules": v.rules.as_dict(),
+                "adopted_by": str(v.adopted_by),
+                "adopted_by_name": adopters[v.adopted_by],
+                "reason": v.reason,
+            }
+            for v in versions
+        ]
+        typer.echo(json.dumps(listed, ensure_ascii=False, indent=2))
+        return
+    table = Table("version", "from", "rules", "adopted by", "why", title="The community's rules")
     for v in versions:
         mark = " (in force)" if v.version == in_force else ""
         table.add_row(
             f"{v.version}{mark}",
             v.effective_on.isoformat(),
             _rules_text(v.rules),
-            str(v.adopted_by),
+            adopters[v.adopted_by],
             v.reason,
         )
     Console().print(table)
+
+
+def _adopter(reader: Reader, member_id: UUID) -> str:
+    if member_id == SYSTEM_ACTOR_ID:
+        return "the operator (system)"
+    try:
+        return reader.profile(EVERYONE, member_id).name
+    except NotFoundError:
+        return str(member_id)
 
 
 @app.command()
