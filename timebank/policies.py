@@ -62,6 +62,10 @@ class Rules:
         _whole("expiry_months", self.expiry_months, low=1, high=1200, optional=True)
         if not isinstance(self.hardship_exception, bool):
             raise InvalidRequestError("hardship_exception", "is true or false")
+        if not isinstance(self.star_ladder_hours, list | tuple):
+            raise InvalidRequestError(
+                "star_ladder_hours", "is a list of whole hours rising strictly from above zero"
+            )
         ladder = tuple(self.star_ladder_hours)
         if (
             not ladder
@@ -73,6 +77,9 @@ class Rules:
                 "star_ladder_hours", "is whole hours rising strictly from above zero"
             )
         object.__setattr__(self, "star_ladder_hours", ladder)
+        for name in ("organisation", "certificate_prefix"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidRequestError(name, "is a text")
         object.__setattr__(self, "organisation", require_text("organisation", self.organisation))
         prefix = require_text("certificate_prefix", self.certificate_prefix, max_length=10)
         if not (prefix.isascii() and prefix.isalnum() and prefix.isupper()):

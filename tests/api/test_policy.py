@@ -66,6 +66,8 @@ def test_an_admin_adopts_a_cap_that_every_member_reads_and_the_next_approval_obe
         ),
         ({"rules": {"daily_limit_minutes": 2000}, "reason": "more than a day"}, "daily_limit"),
         ({"rules": {"balance_cap_minutes": 600}, "reason": ""}, "reason"),
+        ({"rules": {"star_ladder_hours": None}, "reason": "no ladder"}, "star_ladder_hours"),
+        ({"rules": {"daily_limit_minutes": None}, "reason": "no limit"}, "daily_limit_minutes"),
     ],
 )
 def test_a_version_that_cannot_hold_is_refused_saying_why_and_nothing_is_adopted(

@@ -52,6 +52,12 @@ def test_the_default_rules_keep_todays_behaviour_but_a_day_has_24_hours() -> Non
         ({"hardship_exception": "yes"}, "hardship_exception"),
         ({"balance_cap_minutes": "90000"}, "balance_cap_minutes"),
         ({"balance_cap": 90000}, "balance_cap"),
+        # What a TOML file or a JSON body may hold instead: never a crash.
+        ({"star_ladder_hours": None}, "star_ladder_hours"),
+        ({"star_ladder_hours": "100,200"}, "star_ladder_hours"),
+        ({"daily_limit_minutes": None}, "daily_limit_minutes"),
+        ({"organisation": 3}, "organisation"),
+        ({"certificate_prefix": None}, "certificate_prefix"),
     ],
 )
 def test_rules_that_cannot_be_are_refused_naming_the_rule(
