@@ -33,6 +33,7 @@ from api.settings import Settings
 from projections.queries import Reader
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
+from web.app import install_web
 
 DESCRIPTION = """\
 An event-sourced ledger for community time banks (时间银行): volunteers earn minutes for
@@ -99,6 +100,8 @@ def create_app(
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by web.app from a package: no CDN
+        redoc_url=None,
         dependencies=[Depends(one_value_per_query_parameter)],
     )
     app.state.settings = settings
@@ -121,6 +124,7 @@ def create_app(
         checkpoints.router,
     ):
         app.include_router(router)
+    install_web(app)
     return app
 
 
