@@ -36,7 +36,7 @@ def _home_of(request: Request, ledger: Ledger) -> str:
     if visitor.actor.is_admin:
         return "/admin"
     if visitor.actor.is_auditor:
-        return "/audit"
+        return "/auditor"
     return "/my"
 
 
