@@ -100,7 +100,7 @@ def create_app(
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
-        docs_url=None,  # served by web.app from a package: no CDN
+        docs_url=None,  # served by web.app from a package, not from a CDN
         redoc_url=None,
         dependencies=[Depends(one_value_per_query_parameter)],
     )

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import threading
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from web.pages import admin, auditor, coordinator, signing, volunteer
 
 STATIC = Path(__file__).parent / "static"
-SWAGGER = "/static/swagger-ui"
+DOCS_ASSETS = "/static/docs"
+# Swagger UI 5 and ReDoc as the `fastapi-offline` package ships them (OpenAPI 3.1).
+PACKAGED_DOCS = Path(str(files("fastapi_offline") / "static"))
 
 
 def install_web(app: FastAPI) -> None:
-    """Pages for people at `/`, their stylesheet, and Swagger UI at `/docs` from the
-    `swagger-ui-bundle` package: nothing is fetched from another host."""
+    """Pages for people at `/`, their stylesheet, and Swagger UI at `/docs` (ReDoc at
+    `/redoc`) from the `fastapi-offline` package: nothing is fetched from another host."""
     app.state.web_sessions_lock = threading.Lock()
     app.mount("/static/web", StaticFiles(directory=STATIC), name="web-static")
-    app.mount(SWAGGER, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    app.mount(DOCS_ASSETS, StaticFiles(directory=PACKAGED_DOCS), name="docs-assets")
     for router in (
         signing.router,
         volunteer.router,
@@ -37,7 +39,17 @@ def install_web(app: FastAPI) -> None:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{app.title} API",
-            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
-            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
         )

@@ -287,3 +287,12 @@ def test_the_api_error_message_follows_accept_language(world: World) -> None:
     assert chinese["error"]["code"] == plain["error"]["code"] == "insufficient_minutes"
     assert chinese["error"]["message"] == "Li的可用时长只有 2小时20分，不能用 100小时。"
     assert "140 minutes available" in plain["error"]["message"]
+
+
+def test_redoc_comes_from_this_server_too(client: TestClient) -> None:
+    redoc = client.get("/redoc").text
+
+    assert "fonts.googleapis" not in redoc
+    for asset in re.findall(r'src="([^"]+)"', redoc):
+        assert asset.startswith("/"), asset
+        assert client.get(asset).status_code == 200, asset
