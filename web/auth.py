@@ -56,6 +56,11 @@ class Visitor:
         return Viewer(self.actor.id, self.actor.is_admin or self.actor.is_auditor)
 
     @property
+    def is_person(self) -> bool:
+        """A member, rather than the bootstrap admin token (which has no hours)."""
+        return self.actor.id != SYSTEM_ACTOR_ID
+
+    @property
     def csrf(self) -> str:
         return self.session.csrf
 

@@ -168,6 +168,7 @@ DONE = {
     "reject": N_("Rejected."),
     "approve_selected": N_("The selected logs are approved."),
     "recorded": N_("The activity is recorded."),
+    "logged_for": N_("The service is logged for the member and waits in the review queue."),
     "team": N_("The team is formed."),
     "membership": N_("The member joined the team."),
 }

@@ -296,3 +296,58 @@ def test_redoc_comes_from_this_server_too(client: TestClient) -> None:
     for asset in re.findall(r'src="([^"]+)"', redoc):
         assert asset.startswith("/"), asset
         assert client.get(asset).status_code == 200, asset
+
+
+def test_a_volunteer_requests_a_redemption_and_cancels_it(world: World) -> None:
+    page = sign_in(world.client, world.tokens["volunteer"])
+    team = re.search(r'id="redeem-team" name="team_id"><option value="([^"]+)"', page)
+    assert team is not None
+
+    held = world.client.post(
+        "/my/redeem",
+        data={"csrf": csrf_of(page), "team_id": team.group(1), "service": "理发", "hours": "1"},
+    ).text
+    assert "时长已为这项服务冻结。" in held
+    assert re.search(r'data-test="held">1小时30分<', held)  # 30 held before, 60 now
+    earlier, haircut = re.findall(r'action="(/my/redemptions/[^"]+/cancel)"', held)  # oldest first
+    cancelled = world.client.post(haircut, data={"csrf": csrf_of(held)}).text
+
+    assert "兑换已取消，时长已退回。" in cancelled
+    assert re.findall(r'action="(/my/redemptions/[^"]+/cancel)"', cancelled) == [earlier]
+
+
+def test_a_coordinator_fulfils_a_redemption_of_the_team(world: World) -> None:
+    page = sign_in(world.client, world.tokens["coordinator"])
+    listed = world.client.get("/coordinator/redemptions").text
+    assert "<strong>Li</strong> · haircut · 30分钟" in listed
+
+    done = world.client.post(
+        f"/coordinator/redemptions/{world.redemption}/fulfil", data={"csrf": csrf_of(page)}
+    ).text
+
+    assert "兑换已完成。" in done
+    assert "没有等待中的兑换。" in done
+    balance = world.client.get(
+        f"/members/{world.volunteer}/balance", headers=world.headers("admin")
+    ).json()
+    assert balance["redeemed_minutes"] == 30
+
+
+def test_a_coordinator_logs_for_a_member_without_a_phone(world: World) -> None:
+    sign_in(world.client, world.tokens["coordinator"])
+    form = world.client.get("/coordinator/activity").text
+
+    response = world.client.post(
+        "/coordinator/log",
+        data={
+            "csrf": csrf_of(form),
+            "team_id": str(world.care_team),
+            "volunteer_id": str(world.wang),
+            "service_date": "2026-11-19",
+            "activity": "送餐",
+            "hours": "2",
+        },
+    )
+
+    assert "已为该成员登记服务，等待审核。" in response.text
+    assert "<strong>Wang</strong> · 2026-11-19 · 送餐 · 2小时" in response.text

@@ -212,3 +212,72 @@ def honour_wall(
             "period": chosen.name,
         },
     )
+
+
+@router.get("/redemptions")
+def redemptions(
+    request: Request, visitor: SignedIn, reader: PageReads, done: str | None = None
+) -> HTMLResponse:
+    """Services asked for from the teams coordinated, minutes held, oldest first."""
+    teams = coordinated_teams(reader, visitor)
+    ids = {team.team_id for team in teams}
+    held = [r for r in reader.redemptions(visitor.viewer, status="held") if r.team_id in ids]
+    names = {m.id: m.name for team in teams for m in reader.member_names(team_id=team.team_id)}
+    team_names = {team.team_id: team.name for team in teams}
+    return render(
+        request,
+        "redemptions.html",
+        {
+            "visitor": visitor,
+            "held": held,
+            "names": names,
+            "team_names": team_names,
+            "done": done,
+        },
+    )
+
+
+@router.post("/redemptions/{redemption_id}/fulfil")
+def fulfil_redemption(redemption_id: UUID, ledger: Ledger, visitor: FormVisitor) -> Response:
+    """The service was given: the held minutes are spent."""
+    ledger.fulfil_redemption(actor_id=visitor.actor.id, redemption_id=redemption_id)
+    return back_to("/coordinator/redemptions", "fulfilled")
+
+
+@router.post("/redemptions/{redemption_id}/cancel")
+def cancel_redemption(
+    redemption_id: UUID,
+    ledger: Ledger,
+    visitor: FormVisitor,
+    reason: Annotated[str, Form(max_length=TEXT)] = "",
+) -> Response:
+    """Called off: the held minutes return to the member."""
+    ledger.cancel_redemption(
+        actor_id=visitor.actor.id, redemption_id=redemption_id, reason=optional(reason)
+    )
+    return back_to("/coordinator/redemptions", "cancelled")
+
+
+@router.post("/log")
+def log_for_a_member(
+    *,
+    ledger: Ledger,
+    visitor: FormVisitor,
+    team_id: Annotated[UUID, Form()],
+    volunteer_id: Annotated[UUID, Form()],
+    service_date: Annotated[date, Form()],
+    activity: Annotated[str, Form(min_length=1, max_length=TEXT)],
+    hours: Hours = 0,
+    minutes: Minutes = 0,
+) -> Response:
+    """Service logged for a volunteer who does not use a phone; another coordinator of
+    the team, or an admin, certifies it, as the ledger's rules say."""
+    ledger.log_service(
+        actor_id=visitor.actor.id,
+        team_id=team_id,
+        volunteer_id=volunteer_id,
+        service_date=service_date,
+        minutes=minutes_of(hours, minutes),
+        activity=activity,
+    )
+    return back_to("/coordinator", "logged_for")

@@ -28,7 +28,6 @@ def my_hours(
     visitor: SignedIn,
     reader: PageReads,
     after: Annotated[int, Query(ge=0)] = 0,
-    redemption: UUID | None = None,
     done: str | None = None,
 ) -> HTMLResponse:
     """The first page a volunteer sees: their minutes in large type, then what to do."""
@@ -37,7 +36,7 @@ def my_hours(
     mine = me.profile.id
     waiting = reader.service_logs(visitor.viewer, volunteer_id=mine, status="pending", limit=20)
     rejected = reader.service_logs(visitor.viewer, volunteer_id=mine, status="rejected", limit=20)
-    held = None if redemption is None else reader.redemption(visitor.viewer, redemption)
+    held = reader.redemptions(visitor.viewer, status="held", member_id=mine)
     return render(
         request,
         "my.html",
@@ -49,7 +48,7 @@ def my_hours(
             "rejected": rejected.items,
             "teams": [t for t in me.profile.teams if t.accepted],
             "today": reader.today().isoformat(),
-            "redemption": held,
+            "held": held,
             "done": done,
         },
     )
@@ -140,36 +139,18 @@ def redeem(
     hours: Hours = 0,
     minutes: Minutes = 0,
 ) -> Response:
-    held = ledger.request_redemption(
+    ledger.request_redemption(
         actor_id=visitor.actor.id,
         team_id=team_id,
         service=service,
         minutes=minutes_of(hours, minutes),
         credential_id=visitor.session.credential_id,
     )
-    return back_to(f"/my?redemption={held.id}", "redeemed")
+    return back_to("/my", "redeemed")
 
 
 @router.post("/my/redemptions/{redemption_id}/cancel")
-def cancel_redemption(
-    *,
-    redemption_id: UUID,
-    ledger: Ledger,
-    visitor: FormVisitor,
-    back: Annotated[str, Form(max_length=TEXT)] = "/my",
-) -> Response:
+def cancel_redemption(redemption_id: UUID, ledger: Ledger, visitor: FormVisitor) -> Response:
+    """The member calls it off: the held minutes are theirs again."""
     ledger.cancel_redemption(actor_id=visitor.actor.id, redemption_id=redemption_id)
-    return back_to(
-        back if back.startswith("/") and not back.startswith("//") else "/my", "cancelled"
-    )
-
-
-@router.post("/coordinator/redemptions/{redemption_id}/fulfil")
-def fulfil_redemption(
-    *,
-    redemption_id: UUID,
-    ledger: Ledger,
-    visitor: FormVisitor,
-) -> Response:
-    ledger.fulfil_redemption(actor_id=visitor.actor.id, redemption_id=redemption_id)
-    return back_to("/coordinator", "fulfilled")
+    return back_to("/my", "cancelled")
