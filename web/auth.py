@@ -32,6 +32,16 @@ from web.messages import BY_CODE, field_label, localised_message
 from web.sessions import SESSION_COOKIE, Session, Sessions
 from web.templating import render
 
+# Pages load only what this server serves (no CDN, no fonts from elsewhere), are never
+# framed, and send no Referer (a card link's secret never leaves in one).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 FORM_COOKIE = "tb_form"  # the CSRF secret of a browser not yet signed in (double submit)
 
 
@@ -233,6 +243,7 @@ class PageRoute(APIRoute):
                 response = await handle(request)
             except _PAGE_ERRORS as error:
                 response = await error_page(request, error)
+            response.headers.update(SECURITY_HEADERS)
             secret = getattr(request.state, "form_secret", None)
             if secret:
                 response.set_cookie(FORM_COOKIE, secret, httponly=True, samesite="strict")

@@ -170,7 +170,9 @@ DONE = {
     "recorded": N_("The activity is recorded."),
     "logged_for": N_("The service is logged for the member and waits in the review queue."),
     "team": N_("The team is formed."),
-    "membership": N_("The member joined the team."),
+    "membership": N_("The member was added; they join when they accept on their page."),
+    "joined": N_("You joined the team."),
+    "card": N_("The card is printed."),
 }
 
 
@@ -188,3 +190,6 @@ def localised_message(request: Request, error: Exception, code: str, language: s
             return None
 
     return describe(error, code, language, names)
+
+
+ROLES = {"volunteer": N_("volunteer"), "coordinator": N_("coordinator")}

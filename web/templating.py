@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from web.i18n import LANGUAGES, translations
-from web.messages import BY_CODE, DONE, KINDS, STATUSES, hours_and_minutes
+from web.messages import BY_CODE, DONE, KINDS, ROLES, STATUSES, hours_and_minutes
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -30,7 +30,9 @@ def environment(language: str) -> Environment:
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["language"] = language
     env.globals["html_lang"] = "zh-Hans" if language == "zh_Hans" else "en"
-    env.globals.update(kinds=KINDS, statuses=STATUSES, codes=BY_CODE, done_messages=DONE)
+    env.globals.update(
+        kinds=KINDS, statuses=STATUSES, codes=BY_CODE, done_messages=DONE, roles=ROLES
+    )
     env.filters["hm"] = lambda minutes: hours_and_minutes(language, minutes)
     return env
 

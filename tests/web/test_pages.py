@@ -351,3 +351,39 @@ def test_a_coordinator_logs_for_a_member_without_a_phone(world: World) -> None:
 
     assert "已为该成员登记服务，等待审核。" in response.text
     assert "<strong>Wang</strong> · 2026-11-19 · 送餐 · 2小时" in response.text
+
+
+def test_a_member_added_to_a_team_joins_it_from_their_page(world: World) -> None:
+    page = sign_in(world.client, world.tokens["volunteer"])
+    assert "Haircut（Linkou）邀请您成为志愿者。" in page
+
+    joined = world.client.post(
+        f"/my/teams/{world.invitation}/accept", data={"csrf": csrf_of(page)}
+    ).text
+
+    assert "您已加入队伍。" in joined
+    assert '<option value="' + str(world.invitation) + '">Haircut</option>' in joined
+
+
+def test_a_coordinator_prints_a_card_for_a_team_member(world: World) -> None:
+    page = sign_in(world.client, world.tokens["coordinator"])
+
+    card = world.client.post(
+        "/coordinator/cards",
+        data={"csrf": csrf_of(page), "member_id": str(world.wang), "team_id": str(world.care_team)},
+    ).text
+    link = re.search(r'data-test="card-link">http://testserver([^<]+)<', card)
+
+    assert "请现在打印Wang的卡" in card
+    assert link is not None
+    world.client.cookies.clear()
+    assert "Wang，您好" in world.client.get(link.group(1)).text
+
+
+def test_pages_load_nothing_from_elsewhere_and_are_never_framed(world: World) -> None:
+    response = world.client.get("/signin")
+
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "http" not in "".join(re.findall(r'(?:src|href)="([^"]+)"', response.text))

@@ -6,10 +6,8 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from markupsafe import Markup
 
 from api.dependencies import Ledger
 from projections.queries import Reader
@@ -17,6 +15,7 @@ from timebank.errors import PermissionDeniedError
 from timebank.members import GlobalRole
 from timebank.teams import TeamRole
 from web.auth import FormVisitor, PageReads, PageRoute, SignedIn, Visitor
+from web.cards import card_page
 from web.pages.forms import back_to
 from web.templating import render
 
@@ -52,15 +51,6 @@ def admin_home(
     )
 
 
-def card_link(request: Request, token: str) -> str:
-    return str(request.base_url).rstrip("/") + f"/card/{token}"
-
-
-def qr_svg(link: str) -> Markup:
-    """The card's QR code as inline SVG: printed with the page, fetched from nowhere."""
-    return Markup(segno.make(link, error="m").svg_inline(scale=5, title=""))  # noqa: S704
-
-
 @router.post("/members")
 def register_member(
     *,
@@ -77,18 +67,7 @@ def register_member(
         actor_id=visitor.actor.id, name=name, birth_date=birth_date, roles=role or ()
     )
     card = ledger.issue_card(actor_id=visitor.actor.id, member_id=registered.member.id)
-    link = card_link(request, card.token.token or "")
-    return render(
-        request,
-        "card.html",
-        {
-            "visitor": visitor,
-            "name": registered.member.name,
-            "card": card,
-            "link": link,
-            "qr": qr_svg(link),
-        },
-    )
+    return card_page(request, visitor, registered.member.name, card, back="/admin")
 
 
 @router.post("/teams")

@@ -17,6 +17,7 @@ from timebank.coordination import Attendee
 from timebank.errors import InvalidRequestError, PermissionDeniedError
 from timebank.reviews import Decision
 from web.auth import FormVisitor, PageReads, PageRoute, SignedIn, Visitor
+from web.cards import card_page
 from web.pages.forms import Hours, Minutes, back_to, minutes_of, optional
 from web.templating import render
 
@@ -281,3 +282,18 @@ def log_for_a_member(
         activity=activity,
     )
     return back_to("/coordinator", "logged_for")
+
+
+@router.post("/cards")
+def print_card(
+    request: Request,
+    ledger: Ledger,
+    visitor: FormVisitor,
+    member_id: Annotated[UUID, Form()],
+    team_id: Annotated[UUID, Form()],
+) -> HTMLResponse:
+    """A member card for someone in the team who accepted it (the card before stops
+    working): its sign-in link as a QR code, and its confirmation code."""
+    card = ledger.issue_card(actor_id=visitor.actor.id, member_id=member_id, team_id=team_id)
+    name = ledger.get_member(member_id).name
+    return card_page(request, visitor, name, card, back="/coordinator/activity")

@@ -47,6 +47,7 @@ def my_hours(
             "pending": waiting.items,
             "rejected": rejected.items,
             "teams": [t for t in me.profile.teams if t.accepted],
+            "invitations": [t for t in me.profile.teams if not t.accepted],
             "today": reader.today().isoformat(),
             "held": held,
             "done": done,
@@ -154,3 +155,11 @@ def cancel_redemption(redemption_id: UUID, ledger: Ledger, visitor: FormVisitor)
     """The member calls it off: the held minutes are theirs again."""
     ledger.cancel_redemption(actor_id=visitor.actor.id, redemption_id=redemption_id)
     return back_to("/my", "cancelled")
+
+
+@router.post("/my/teams/{team_id}/accept")
+def accept_membership(team_id: UUID, ledger: Ledger, visitor: FormVisitor) -> Response:
+    """The member accepts a team's invitation: from then on they log service in it and
+    its coordinators see their minutes."""
+    ledger.accept_membership(actor_id=visitor.actor.id, team_id=team_id, member_id=visitor.actor.id)
+    return back_to("/my", "joined")
