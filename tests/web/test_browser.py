@@ -209,11 +209,12 @@ def coordinator_records_an_activity(browser: Any, site: Site, language: str) -> 
     _ = chen._
     chen.page.get_by_role("link", name=_("Record an activity")).click()
     check(chen, "record-activity")
-    chen.page.get_by_label(_("Activity"), exact=True).fill("健康讲座")
-    chen.page.get_by_label(_("Place (optional)")).fill("社区活动室")
+    form = chen.page.get_by_role("form", name=_("Record an activity"))
+    form.get_by_label(_("Activity"), exact=True).fill("健康讲座")
+    form.get_by_label(_("Place (optional)")).fill("社区活动室")
     for name in VOLUNTEERS:
-        chen.page.get_by_label(name, exact=False).check()
-    chen.page.get_by_role("button", name=_("Record the activity")).click()
+        form.get_by_label(name, exact=False).check()
+    form.get_by_role("button", name=_("Record the activity")).click()
     sync_api.expect(chen.page.get_by_role("status")).to_have_text(_("The activity is recorded."))
     return chen
 
