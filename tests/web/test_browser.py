@@ -273,7 +273,7 @@ def test_each_role_does_its_work_in_the_browser(browser: Any, server: str, langu
 
     # The volunteer sees at once what was approved: 2 h of lecture + 1 h of her own walk;
     # the one whose log was rejected sees why.
-    li.page.reload()
+    li.page.goto(f"{site.base}/my")  # as she opens it again later
     expect(li.page.locator('[data-test="earned"]')).to_have_text(li._("%(hours)d h", hours=3))
     expect(li.page.locator('[data-test="pending"]')).to_have_text(
         li._("%(minutes)d min", minutes=0)
