@@ -109,7 +109,7 @@ def describe(error: Exception, code: str, language: str, names: Names) -> str:
     if isinstance(error, InvalidRequestError):
         return _(language, N_("%(field)s: %(problem)s")) % {
             "field": _(language, field_label(error.field)),
-            "problem": error.message,
+            "problem": _(language, error.message),
         }
     return _(language, BY_CODE.get(code, BY_CODE["conflict"]))
 
@@ -131,6 +131,24 @@ FIELD_LABELS = {
     "selected": N_("Tick at least one log"),
     "community": N_("Community"),
 }
+
+
+# The ledger's own words for the refusals people meet on the pages (timebank/rules.py and
+# the use cases), so that the catalogs translate them; others are shown as they are.
+PROBLEMS = (
+    N_("must not be blank"),
+    N_("service cannot be logged in advance"),
+    N_("minutes cannot be given to oneself"),
+    N_("a team cannot be founded in the future"),
+    N_("a birth date cannot be in the future"),
+    N_("an activity has at least one attendee"),
+    N_("must not contain control characters"),
+    N_("must not contain invisible formatting characters"),
+    N_("give at least one minute"),
+    N_("tick at least one log"),
+    N_("tick at least one attendee"),
+    N_("choose a log"),
+)
 
 
 def field_label(field: str) -> str:

@@ -387,3 +387,22 @@ def test_pages_load_nothing_from_elsewhere_and_are_never_framed(world: World) ->
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["referrer-policy"] == "no-referrer"
     assert "http" not in "".join(re.findall(r'(?:src|href)="([^"]+)"', response.text))
+
+
+def test_a_rule_of_the_ledger_is_told_in_the_readers_language(world: World) -> None:
+    page = sign_in(world.client, world.tokens["volunteer"])
+    form = {
+        "csrf": csrf_of(page),
+        "team_id": str(world.care_team),
+        "service_date": "2026-12-01",  # "today" is 2026-11-20
+        "activity": "home care",
+        "hours": "1",
+    }
+
+    chinese = world.client.post("/my/log", data=form)
+    world.client.get("/language/en")
+    english = world.client.post("/my/log", data=form)
+
+    assert chinese.status_code == english.status_code == 422
+    assert "服务日期：不能提前登记服务" in chinese.text
+    assert "Service date: service cannot be logged in advance" in english.text
