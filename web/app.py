@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from importlib.resources import files
 from pathlib import Path
@@ -19,10 +21,32 @@ DOCS_ASSETS = "/static/docs"
 PACKAGED_DOCS = Path(str(files("fastapi_offline") / "static"))
 
 
+CARD_PATH = re.compile(r"/card/[^\s?#]+")
+
+
+class CardLinksHidden(logging.Filter):
+    """The access log shows `/card/…` for a card link: its path is a sign-in secret, and
+    like every token it is never logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                CARD_PATH.sub("/card/…", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def hide_card_links(logger: logging.Logger) -> None:
+    if not any(isinstance(f, CardLinksHidden) for f in logger.filters):
+        logger.addFilter(CardLinksHidden())
+
+
 def install_web(app: FastAPI) -> None:
     """Pages for people at `/`, their stylesheet, and Swagger UI at `/docs` (ReDoc at
     `/redoc`) from the `fastapi-offline` package: nothing is fetched from another host."""
     app.state.web_sessions_lock = threading.Lock()
+    hide_card_links(logging.getLogger("uvicorn.access"))
     app.mount("/static/web", StaticFiles(directory=STATIC), name="web-static")
     app.mount(DOCS_ASSETS, StaticFiles(directory=PACKAGED_DOCS), name="docs-assets")
     for router in (

@@ -208,7 +208,8 @@ async def error_page(request: Request, error: Exception) -> Response:
         message = gettext(language, BY_CODE[code]) + (f" ({fields})" if fields else "")
     else:
         message = gettext(language, BY_CODE.get(code, BY_CODE["conflict"]))
-    back = request.headers.get("referer", "/")
+    referer = request.headers.get("referer", "")
+    back = referer if referer.startswith(str(request.base_url)) else "/"
     return render(
         request,
         "error.html",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from fastapi.testclient import TestClient
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 from tests.support import TODAY
 from tests.web.conftest import World, csrf_of, sign_in
 from timebank import TimeBank
+from web.app import CardLinksHidden
 
 
 def _ledger(world: World) -> TimeBank:
@@ -406,3 +408,30 @@ def test_a_rule_of_the_ledger_is_told_in_the_readers_language(world: World) -> N
     assert chinese.status_code == english.status_code == 422
     assert "服务日期：不能提前登记服务" in chinese.text
     assert "Service date: service cannot be logged in advance" in english.text
+
+
+def test_signing_in_again_ends_the_session_before(world: World) -> None:
+    sign_in(world.client, world.tokens["volunteer"])
+    earlier = world.client.cookies.get("tb_session")
+    sign_in(world.client, world.tokens["coordinator"])
+    assert earlier is not None
+
+    world.client.cookies.set("tb_session", earlier)
+
+    assert world.client.get("/my", follow_redirects=False).headers["location"] == "/signin"
+
+
+def test_the_access_log_never_shows_a_card_links_secret() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/card/s3cr3t-Token_value", "1.1", 303),
+        None,
+    )
+
+    CardLinksHidden().filter(record)
+
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /card/… HTTP/1.1" 303'

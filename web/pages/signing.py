@@ -65,6 +65,9 @@ def _signed_in_response(request: Request, ledger: Ledger, token: str) -> Respons
     if started is None:
         return _sign_in_page(request, error=True)
     session_id, _ = started
+    earlier = request.cookies.get(SESSION_COOKIE)
+    if earlier:  # signing in again (as someone else, say) ends the session before
+        sessions_of(request).end(earlier)
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(request, response, session_id)
     return response
