@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright import sync_api
 
 from tests.acceptance.server import ADMIN_TOKEN, serving
 from tests.acceptance.test_trust_from_outside import Caller, ok
@@ -37,8 +38,6 @@ DESKTOP = {"width": 1280, "height": 900}
 # `make screenshots` sets it: the README's pictures are taken by this test, not by hand.
 SCREENSHOTS = os.environ.get("TIMEBANK_SCREENSHOTS")
 VOLUNTEERS = ("李秀英", "王建国", "张淑芬", "刘玉梅", "赵德明")
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 def _browser_missing() -> bool:
