@@ -435,3 +435,16 @@ def test_the_access_log_never_shows_a_card_links_secret() -> None:
     CardLinksHidden().filter(record)
 
     assert record.getMessage() == '127.0.0.1:5000 - "GET /card/… HTTP/1.1" 303'
+
+
+def test_an_agent_finds_the_member_they_act_for_by_name(world: World) -> None:
+    """Wang acts for Li: he finds her by name; nobody else's name is searched."""
+    card = _ledger(world).issue_card(actor_id=world.admin, member_id=world.wang)
+    assert card.token.token is not None
+    sign_in(world.client, card.token.token)
+
+    found = world.client.get("/my/give", params={"name": "l"}).text
+    nobody = world.client.get("/my/give", params={"name": "Chen"}).text
+
+    assert "转赠给 Li" in found
+    assert "没有找到" in nobody

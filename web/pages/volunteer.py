@@ -93,10 +93,7 @@ def find_someone(
     if code.strip():
         found = [reader.find_by_code(code)]
     elif name.strip():
-        me = reader.profile(visitor.viewer, visitor.actor.id)
-        close = {agent.agent_id for agent in me.agents}
-        wanted = name.strip().casefold()
-        found = [m for m in reader.member_names() if m.id in close and wanted in m.name.casefold()]
+        found = list(reader.family(visitor.viewer, name=name))
     return render(
         request,
         "give.html",
