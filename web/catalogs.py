@@ -14,6 +14,7 @@ def main() -> None:
     template = LOCALE_DIR / "messages.pot"
     babel = [sys.executable, "-m", "babel.messages.frontend"]
     extract = ["extract", "-F", "web/babel.cfg", "-k", "N_", "--no-location", "--sort-output"]
+    extract += ["--project", "timebank", "--version", "0.1.0", "--copyright-holder", "timebank"]
     subprocess.run([*babel, *extract, "-o", str(template), "."], check=True)  # noqa: S603
     for language in LANGUAGES:
         action = "update" if catalog_path(language).exists() else "init"
