@@ -179,12 +179,14 @@ def test_a_coordinator_records_an_activity_from_the_roster(world: World) -> None
             "hours": "1",
             "minutes": "30",
             "attendee": attendees,
+            "roster": attendees,
+            "own_minutes": ["", "", "45"],  # Wang, last by name, left early
         },
     )
 
     assert "活动已登记。" in response.text
     balance = world.client.get(f"/members/{world.wang}/balance", headers=world.headers("admin"))
-    assert balance.json()["earned_minutes"] == 90
+    assert balance.json()["earned_minutes"] == 45
 
 
 def test_giving_by_member_code_names_the_member_when_minutes_are_short(world: World) -> None:

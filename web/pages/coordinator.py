@@ -25,6 +25,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False, prefix="/coor
 
 TEXT = 200
 QUEUE = 100
+MAX_ROSTER = 1000
 
 
 def coordinated_teams(reader: Reader, visitor: Visitor) -> list[MemberTeam]:
@@ -134,14 +135,19 @@ def record_activity(
     service_date: Annotated[date, Form()],
     activity: Annotated[str, Form(min_length=1, max_length=TEXT)],
     attendee: Annotated[list[UUID] | None, Form()] = None,
+    roster: Annotated[list[UUID] | None, Form()] = None,
+    own_minutes: Annotated[list[str] | None, Form(max_length=MAX_ROSTER)] = None,
     hours: Hours = 0,
     minutes: Minutes = 0,
     place: Annotated[str, Form(max_length=TEXT)] = "",
     beneficiaries: Annotated[str, Form(max_length=TEXT)] = "",
 ) -> Response:
+    """One log per attendee ticked: the minutes typed beside their name, else the
+    activity's own length."""
     if not attendee:
         raise InvalidRequestError("attendees", "tick at least one attendee")
     each = minutes_of(hours, minutes)
+    typed = dict(zip(roster or [], own_minutes or [], strict=False))
     ledger.record_activity(
         actor_id=visitor.actor.id,
         team_id=team_id,
@@ -149,9 +155,22 @@ def record_activity(
         activity=activity,
         place=optional(place),
         beneficiaries=optional(beneficiaries),
-        attendees=[Attendee(member_id, each) for member_id in dict.fromkeys(attendee)],
+        attendees=[
+            Attendee(member_id, _minutes_typed(typed.get(member_id, ""), each))
+            for member_id in dict.fromkeys(attendee)
+        ],
     )
     return back_to("/coordinator", "recorded")
+
+
+def _minutes_typed(text: str, default: int) -> int:
+    """Minutes typed beside an attendee's name (digits only), or the activity's length."""
+    text = text.strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or len(text) > 5:
+        raise InvalidRequestError("minutes", "must be a whole number of minutes")
+    return int(text)
 
 
 def _period(reader: Reader, period: str) -> str:
