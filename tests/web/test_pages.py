@@ -250,6 +250,11 @@ def test_an_auditor_verifies_replays_and_exports(world: World) -> None:
     assert "未发现问题" in verified
     assert "所有账户合计 0 分钟" in replayed
     assert "下一页" in trail
+    after = re.search(r'href="/auditor/trail\?after=(\d+)"', trail)
+    assert after is not None
+    second = world.client.get("/auditor/trail", params={"after": after.group(1)}).text
+    assert "第一页" in second
+    assert f"<td>{int(after.group(1)) + 1}</td>" in second  # the page after the first
     assert export.headers["content-disposition"].startswith("attachment")
     assert '"checkpoint"' in export.text.splitlines()[-1]
 
