@@ -11,6 +11,8 @@ from tests.support import TODAY
 from tests.web.conftest import World, csrf_of, sign_in
 from timebank import TimeBank
 from web.app import CardLinksHidden
+from web.auth import PageRoute
+from web.pages import admin, auditor, coordinator, signing, volunteer
 
 
 def _ledger(world: World) -> TimeBank:
@@ -455,3 +457,44 @@ def test_an_agent_finds_the_member_they_act_for_by_name(world: World) -> None:
 
     assert "转赠给 Li" in found
     assert "没有找到" in nobody
+
+
+def test_no_bad_input_makes_a_page_fail(world: World) -> None:
+    """Every page route, given nonsense by each kind of reader: a clear answer, never a 500."""
+    routes = [
+        (method, route.path)
+        for pages in (signing, volunteer, coordinator, auditor, admin)
+        for route in pages.router.routes
+        if isinstance(route, PageRoute) and route.path != "/signout"  # stays signed in
+        for method in route.methods or ()
+    ]
+    junk = {
+        "team_id": "x",
+        "log": "00000000-0000-0000-0000-00000000000z",
+        "selected": "nope",
+        "hours": "-1",
+        "minutes": "99",
+        "service_date": "1800-13-45",
+        "activity": "\u202e",
+        "name": "",
+        "code": "?",
+        "after": "-3",
+        "period": "2026-W99",
+        "as_of": "soon",
+        "action": "approve_selected",
+        "member_id": "1",
+        "to_member_id": "",
+        "role": "emperor",
+    }
+    assert len(routes) > 20
+    for role in ("volunteer", "coordinator", "auditor", "admin"):
+        world.client.cookies.clear()
+        page = sign_in(world.client, world.tokens[role])
+        for method, path in routes:
+            url = re.sub(r"\{[^}]+\}", "not-an-id", path)
+            if method == "GET":
+                response = world.client.get(url, params=junk)
+            else:
+                response = world.client.post(url, data={**junk, "csrf": csrf_of(page)})
+            assert response.status_code < 500, (role, method, path, response.text[:300])
+        assert world.client.get("/").url.path != "/signin"  # nonsense signed nobody out
