@@ -261,17 +261,17 @@ Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
 def _localised(handler: Handler) -> Handler:
     """The same body, its `message` in the reader's language when Accept-Language asks for
     one the pages have (web.messages; members named by name); the `code` never changes.
-    Without the header the message stays as it was."""
+    Without the header, or for another language, the message stays as it was."""
 
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         response = await handler(request, exc)
-        asked = request.headers.get("accept-language")
-        if not asked:
+        language = from_accept_language(request.headers.get("accept-language"))
+        if language is None:
             return response
         body = json.loads(bytes(response.body))
         code = body["error"]["code"]
         body["error"]["message"] = await run_in_threadpool(
-            localised_message, request, exc, code, from_accept_language(asked)
+            localised_message, request, exc, code, language
         )
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         return JSONResponse(body, status_code=response.status_code, headers=headers)

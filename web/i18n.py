@@ -44,16 +44,16 @@ def gettext(language: str, message: str) -> str:
     return translations(language).gettext(message)
 
 
-def from_accept_language(header: str | None) -> str:
+def from_accept_language(header: str | None) -> str | None:
     """The first language of an Accept-Language header that has a catalog: zh-CN,
-    zh-Hans and zh go to Simplified Chinese, en-* to English; nothing known: the default."""
+    zh-Hans and zh go to Simplified Chinese, en-* to English; None when none has one."""
     for part in (header or "").split(","):
         tag = part.split(";")[0].strip().lower()
         if tag.startswith("zh"):
             return "zh_Hans"
         if tag.startswith("en"):
             return "en"
-    return DEFAULT_LANGUAGE
+    return None
 
 
 def chosen_language(cookie: str | None) -> str:

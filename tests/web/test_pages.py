@@ -294,10 +294,14 @@ def test_the_api_error_message_follows_accept_language(world: World) -> None:
         "/transfers", json=body, headers={**headers, "Accept-Language": "zh-CN,zh;q=0.9"}
     ).json()
     plain = world.client.post("/transfers", json=body, headers=headers).json()
+    french = world.client.post(
+        "/transfers", json=body, headers={**headers, "Accept-Language": "fr-FR"}
+    ).json()
 
     assert chinese["error"]["code"] == plain["error"]["code"] == "insufficient_minutes"
     assert chinese["error"]["message"] == "Li的可用时长只有 2小时20分，不能用 100小时。"
     assert "140 minutes available" in plain["error"]["message"]
+    assert french == plain  # no catalog for it: the message as it always was
 
 
 def test_redoc_comes_from_this_server_too(client: TestClient) -> None:
