@@ -502,3 +502,13 @@ def test_no_bad_input_makes_a_page_fail(world: World) -> None:
                 response = world.client.post(url, data={**junk, "csrf": csrf_of(page)})
             assert response.status_code < 500, (role, method, path, response.text[:300])
         assert world.client.get("/").url.path != "/signin"  # nonsense signed nobody out
+
+
+def test_minutes_that_will_expire_are_shown_with_their_day(world: World) -> None:
+    ledger = _ledger(world)
+    ledger.adopt_policy(actor_id=world.admin, changes={"expiry_months": 12}, reason="城市规定")
+    ledger.approve_service(actor_id=world.coordinator, service_log_id=world.pending_log)
+
+    page = sign_in(world.client, world.tokens["volunteer"])
+
+    assert re.search(r'data-test="expiring">即将过期： 2027-11-20 过期 45分钟<', page)
