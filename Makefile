@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast lint install clean bench
+.PHONY: run test test-fast lint install clean bench screenshots
 
 run: $(VENV)/.installed
 	$(BIN)/timebank serve
@@ -25,6 +25,10 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null || echo "wrk not found (apt-get install wrk): the Python load generator is used"
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The README's screenshots of the pages, in Chinese, taken by the browser tests.
+screenshots: $(VENV)/.installed
+	TIMEBANK_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/web/test_browser.py
 
 install: $(VENV)/.installed
 

@@ -35,6 +35,7 @@ from projections.queries import Reader
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
 from timebank.application import TimeBank
+from web.app import install_web
 
 LOG = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ def create_app(
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by web.app from a package, not from a CDN
+        redoc_url=None,
         dependencies=[Depends(one_value_per_query_parameter)],
     )
     app.state.settings = settings
@@ -126,6 +129,7 @@ def create_app(
         checkpoints.router,
     ):
         app.include_router(router)
+    install_web(app)
     return app
 
 

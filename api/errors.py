@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from eventsourcing.persistence import OperationalError
@@ -10,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from projections.periods import PeriodError
@@ -26,6 +29,8 @@ from timebank.errors import (
     PermissionDeniedError,
     TimebankError,
 )
+from web.i18n import from_accept_language
+from web.messages import localised_message
 
 RETRY_AFTER_SECONDS = "1"
 
@@ -159,11 +164,16 @@ _HTTP_CODES = {
 }
 
 
-async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
-    status = next(
+def ledger_status(exc: Exception) -> int:
+    """The HTTP status of a refusal of the ledger (the pages show the same)."""
+    return next(
         (_LEDGER_STATUSES[kind] for kind in type(exc).__mro__ if kind in _LEDGER_STATUSES),
         409,
     )
+
+
+async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
+    status = ledger_status(exc)
     code = exc.code if isinstance(exc, TimebankError) else "conflict"
     message, details = str(exc), None
     if isinstance(exc, InvalidRequestError):
@@ -245,13 +255,40 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+def _localised(handler: Handler) -> Handler:
+    """The same body, its `message` in the reader's language when Accept-Language asks for
+    one the pages have (web.messages; members named by name); the `code` never changes.
+    Without the header, or for another language, the message stays as it was."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        response = await handler(request, exc)
+        language = from_accept_language(request.headers.get("accept-language"))
+        if language is None:
+            return response
+        body = json.loads(bytes(response.body))
+        code = body["error"]["code"]
+        body["error"]["message"] = await run_in_threadpool(
+            localised_message, request, exc, code, language
+        )
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return JSONResponse(body, status_code=response.status_code, headers=headers)
+
+    return handle
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(TimebankError, _ledger_error)
-    app.add_exception_handler(UnauthenticatedError, _unauthenticated)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(InvalidQueryError, _invalid_query)
-    app.add_exception_handler(CursorError, _invalid_query)
-    app.add_exception_handler(StaleViewsError, _stale_views)
-    app.add_exception_handler(PeriodError, _invalid_query)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _store_unavailable)
+    for kind, handler in (
+        (TimebankError, _ledger_error),
+        (UnauthenticatedError, _unauthenticated),
+        (RequestValidationError, _invalid_request),
+        (InvalidQueryError, _invalid_query),
+        (CursorError, _invalid_query),
+        (StaleViewsError, _stale_views),
+        (PeriodError, _invalid_query),
+        (StarletteHTTPException, _http_error),
+        (OperationalError, _store_unavailable),
+    ):
+        app.add_exception_handler(kind, _localised(handler))

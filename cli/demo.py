@@ -107,6 +107,10 @@ def _report(summary: Summary, events: int, seconds: float, today: date) -> None:
     echo("Tokens (shown once: the ledger keeps only their digests):")
     for token in s.tokens:
         echo(f"  {token.role:<12} {token.member_id}  {token.name}  {token.token}")
+    echo("")
+    echo("Open the web app in a browser (after `timebank serve`) with a sign-in link per role:")
+    for token in s.tokens:
+        echo(f"  {token.role:<12} {token.name}  {BASE_URL}/card/{token.token}")
     tokens = {t.role: t for t in s.tokens}
     month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     volunteer = tokens["volunteer"]

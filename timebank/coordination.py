@@ -327,6 +327,10 @@ class CoordinatorWork(Ledger):
             held = changed.get(account_id)
             account = held if isinstance(held, Account) else self._account(log.volunteer_id)
             self._credit(account, actor, log)
+            # Saved in order: this approval, then the account's credits (moved after it),
+            # so that every credit follows the approval that backs it, as verify reads.
+            changed[log.id] = log
+            changed.pop(account_id, None)
             changed[account_id] = account
             outcome = "approved"
         elif decision.action == "reject":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Row, select, tuple_
 
 from projections.queries.base import ReaderBase
 from projections.queries.records import (
@@ -88,6 +89,50 @@ class LogReads(ReaderBase):
 
     # Redemptions, transfers, credentials -------------------------------------------------------
 
+    def redemptions(
+        self,
+        viewer: Viewer,
+        *,
+        status: str | None = None,
+        member_id: UUID | None = None,
+        limit: int = 100,
+    ) -> list[RedemptionRecord]:
+        """The redemptions the reader may see (their own and those of members they act
+        for, their teams' for coordinators, all for auditors and admins), oldest first."""
+        c = redemptions.c
+        day = self.today()
+        with self.store.read() as conn:
+            visible = parties_clause(
+                viewer,
+                coordinated(conn, viewer, day),
+                principals(conn, viewer, day),
+                people=(c.member_id, c.requested_by),
+                team=c.team_id,
+            )
+            query = select(redemptions).where(visible)
+            if status is not None:
+                query = query.where(c.status == status)
+            if member_id is not None:
+                query = query.where(c.member_id == member_id)
+            rows = conn.execute(query.order_by(c.requested_at, c.redemption_id).limit(limit)).all()
+        return [self._redemption(row) for row in rows]
+
+    def _redemption(self, row: Row[Any]) -> RedemptionRecord:
+        return RedemptionRecord(
+            row.redemption_id,
+            row.member_id,
+            row.team_id,
+            row.service,
+            row.minutes,
+            row.status,
+            self._open_optional(row.reason),
+            row.requested_by,
+            row.consent,
+            row.consented_by,
+            row.requested_at,
+            row.updated_at,
+        )
+
     def redemption(self, viewer: Viewer, redemption_id: UUID) -> RedemptionRecord:
         """Seen by its member (and their agent), whoever asked for it, the coordinators of
         the delivering team, auditors and admins."""
@@ -104,20 +149,7 @@ class LogReads(ReaderBase):
                 people=(row.member_id, row.requested_by),
                 team=row.team_id,
             )
-        return RedemptionRecord(
-            row.redemption_id,
-            row.member_id,
-            row.team_id,
-            row.service,
-            row.minutes,
-            row.status,
-            self._open_optional(row.reason),
-            row.requested_by,
-            row.consent,
-            row.consented_by,
-            row.requested_at,
-            row.updated_at,
-        )
+        return self._redemption(row)
 
     def transfer(self, viewer: Viewer, transfer_id: UUID) -> TransferRecord:
         """Seen by its giver and receiver (and their agents), auditors and admins."""

@@ -6,7 +6,7 @@ import json
 import unicodedata
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from projections.balances import balances, statement_lines
 from projections.members import agents, member_roles, members
@@ -277,6 +277,29 @@ class MemberReads(ReaderBase):
                 .where(member_roles.c.role == "admin")
             )
             return [MemberName(row[0], self._open(row[1])) for row in conn.execute(query)]
+
+    def family(self, viewer: Viewer, *, name: str = "") -> list[MemberName]:
+        """The members the reader acts for and those who act for them today (家属代办),
+        whose name holds the text, by name: whom a member gives minutes to, found by name
+        within what they may see."""
+        day = self.today()
+        with self.store.read() as conn:
+            acting = select(agents.c.member_id, agents.c.agent_id).where(
+                or_(agents.c.member_id == viewer.id, agents.c.agent_id == viewer.id),
+                agents.c.since <= day,
+                or_(agents.c.until.is_(None), agents.c.until > day),
+            )
+            close = {other for pair in conn.execute(acting) for other in pair if other != viewer.id}
+            rows = conn.execute(
+                select(members.c.member_id, members.c.name).where(members.c.member_id.in_(close))
+            ).all()
+        wanted = unicodedata.normalize("NFC", name.strip()).casefold()
+        found = [
+            MemberName(ident, opened)
+            for ident, sealed in rows
+            if wanted in (opened := self._open(sealed)).casefold()
+        ]
+        return sorted(found, key=lambda m: (m.name, str(m.id)))
 
     def may_read_member(self, viewer: Viewer, member_id: UUID) -> bool:
         with self.store.read() as conn:

@@ -95,6 +95,8 @@ def test_a_small_demo_prints_a_token_per_role_and_what_to_try(ledger_url: str) -
         "http://127.0.0.1:8000/audit/verify",
         f"timebank rankings --period {last_month}",
         "timebank verify",
+        f"http://127.0.0.1:8000/card/{volunteer_token}",
+        f"http://127.0.0.1:8000/card/{tokens['admin'][2]}",
     ):
         assert command in result.output
 

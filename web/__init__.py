@@ -1,0 +1,1 @@
+"""Server-rendered pages over the same ledger, reads and rules as the JSON API."""
