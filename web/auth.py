@@ -83,7 +83,7 @@ def sessions_of(request: Request) -> Sessions:
         sessions: Sessions | None = getattr(state, "web_sessions", None)
         if sessions is None:
             runner: ProjectionRunner = state.projections
-            sessions = Sessions(runner.store.engine)
+            sessions = Sessions(runner.store.engine, writes=runner.store.write)
             state.web_sessions = sessions
         return sessions
 

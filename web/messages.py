@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.persistence import OperationalError
 from fastapi import Request
 
-from projections.queries import Reader
+from timebank.application import TimeBank
 from timebank.errors import (
     BalanceCapExceededError,
     DailyLimitExceededError,
@@ -196,15 +196,16 @@ DONE = {
 
 def localised_message(request: Request, error: Exception, code: str, language: str) -> str:
     """The JSON API's `message` in a language, naming the member where the refusal is
-    about one (read from the views; runs in a worker thread)."""
-    reader: Reader | None = getattr(request.app.state, "reader", None)
+    about one (read from the ledger itself, which already holds a member the views may
+    not have folded yet; runs in a worker thread)."""
+    ledger: TimeBank | None = getattr(request.app.state, "ledger", None)
 
     def names(member_id: UUID) -> str | None:
-        if reader is None:
+        if ledger is None:
             return None
         try:
-            return next((m.name for m in reader.member_names() if m.id == member_id), None)
-        except OperationalError:
+            return ledger.get_member(member_id).name
+        except (NotFoundError, OperationalError):
             return None
 
     return describe(error, code, language, names)

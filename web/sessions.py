@@ -11,10 +11,23 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import Column, Engine, Float, MetaData, String, Table, delete, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+)
 
 SESSION_COOKIE = "tb_session"
 SESSION_SECONDS = 8 * 3600  # a working day at the service counter
@@ -47,10 +60,21 @@ def _digest(session_id: str) -> str:
 class Sessions:
     """The sessions of one store."""
 
-    def __init__(self, engine: Engine, *, seconds: int = SESSION_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        writes: Callable[[], AbstractContextManager[Connection]] | None = None,
+        seconds: int = SESSION_SECONDS,
+    ) -> None:
+        """`writes` opens a transaction that holds the write lock from its start (the view
+        store's writer): a SQLite transaction that read first and wrote second would be
+        refused at once, "database is locked", whenever the views' writer wrote between."""
         self.engine = engine
+        self.writes = writes or engine.begin
         self.seconds = seconds
-        _METADATA.create_all(engine, checkfirst=True)
+        with self.writes() as conn:
+            _METADATA.create_all(conn, checkfirst=True)
 
     def start(self, member_id: UUID, credential_id: UUID | None) -> tuple[str, Session]:
         """A new session: its id (for the cookie only) and what it holds."""
@@ -58,7 +82,7 @@ class Sessions:
         session = Session(
             member_id, credential_id, secrets.token_urlsafe(32), time.time() + self.seconds
         )
-        with self.engine.begin() as conn:
+        with self.writes() as conn:
             # Ended sessions go whenever a new one starts: the table stays small.
             conn.execute(delete(web_sessions).where(web_sessions.c.expires_at < time.time()))
             conn.execute(
@@ -84,5 +108,5 @@ class Sessions:
         return Session(UUID(row.member_id), credential, row.csrf, row.expires_at)
 
     def end(self, session_id: str) -> None:
-        with self.engine.begin() as conn:
+        with self.writes() as conn:
             conn.execute(delete(web_sessions).where(web_sessions.c.digest == _digest(session_id)))
