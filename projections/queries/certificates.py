@@ -125,12 +125,19 @@ class CertificateReads(ReaderBase):
     def verify_certificate(self, code: str) -> Verification:
         """Public: what the certificate of this code states, and whether it still holds.
         An unknown code is NotFoundError."""
+        found = self.verification(code)
+        if found is None:
+            raise NotFoundError("certificate", code)
+        return found
+
+    def verification(self, code: str) -> Verification | None:
+        """`verify_certificate`, with None for an unknown code."""
         with self.store.read() as conn:
             row = conn.execute(
                 select(certificates).where(certificates.c.code == normalised_code(code))
             ).first()
             if row is None:
-                raise NotFoundError("certificate", code)
+                return None
             superseded = self._superseded(conn, [row.certificate_id])
         status, when = _status(row, superseded.get(row.certificate_id))
         return Verification(
