@@ -25,6 +25,7 @@ from api.routers import (
     policy,
     rankings,
     redemptions,
+    reports,
     service_logs,
     teams,
     tokens,
@@ -125,6 +126,7 @@ def create_app(
         audit.router,
         checkpoints.router,
         certificates.router,
+        reports.router,
     ):
         app.include_router(router)
     return app

@@ -147,3 +147,15 @@ class HonourWallQuery(Request):
     )
     format: Literal["html", "pdf"] = Field("html", description="`html` (default) or `pdf`.")
     language: Literal["zh", "en"] = Field("zh", description="`zh` (default) or `en`.")
+
+
+class ReportOut(Response):
+    report: str = Field(description="Which report.")
+    title: str
+    position: int = Field(
+        description="The ledger position it was computed at: reports of the same position "
+        "agree, and `timebank replay` reproduces them."
+    )
+    parameters: dict[str, str]
+    columns: list[str]
+    items: list[dict[str, int | str]]

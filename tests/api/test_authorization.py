@@ -365,6 +365,22 @@ TABLE: dict[str, Call] = {
     "GET /verify/{code}": Call(
         "GET", lambda w: f"/verify/{_certificate(w)[1]}", no_body, (200, 200, 200, 200, 200, 200)
     ),
+    # Reports: whole tables at one position, under the rules of the lists they come from.
+    "GET /reports/team-rankings": Call(
+        "GET", lambda w: "/reports/team-rankings", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    "GET /reports/volunteer-rankings": Call(
+        "GET", lambda w: "/reports/volunteer-rankings", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    "GET /reports/members/{member_id}/statement": Call(
+        "GET",
+        lambda w: f"/reports/members/{w.volunteer}/statement?format=csv",
+        no_body,
+        (401, 200, 403, 200, 200, 200),
+    ),
+    "GET /reports/service-logs": Call(
+        "GET", lambda w: "/reports/service-logs", no_body, (401, 200, 200, 200, 200, 200)
+    ),
 }
 
 

@@ -1,0 +1,270 @@
+"""Reports a street office files: whole tables read at one position of the ledger.
+
+Each report is read whole (not a page) by the reads every list uses, under the same rule of
+who may read what, and states the log position its views had reached: two reports of the
+same position agree, and `timebank replay` reproduces any of them. The position is read
+before and after the report; a report the views' writer moved under is read again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from projections.periods import Period
+from projections.queries import Reader
+from projections.store import VIEWS
+from projections.visibility import Viewer
+from timebank.errors import ConcurrencyError
+
+T = TypeVar("T")
+Value = int | str
+
+_ALL = 1_000_000  # a report holds every row
+_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class Report:
+    """A table with the position of the ledger it was computed at."""
+
+    name: str
+    title: str
+    position: int
+    parameters: dict[str, str]
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Value, ...], ...]
+
+    def items(self) -> list[dict[str, Value]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "report": self.name,
+            "title": self.title,
+            "position": self.position,
+            "parameters": self.parameters,
+            "columns": list(self.columns),
+            "items": self.items(),
+        }
+
+
+def hours(minutes: int) -> str:
+    """`12:05`: whole hours and minutes, as a time sheet writes them."""
+    sign = "-" if minutes < 0 else ""
+    whole, rest = divmod(abs(minutes), 60)
+    return f"{sign}{whole}:{rest:02d}"
+
+
+def at_one_position(reader: Reader, compute: Callable[[], T]) -> tuple[int, T]:
+    """What `compute` reads, and the views' position it was read at."""
+    for _ in range(_ATTEMPTS):
+        before = reader.store.positions()[VIEWS]
+        result = compute()
+        if reader.store.positions()[VIEWS] == before:
+            return before, result
+    raise ConcurrencyError(_ATTEMPTS)
+
+
+def team_rankings(
+    reader: Reader, viewer: Viewer, period: Period, *, community: str | None = None
+) -> Report:
+    """Teams by approved minutes in the period: volunteers, person-times (人次), sessions
+    (场次)."""
+    position, ranks = at_one_position(
+        reader,
+        lambda: reader.team_rankings(viewer, period, community=community, limit=_ALL).items,
+    )
+    return Report(
+        name="team-rankings",
+        title=f"Team rankings, {period.name}",
+        position=position,
+        parameters=_given(period=period.name, community=community),
+        columns=(
+            "rank",
+            "team_id",
+            "team",
+            "community",
+            "minutes",
+            "hours",
+            "volunteers",
+            "person_times",
+            "sessions",
+        ),
+        rows=tuple(
+            (
+                r.rank,
+                str(r.team_id),
+                r.name,
+                r.community,
+                r.minutes,
+                hours(r.minutes),
+                r.volunteers,
+                r.person_times,
+                r.sessions,
+            )
+            for r in ranks
+        ),
+    )
+
+
+def volunteer_rankings(
+    reader: Reader,
+    viewer: Viewer,
+    period: Period,
+    *,
+    team_id: UUID | None = None,
+    community: str | None = None,
+) -> Report:
+    """Volunteers by approved minutes in the period, named as the reader may see them."""
+    position, ranks = at_one_position(
+        reader,
+        lambda: (
+            reader.volunteer_rankings(
+                viewer, period, team_id=team_id, community=community, limit=_ALL
+            ).items
+        ),
+    )
+    return Report(
+        name="volunteer-rankings",
+        title=f"Volunteer rankings, {period.name}",
+        position=position,
+        parameters=_given(period=period.name, team_id=team_id, community=community),
+        columns=("rank", "member_id", "volunteer", "minutes", "hours", "person_times", "sessions"),
+        rows=tuple(
+            (
+                r.rank,
+                "" if r.member_id is None else str(r.member_id),
+                r.name,
+                r.minutes,
+                hours(r.minutes),
+                r.person_times,
+                r.sessions,
+            )
+            for r in ranks
+        ),
+    )
+
+
+def statement(reader: Reader, viewer: Viewer, member_id: UUID) -> Report:
+    """Every posting that changed the member's balance, with the balance after it."""
+
+    def read() -> tuple[str, list[Any]]:
+        name = reader.profile(viewer, member_id).name
+        lines: list[Any] = []
+        after: int | None = 0
+        while after is not None:
+            page = reader.statement(viewer, member_id, after=after, limit=500)
+            lines.extend(page.items)
+            after = page.next_after
+        return name, lines
+
+    position, (name, lines) = at_one_position(reader, read)
+    return Report(
+        name="statement",
+        title=f"Statement of {name}",
+        position=position,
+        parameters=_given(member_id=member_id),
+        columns=(
+            "position",
+            "recorded_at",
+            "kind",
+            "minutes",
+            "balance_minutes",
+            "service_date",
+            "activity",
+            "team",
+            "counterparty",
+        ),
+        rows=tuple(
+            (
+                line.position,
+                line.recorded_at.isoformat(),
+                line.kind,
+                line.minutes,
+                line.balance_minutes,
+                "" if line.service_date is None else line.service_date.isoformat(),
+                line.activity or "",
+                line.team_name or "",
+                line.counterparty_name or line.counterparty,
+            )
+            for line in lines
+        ),
+    )
+
+
+def service_logs(
+    reader: Reader,
+    viewer: Viewer,
+    *,
+    team_id: UUID | None = None,
+    status: str | None = None,
+    served_from: date | None = None,
+    served_until: date | None = None,
+) -> Report:
+    """The service logs the reader may see, by team, status and service-date range, in
+    the order they were recorded."""
+
+    def read() -> list[Any]:
+        logs: list[Any] = []
+        after: UUID | None = None
+        while True:
+            page = reader.service_logs(
+                viewer,
+                status=status,
+                team_id=team_id,
+                served_from=served_from,
+                served_until=served_until,
+                after=after,
+                limit=500,
+            )
+            logs.extend(page.items)
+            if page.next_after is None:
+                return logs
+            after = page.next_after
+
+    position, logs = at_one_position(reader, read)
+    return Report(
+        name="service-logs",
+        title="Service logs",
+        position=position,
+        parameters=_given(
+            team_id=team_id, status=status, served_from=served_from, served_until=served_until
+        ),
+        columns=(
+            "log_id",
+            "service_date",
+            "volunteer",
+            "team",
+            "activity",
+            "minutes",
+            "approved_minutes",
+            "status",
+            "recorded_at",
+        ),
+        rows=tuple(
+            (
+                str(log.id),
+                log.service_date.isoformat(),
+                log.volunteer_name,
+                log.team_name,
+                log.activity,
+                log.minutes,
+                "" if log.approved_minutes is None else log.approved_minutes,
+                log.status,
+                log.recorded_at.isoformat(),
+            )
+            for log in logs
+        ),
+    )
+
+
+def _given(**parameters: object) -> dict[str, str]:
+    return {
+        name: value.isoformat() if isinstance(value, date) else str(value)
+        for name, value in parameters.items()
+        if value is not None
+    }
