@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query
+from fastapi.responses import HTMLResponse
 from fastapi.responses import Response as RawResponse
 
 from api.bodies import StrictJSONRoute
 from api.certificate_schemas import (
+    HonourWallQuery,
     LogReportQuery,
     RankingReportQuery,
     ReportFormat,
@@ -19,6 +21,7 @@ from api.certificate_schemas import (
     VolunteerReportQuery,
 )
 from api.dependencies import Reads, ViewerOf
+from api.documents.honour_wall import honour_wall_html, honour_wall_pdf
 from api.documents.tables import CSV_TYPE, XLSX_TYPE, file_name, to_csv, to_xlsx
 from api.errors import error_responses
 from projections.periods import parse_period
@@ -145,3 +148,40 @@ def service_log_report(
         served_until=query.served_until,
     )
     return _answer(report, query.format, accept)
+
+
+@router.get(
+    "/honour-wall",
+    response_class=HTMLResponse,
+    responses={
+        **error_responses(404),
+        200: {"content": {"text/html": {}, "application/pdf": {}}, "description": "The wall."},
+    },
+    summary="The honour wall (光荣榜) of a team or community for a period, as a page or PDF "
+    "(members)",
+)
+def honour_wall(
+    reader: Reads, viewer: ViewerOf, query: Annotated[HonourWallQuery, Query()]
+) -> RawResponse:
+    """The period's volunteers with approved service, ranked by hours, with their star
+    levels; named as the rankings name them (匿名志愿者 for those who chose so)."""
+    wall = reports.honour_wall(
+        reader,
+        viewer,
+        parse_period(query.period),
+        team_id=query.team_id,
+        community=query.community,
+    )
+    if query.format == "pdf":
+        return RawResponse(
+            honour_wall_pdf(wall, query.language),
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="honour-wall-{wall.period}.pdf"',
+                "X-Ledger-Position": str(wall.position),
+            },
+        )
+    return HTMLResponse(
+        honour_wall_html(wall, query.language),
+        headers={"X-Ledger-Position": str(wall.position)},
+    )

@@ -14,11 +14,16 @@ from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
+from sqlalchemy import select
+
+from projections.balances import balances
 from projections.periods import Period
 from projections.queries import Reader
 from projections.store import VIEWS
 from projections.visibility import Viewer
 from timebank.errors import ConcurrencyError
+from timebank.ledger import SYSTEM_ACTOR_ID
+from timebank.stars import star_level
 
 T = TypeVar("T")
 Value = int | str
@@ -268,3 +273,81 @@ def _given(**parameters: object) -> dict[str, str]:
         for name, value in parameters.items()
         if value is not None
     }
+
+
+@dataclass(frozen=True)
+class Honoured:
+    """One volunteer on an honour wall: their rank and hours in the period, and their star
+    level (星级) from lifetime approved hours under the rules of the day."""
+
+    rank: int
+    name: str
+    minutes: int
+    stars: int
+
+
+@dataclass(frozen=True)
+class HonourWall:
+    title: str
+    period: str
+    scope: str  # the team's or community's name, or "" for every team
+    position: int
+    honoured: tuple[Honoured, ...]
+
+
+def honour_wall(
+    reader: Reader,
+    viewer: Viewer,
+    period: Period,
+    *,
+    team_id: UUID | None = None,
+    community: str | None = None,
+    top: int = 50,
+) -> HonourWall:
+    """The period's volunteers with approved service, ranked, named as the rankings name
+    them to the reader (匿名志愿者 for those who chose so), with their star levels."""
+    everyone = Viewer(SYSTEM_ACTOR_ID, sees_everything=True)
+
+    def read() -> tuple[list[Any], list[Any], dict[UUID, int], tuple[int, ...], str]:
+        shown = reader.volunteer_rankings(
+            viewer, period, team_id=team_id, community=community, limit=top
+        ).items
+        # The same ranking, in the same order, with every id: for the star levels only.
+        full = reader.volunteer_rankings(
+            everyone, period, team_id=team_id, community=community, limit=top
+        ).items
+        ids = [rank.member_id for rank in full if rank.member_id is not None]
+        with reader.store.read() as conn:
+            earned = dict(
+                conn.execute(
+                    select(balances.c.member_id, balances.c.earned).where(
+                        balances.c.member_id.in_(ids)
+                    )
+                ).all()
+            )
+            ladder = reader.rules_on(reader.today(), conn).star_ladder_hours
+        scope = ""
+        if team_id is not None:
+            scope = reader.team(everyone, team_id).name
+        elif community is not None:
+            scope = community
+        return shown, full, earned, ladder, scope
+
+    position, (shown, full, earned, ladder, scope) = at_one_position(reader, read)
+    honoured = tuple(
+        Honoured(
+            rank=seen.rank,
+            name=seen.name,
+            minutes=seen.minutes,
+            stars=star_level(int(earned.get(whole.member_id, 0)), ladder),
+        )
+        for seen, whole in zip(shown, full, strict=True)
+        if seen.minutes > 0
+    )
+    return HonourWall(
+        title="光荣榜",
+        period=period.name,
+        scope=scope,
+        position=position,
+        honoured=honoured,
+    )

@@ -381,6 +381,9 @@ TABLE: dict[str, Call] = {
     "GET /reports/service-logs": Call(
         "GET", lambda w: "/reports/service-logs", no_body, (401, 200, 200, 200, 200, 200)
     ),
+    "GET /reports/honour-wall": Call(
+        "GET", lambda w: "/reports/honour-wall", no_body, (401, 200, 200, 200, 200, 200)
+    ),
 }
 
 
