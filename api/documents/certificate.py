@@ -13,7 +13,7 @@ from typing import Literal
 
 import segno
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from api.documents.fonts import cjk_font
@@ -137,6 +137,8 @@ def certificate_pdf(record: CertificateRecord, *, language: Language, public_url
         ),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
+        # Chinese breaks between any two characters, not only at spaces.
+        wrapmode=WrapMode.CHAR if language == "zh" else WrapMode.WORD,
     )
     pdf.ln(4)
 
