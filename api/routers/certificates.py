@@ -201,8 +201,13 @@ def verify(code: Code, request: Request) -> VerificationOut:
 
 @router.get(
     "/verify/{code}",
-    response_class=HTMLResponse,
-    responses={404: {"description": "No certificate has this code (a page saying so)."}},
+    responses={
+        200: {"content": {"text/html": {}}, "description": "The verification page."},
+        404: {
+            "content": {"text/html": {}},
+            "description": "No certificate has this code (a page saying so).",
+        },
+    },
     summary="The verification page a certificate's QR code leads to (anyone)",
 )
 def verification_page_of(

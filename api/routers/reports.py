@@ -152,7 +152,6 @@ def service_log_report(
 
 @router.get(
     "/honour-wall",
-    response_class=HTMLResponse,
     responses={
         **error_responses(404),
         200: {"content": {"text/html": {}, "application/pdf": {}}, "description": "The wall."},
