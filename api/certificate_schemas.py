@@ -159,3 +159,18 @@ class ReportOut(Response):
     parameters: dict[str, str]
     columns: list[str]
     items: list[dict[str, int | str]]
+
+
+class PairingReportQuery(ReportQuery):
+    team_id: UUID | None = None
+    community: str | None = Field(None, max_length=MAX_NAME_LENGTH)
+    active: bool = Field(True, description="Only the pairings in force today.")
+    period: str = Field(
+        "all", pattern=PERIOD_PATTERN, description="Which visits to count: all, YYYY, YYYY-MM."
+    )
+
+
+class CareGapReportQuery(ReportQuery):
+    days: int = Field(7, ge=1, le=366, description="Nobody visited within this many days.")
+    team_id: UUID | None = None
+    community: str | None = Field(None, max_length=MAX_NAME_LENGTH)

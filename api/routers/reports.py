@@ -12,8 +12,10 @@ from fastapi.responses import Response as RawResponse
 
 from api.bodies import StrictJSONRoute
 from api.certificate_schemas import (
+    CareGapReportQuery,
     HonourWallQuery,
     LogReportQuery,
+    PairingReportQuery,
     RankingReportQuery,
     ReportFormat,
     ReportOut,
@@ -184,3 +186,42 @@ def honour_wall(
         honour_wall_html(wall, query.language),
         headers={"X-Ledger-Position": str(wall.position)},
     )
+
+
+@router.get(
+    "/pairings",
+    response_model=ReportOut,
+    summary="Care pairings with their visits in a period (as GET /pairings: who may see them)",
+)
+def pairing_report(
+    reader: Reads,
+    viewer: ViewerOf,
+    query: Annotated[PairingReportQuery, Query()],
+    accept: Accept = None,
+) -> Any:
+    report = reports.pairings(
+        reader,
+        viewer,
+        parse_period(query.period),
+        team_id=query.team_id,
+        community=query.community,
+        active=query.active,
+    )
+    return _answer(report, query.format, accept)
+
+
+@router.get(
+    "/care-gaps",
+    response_model=ReportOut,
+    summary="The elders nobody visited in the last N days (as GET /pairings/care-gaps)",
+)
+def care_gap_report(
+    reader: Reads,
+    viewer: ViewerOf,
+    query: Annotated[CareGapReportQuery, Query()],
+    accept: Accept = None,
+) -> Any:
+    report = reports.care_gaps(
+        reader, viewer, days=query.days, team_id=query.team_id, community=query.community
+    )
+    return _answer(report, query.format, accept)

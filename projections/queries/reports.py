@@ -351,3 +351,88 @@ def honour_wall(
         position=position,
         honoured=honoured,
     )
+
+
+_PAIRING_COLUMNS = (
+    "pairing_id",
+    "team",
+    "community",
+    "elder",
+    "volunteer",
+    "since",
+    "until",
+    "last_visit",
+    "visits",
+    "minutes",
+)
+
+
+def _pairing_rows(found: list[Any]) -> tuple[tuple[Value, ...], ...]:
+    return tuple(
+        (
+            str(p.id),
+            p.team_name,
+            p.community,
+            p.beneficiary_name,
+            p.volunteer_name or "",
+            p.since.isoformat(),
+            "" if p.until is None else p.until.isoformat(),
+            "" if p.last_visit is None else p.last_visit.isoformat(),
+            p.visits,
+            p.minutes,
+        )
+        for p in found
+    )
+
+
+def pairings(
+    reader: Reader,
+    viewer: Viewer,
+    period: Period,
+    *,
+    team_id: UUID | None = None,
+    community: str | None = None,
+    active: bool = True,
+) -> Report:
+    """Care pairings (结对) with their visits and minutes in the period, and the last visit."""
+    position, found = at_one_position(
+        reader,
+        lambda: reader.pairings(
+            viewer,
+            team_id=team_id,
+            community=community,
+            active_on=reader.today() if active else None,
+            period=period,
+        ),
+    )
+    return Report(
+        name="pairings",
+        title=f"Pairings, {period.name}",
+        position=position,
+        parameters=_given(period=period.name, team_id=team_id, community=community),
+        columns=_PAIRING_COLUMNS,
+        rows=_pairing_rows(found),
+    )
+
+
+def care_gaps(
+    reader: Reader,
+    viewer: Viewer,
+    *,
+    days: int,
+    team_id: UUID | None = None,
+    community: str | None = None,
+) -> Report:
+    """The elders nobody visited in the last `days` days, longest waiting first."""
+    position, found = at_one_position(
+        reader,
+        lambda: reader.care_gaps(viewer, days=days, team_id=team_id, community=community),
+    )
+    return Report(
+        name="care-gaps",
+        title=f"Care gaps, {days} days",
+        position=position,
+        parameters=_given(days=days, team_id=team_id, community=community),
+        columns=_PAIRING_COLUMNS,
+        rows=_pairing_rows(found),
+    )

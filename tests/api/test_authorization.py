@@ -384,6 +384,12 @@ TABLE: dict[str, Call] = {
     "GET /reports/honour-wall": Call(
         "GET", lambda w: "/reports/honour-wall", no_body, (401, 200, 200, 200, 200, 200)
     ),
+    "GET /reports/pairings": Call(
+        "GET", lambda w: "/reports/pairings", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    "GET /reports/care-gaps": Call(
+        "GET", lambda w: "/reports/care-gaps", no_body, (401, 200, 200, 200, 200, 200)
+    ),
 }
 
 

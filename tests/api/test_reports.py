@@ -85,6 +85,8 @@ def test_csv_by_accept_header_reads_back_equal_to_the_json(october: World) -> No
         "/reports/volunteer-rankings?period=2026-10",
         f"/reports/members/{world.volunteer}/statement",
         "/reports/service-logs?served_from=2026-10-01&served_until=2026-10-31",
+        "/reports/pairings?period=2026",
+        "/reports/care-gaps?days=30",
     ):
         as_json = world.call("coordinator", "GET", path).json()
         response = world.client.get(
@@ -96,6 +98,8 @@ def test_csv_by_accept_header_reads_back_equal_to_the_json(october: World) -> No
         items, positions = _csv_items(response.content)
         assert positions == {str(as_json["position"])}
         assert items == as_json["items"], path
+    pairs = world.call("coordinator", "GET", "/reports/care-gaps?days=30").json()["items"]
+    assert [(pair["elder"], pair["volunteer"]) for pair in pairs] == [("Wang", "Li")]
 
 
 def test_statement_and_logs_as_xlsx_equal_their_json(october: World) -> None:
