@@ -85,9 +85,10 @@ class Certifying(Ledger):
         gaps and no duplicates. The same request id issued twice gives one certificate."""
 
         def decide(actor: Actor) -> Decision[Certificate]:
-            volunteer = self._read(Member, volunteer_id, "member")
             team = None if team_id is None else self._read(Team, team_id, "team")
-            self._require_certifier(actor, volunteer.id, team)
+            # Refusal before existence: only a certifier learns whether the member exists.
+            self._require_certifier(actor, volunteer_id, team)
+            volunteer = self._read(Member, volunteer_id, "member")
             covered = self._covered(
                 volunteer.id,
                 period_from=period_from,
