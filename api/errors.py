@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.documents.fonts import MissingFontError
 from projections.periods import PeriodError
 from projections.queries import CursorError
 from timebank.errors import (
@@ -245,6 +246,11 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _no_font(request: Request, exc: Exception) -> JSONResponse:
+    """A PDF cannot be printed without a Chinese font: the server's install is incomplete."""
+    return error_response(503, "unavailable", str(exc))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TimebankError, _ledger_error)
     app.add_exception_handler(UnauthenticatedError, _unauthenticated)
@@ -255,3 +261,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PeriodError, _invalid_query)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _store_unavailable)
+    app.add_exception_handler(MissingFontError, _no_font)

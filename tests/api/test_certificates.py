@@ -4,13 +4,16 @@ code without an account, a reversal supersedes it, an issuer revokes it."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pypdfium2
+import pytest
 import zxingcpp
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from api.documents import fonts
 from tests.api.conftest import World
 from tests.support import TODAY
 
@@ -152,3 +155,13 @@ def test_bad_requests_are_refused_clearly_and_change_nothing(world: World) -> No
     french = world.call("volunteer", "GET", f"{certificate['pdf_url']}?language=fr")
     assert french.status_code == 422
     assert french.json()["error"]["details"][0]["field"] == "language"
+
+
+def test_without_a_chinese_font_the_pdf_is_503_naming_the_package(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    certificate = _issue(world).json()
+    monkeypatch.setattr(fonts, "CANDIDATES", (tmp_path / "none.ttc",))
+    response = world.call("volunteer", "GET", certificate["pdf_url"])
+    assert response.status_code == 503
+    assert "fonts-wqy-microhei" in response.json()["error"]["message"]
