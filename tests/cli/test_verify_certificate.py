@@ -78,6 +78,8 @@ def test_a_certificate_is_valid_then_superseded_then_revoked_in_later_exports(
     assert "revoked" in output
     assert "reissued" in output
 
+    code, output = run("verify")  # the ledger with its certificates verifies as a whole
+    assert code == 0, output
     code, output = run("verify-certificate", str(first), "TB-2026-999999")
     assert code == 1
     assert "unknown" in output
