@@ -17,6 +17,7 @@ from api.paging import DESCRIPTION as PAGING
 from api.routers import (
     activities,
     audit,
+    certificates,
     checkpoints,
     health,
     me,
@@ -25,6 +26,7 @@ from api.routers import (
     policy,
     rankings,
     redemptions,
+    reports,
     service_logs,
     teams,
     tokens,
@@ -60,6 +62,10 @@ service a coordinator approves, keep them, give them to relatives and spend them
   team they belong to, auditors and admins; the audit endpoints by auditors and admins.
 """
 DESCRIPTION += f"- **Lists.** {PAGING}\n"
+DESCRIPTION += (
+    "- **Certificates.** Anyone, without an account, verifies a certificate by the code or "
+    "QR code printed on it: `GET /verification/{code}` (JSON), `GET /verify/{code}` (a page).\n"
+)
 
 
 def create_app(
@@ -127,6 +133,8 @@ def create_app(
         rankings.router,
         audit.router,
         checkpoints.router,
+        certificates.router,
+        reports.router,
     ):
         app.include_router(router)
     install_web(app)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.documents.fonts import MissingFontError
 from projections.periods import PeriodError
 from projections.queries import CursorError
 from timebank.errors import (
@@ -255,6 +256,11 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _no_font(request: Request, exc: Exception) -> JSONResponse:
+    """A PDF cannot be printed without a Chinese font: the server's install is incomplete."""
+    return error_response(503, "unavailable", str(exc))
+
+
 Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
 
 
@@ -290,5 +296,6 @@ def install_error_handlers(app: FastAPI) -> None:
         (PeriodError, _invalid_query),
         (StarletteHTTPException, _http_error),
         (OperationalError, _store_unavailable),
+        (MissingFontError, _no_font),
     ):
         app.add_exception_handler(kind, _localised(handler))

@@ -181,6 +181,8 @@ class ServiceLogsQuery(IdPage):
     status: ServiceStatus | None = Field(None, description="Only logs in this state.")
     team_id: UUID | None = Field(None, description="Only this team's logs.")
     volunteer_id: UUID | None = Field(None, description="Only this volunteer's logs.")
+    served_from: Day | None = Field(None, description="Only logs served on or after this day.")
+    served_until: Day | None = Field(None, description="Only logs served on or before this day.")
 
 
 class TeamRankingsQuery(IdPage):

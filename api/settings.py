@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the API server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API server listens on.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description="Where the public reaches this server: the address a certificate's QR "
+        "code and verification link name (`https://timebank.example.org`).",
+    )
     admin_token: SecretStr | None = Field(
         None,
         description="A bootstrap token that acts as an admin (keep it secret; 32+ characters).",

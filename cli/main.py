@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import Settings
-from cli import auditing, demo, keys, policy, project, records, reports, tokens
+from cli import auditing, certificates, demo, keys, policy, project, records, reports, tokens
 from cli.views import opened
 from timebank.application import SYSTEM_ACTOR_ID
 from timebank.members import GlobalRole
@@ -95,8 +95,11 @@ app.command()(auditing.replay)
 app.command()(auditing.rebuild)
 app.command()(auditing.export)
 app.command("verify-export")(auditing.verify_export_command)
+app.command("verify-certificate")(certificates.verify_certificate)
 app.command("import-service")(records.import_service)
 app.command()(reports.rankings)
+app.command()(reports.statement)
+app.command("service-logs")(reports.service_logs)
 app.add_typer(tokens.app, name="token")
 app.command()(reports.balance)
 app.command()(demo.demo)

@@ -7,6 +7,7 @@ from projections.activities import ActivitiesProjection
 from projections.audit import AuditProjection
 from projections.balances import BalancesProjection
 from projections.base import Projection
+from projections.certificates import CertificatesProjection
 from projections.members import MembersProjection
 from projections.pairings import PairingsProjection
 from projections.policies import PoliciesProjection
@@ -25,6 +26,7 @@ VIEWS: tuple[Projection, ...] = (
     ActivitiesProjection(),
     PairingsProjection(),
     PoliciesProjection(),
+    CertificatesProjection(),
 )
 """The views: folded again from the log by a rebuild, or when their form changes."""
 

@@ -44,3 +44,37 @@ def spend(
     finally:
         app.close()
     return succeeded
+
+
+def issue_certificates(
+    url: str,
+    *,
+    issuer: str,
+    volunteer: str,
+    team: str,
+    log: str,
+    count: int,
+    start: BarrierType,
+) -> list[str]:
+    """Issue certificates of one log from a process of its own; the numbers given."""
+    from datetime import date
+
+    from tests.support import open_ledger
+
+    app = open_ledger(url)
+    numbers: list[str] = []
+    start.wait(timeout=60)
+    try:
+        for _ in range(count):
+            certificate = app.issue_certificate(
+                actor_id=UUID(issuer),
+                volunteer_id=UUID(volunteer),
+                period_from=date(2026, 1, 1),
+                period_until=date(2026, 11, 20),
+                log_ids=[UUID(log)],
+                team_id=UUID(team),
+            )
+            numbers.append(certificate.number)
+    finally:
+        app.close()
+    return numbers

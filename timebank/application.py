@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from timebank.accounts import Account
 from timebank.cache import NotInMemoryError
+from timebank.certifying import Certifying
 from timebank.consent import card_consent, consent_of, require_member_or_agent
 from timebank.coordination import CoordinatorWork
 from timebank.credentials import (
@@ -60,7 +61,7 @@ from timebank.views import (
 __all__ = ["SYSTEM_ACTOR_ID", "Actor", "TimeBank"]
 
 
-class TimeBank(CoordinatorWork, RuleMaking, Ledger):
+class TimeBank(CoordinatorWork, RuleMaking, Certifying, Ledger):
     """Use cases of a community time bank over one event store.
 
     Every command names its acting member, checks who may do it, lets the aggregates

@@ -95,6 +95,8 @@ def list_service_logs(
         status=query.status,
         team_id=query.team_id,
         volunteer_id=query.volunteer_id,
+        served_from=query.served_from,
+        served_until=query.served_until,
         after=query.after,
         limit=query.limit,
     )

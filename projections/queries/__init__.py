@@ -10,6 +10,7 @@ what they read (one module each); `Reader` is all of them.
 from __future__ import annotations
 
 from projections.queries.audit import AuditReads, audit_entries
+from projections.queries.certificates import CertificateReads
 from projections.queries.coordination import CoordinationReads
 from projections.queries.logs import LogReads
 from projections.queries.members import MemberReads
@@ -42,7 +43,14 @@ from projections.queries.teams import TeamReads
 
 
 class Reader(
-    MemberReads, LogReads, TeamReads, CoordinationReads, RankingReads, PolicyReads, AuditReads
+    MemberReads,
+    LogReads,
+    TeamReads,
+    CoordinationReads,
+    RankingReads,
+    PolicyReads,
+    AuditReads,
+    CertificateReads,
 ):
     """Every read over one store's views."""
 

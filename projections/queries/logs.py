@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -39,11 +40,14 @@ class LogReads(ReaderBase):
         status: str | None = None,
         team_id: UUID | None = None,
         volunteer_id: UUID | None = None,
+        served_from: date | None = None,
+        served_until: date | None = None,
         after: UUID | None = None,
         limit: int = 100,
     ) -> Page[LogRecord]:
         """The logs the reader may see (their own, those of members they act for, their
-        teams' for coordinators, all for auditors and admins), in the order recorded."""
+        teams' for coordinators, all for auditors and admins), in the order recorded;
+        `served_from` and `served_until` bound their service dates (both days included)."""
         c = service_logs.c
         day = self.today()
         with self.store.read() as conn:
@@ -61,6 +65,10 @@ class LogReads(ReaderBase):
                 query = query.where(c.team_id == team_id)
             if volunteer_id is not None:
                 query = query.where(c.volunteer_id == volunteer_id)
+            if served_from is not None:
+                query = query.where(c.service_date >= served_from)
+            if served_until is not None:
+                query = query.where(c.service_date <= served_until)
             if after is not None:
                 start = conn.execute(
                     select(c.recorded_at).where(c.log_id == after, visible)

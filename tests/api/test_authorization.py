@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
 
 from tests.api.conftest import ROLES, World
 from tests.support import TODAY
+from timebank import TimeBank
 from timebank.members import member_code
 
 
@@ -318,7 +320,91 @@ TABLE: dict[str, Call] = {
     "GET /audit/verify": Call(
         "GET", lambda w: "/audit/verify", no_body, (401, 403, 403, 403, 200, 200)
     ),
+    # Certificates: read as the member's statement (and by their issuer); issued by a
+    # coordinator of the member's team or an admin, never by the member; verified by anyone.
+    "GET /members/{id}/certificates": Call(
+        "GET",
+        lambda w: f"/members/{w.volunteer}/certificates",
+        no_body,
+        (401, 200, 403, 200, 200, 200),
+    ),
+    "POST /members/{id}/certificates": Call(
+        "POST",
+        lambda w: f"/members/{w.volunteer}/certificates",
+        lambda w: {
+            "period_from": "2026-01-01",
+            "period_until": TODAY.isoformat(),
+            "team_id": str(w.care_team),
+        },
+        (401, 403, 403, 201, 403, 201),
+    ),
+    "GET /certificates/{certificate_id}": Call(
+        "GET",
+        lambda w: f"/certificates/{_certificate(w)[0]}",
+        no_body,
+        (401, 200, 403, 200, 200, 200),
+    ),
+    "GET /certificates/{certificate_id}/pdf": Call(
+        "GET",
+        lambda w: f"/certificates/{_certificate(w)[0]}/pdf",
+        no_body,
+        (401, 200, 403, 200, 200, 200),
+    ),
+    "POST /certificates/{certificate_id}/revoke": Call(
+        "POST",
+        lambda w: f"/certificates/{_certificate(w)[0]}/revoke",
+        lambda w: {"reason": "issued in error"},
+        (401, 403, 403, 200, 403, 200),
+    ),
+    "GET /verification/{code}": Call(
+        "GET",
+        lambda w: f"/verification/{_certificate(w)[1]}",
+        no_body,
+        (200, 200, 200, 200, 200, 200),
+    ),
+    "GET /verify/{code}": Call(
+        "GET", lambda w: f"/verify/{_certificate(w)[1]}", no_body, (200, 200, 200, 200, 200, 200)
+    ),
+    # Reports: whole tables at one position, under the rules of the lists they come from.
+    "GET /reports/team-rankings": Call(
+        "GET", lambda w: "/reports/team-rankings", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    "GET /reports/volunteer-rankings": Call(
+        "GET", lambda w: "/reports/volunteer-rankings", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    "GET /reports/members/{member_id}/statement": Call(
+        "GET",
+        lambda w: f"/reports/members/{w.volunteer}/statement?format=csv",
+        no_body,
+        (401, 200, 403, 200, 200, 200),
+    ),
+    "GET /reports/service-logs": Call(
+        "GET", lambda w: "/reports/service-logs", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    "GET /reports/honour-wall": Call(
+        "GET", lambda w: "/reports/honour-wall", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    "GET /reports/pairings": Call(
+        "GET", lambda w: "/reports/pairings", no_body, (401, 200, 200, 200, 200, 200)
+    ),
+    "GET /reports/care-gaps": Call(
+        "GET", lambda w: "/reports/care-gaps", no_body, (401, 200, 200, 200, 200, 200)
+    ),
 }
+
+
+def _certificate(world: World) -> tuple[str, str]:
+    """A certificate of the volunteer's service the coordinator issued: its id and code."""
+    ledger: TimeBank = world.client.app.state.ledger  # type: ignore[attr-defined]
+    certificate = ledger.issue_certificate(
+        actor_id=world.coordinator,
+        volunteer_id=world.volunteer,
+        period_from=date(2026, 1, 1),
+        period_until=TODAY,
+        log_ids=[world.approved_log],
+        team_id=world.care_team,
+    )
+    return str(certificate.id), certificate.code
 
 
 @pytest.mark.parametrize("role", ROLES)
