@@ -173,6 +173,9 @@ STATUSES = {
     "approved": N_("approved"),
     "rejected": N_("rejected"),
     "reversed": N_("reversed"),
+    "valid": N_("valid"),
+    "superseded": N_("superseded: a service it covers was corrected later"),
+    "revoked": N_("revoked"),
 }
 
 DONE = {

@@ -512,3 +512,31 @@ def test_minutes_that_will_expire_are_shown_with_their_day(world: World) -> None
     page = sign_in(world.client, world.tokens["volunteer"])
 
     assert re.search(r'data-test="expiring">即将过期： 2027-11-20 过期 45分钟<', page)
+
+
+def test_a_volunteer_finds_her_certificate_on_her_page_and_downloads_it(world: World) -> None:
+    issued = _ledger(world).issue_certificate(
+        actor_id=world.coordinator,
+        volunteer_id=world.volunteer,
+        period_from=TODAY.replace(month=1, day=1),
+        period_until=TODAY,
+        log_ids=[world.approved_log],
+        team_id=world.care_team,
+    )
+    page = sign_in(world.client, world.tokens["volunteer"])
+    entry = re.search(r'data-test="certificate">(.*?)</li>', page, re.S)
+
+    pdf = world.client.get(f"/my/certificates/{issued.id}/pdf")
+    api_pdf = world.client.get(f"/certificates/{issued.id}/pdf", headers=world.headers("volunteer"))
+    someone_else = TestClient(world.client.app)
+    sign_in(someone_else, world.tokens["other_coordinator"])
+    refused = someone_else.get(f"/my/certificates/{issued.id}/pdf")
+
+    assert entry is not None
+    assert issued.number in entry.group(1)
+    assert "1小时" in entry.group(1)
+    assert "有效" in entry.group(1)
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    assert pdf.content == api_pdf.content  # the same document as the API gives
+    assert refused.status_code == 403

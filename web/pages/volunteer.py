@@ -9,7 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.dependencies import Ledger
+from api.dependencies import AppSettings, Ledger
+from api.documents.certificate import certificate_pdf
 from projections.queries import FoundMember, MemberName
 from web.auth import FormVisitor, PageReads, PageRoute, SignedIn
 from web.pages.forms import Hours, Minutes, back_to, minutes_of, optional
@@ -37,6 +38,7 @@ def my_hours(
     waiting = reader.service_logs(visitor.viewer, volunteer_id=mine, status="pending", limit=20)
     rejected = reader.service_logs(visitor.viewer, volunteer_id=mine, status="rejected", limit=20)
     held = reader.redemptions(visitor.viewer, status="held", member_id=mine)
+    certificates = reader.certificates_of(visitor.viewer, mine)
     return render(
         request,
         "my.html",
@@ -50,6 +52,7 @@ def my_hours(
             "invitations": [t for t in me.profile.teams if not t.accepted],
             "today": reader.today().isoformat(),
             "held": held,
+            "certificates": certificates,
             "done": done,
         },
     )
@@ -160,3 +163,24 @@ def accept_membership(team_id: UUID, ledger: Ledger, visitor: FormVisitor) -> Re
     its coordinators see their minutes."""
     ledger.accept_membership(actor_id=visitor.actor.id, team_id=team_id, member_id=visitor.actor.id)
     return back_to("/my", "joined")
+
+
+@router.get("/my/certificates/{certificate_id}/pdf")
+def download_certificate(
+    request: Request,
+    certificate_id: UUID,
+    visitor: SignedIn,
+    reader: PageReads,
+    settings: AppSettings,
+) -> Response:
+    """A certificate of my service as the PDF the API gives (the same bytes), in the
+    page's language."""
+    record = reader.certificate(visitor.viewer, certificate_id)
+    language = "en" if request.state.language == "en" else "zh"
+    pdf = certificate_pdf(record, language=language, public_url=settings.public_url)
+    name = f"{record.number}{'' if language == 'zh' else '-en'}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
