@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request
@@ -176,7 +176,7 @@ def download_certificate(
     """A certificate of my service as the PDF the API gives (the same bytes), in the
     page's language."""
     record = reader.certificate(visitor.viewer, certificate_id)
-    language = "en" if request.state.language == "en" else "zh"
+    language: Literal["zh", "en"] = "en" if request.state.language == "en" else "zh"
     pdf = certificate_pdf(record, language=language, public_url=settings.public_url)
     name = f"{record.number}{'' if language == 'zh' else '-en'}.pdf"
     return Response(
