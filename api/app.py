@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import Depends, FastAPI
 
+from api.availability import FailFast
 from api.dependencies import one_value_per_query_parameter
 from api.errors import install_error_handlers
 from api.freshness import StoreFollower
@@ -104,6 +105,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(FailFast)
     for router in (
         health.router,
         me.router,

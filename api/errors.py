@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sql
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from projections.periods import PeriodError
@@ -255,3 +256,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PeriodError, _invalid_query)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _store_unavailable)
+    # The same outage met by the read side (SQLAlchemy) or a connection that went away.
+    for unreachable in (InterfaceError, sql.OperationalError, sql.InterfaceError, sql.TimeoutError):
+        app.add_exception_handler(unreachable, _store_unavailable)

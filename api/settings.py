@@ -19,6 +19,7 @@ from timebank.policy import Policy
 from timebank.sealing import check_event_key, check_previous_event_keys, check_store_keys
 from timebank.stars import parse_ladder
 from timebank.storage import (
+    DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DATABASE_URL,
     check_encryption_key,
     check_secret,
@@ -118,6 +119,15 @@ class Settings(BaseSettings):
     )
     postgres_pool_size: int = Field(
         20, ge=1, le=500, description="PostgreSQL connections per process (and as many extra)."
+    )
+    connect_timeout: int = Field(
+        DEFAULT_CONNECT_TIMEOUT,
+        ge=1,
+        le=300,
+        description=(
+            "Seconds a request waits for a PostgreSQL connection while the server cannot "
+            "be reached, before it is answered 503 unavailable."
+        ),
     )
     projection_interval: float = Field(
         0.05,
@@ -247,6 +257,7 @@ class Settings(BaseSettings):
         env = ledger_env(
             self.database_url,
             pool_size=self.postgres_pool_size,
+            connect_timeout=self.connect_timeout,
             token_secret=_revealed(self.token_secret),
             encryption_key=_revealed(self.encryption_key),
             event_key=_revealed(self.event_key),

@@ -27,6 +27,10 @@ def no_body(world: World) -> None:
 
 
 TABLE: dict[str, Call] = {
+    # Readiness, like liveness, is asked by load balancers without credentials.
+    "GET /health/ready": Call(
+        "GET", lambda w: "/health/ready", no_body, (200, 200, 200, 200, 200, 200)
+    ),
     "POST /members": Call(
         "POST", lambda w: "/members", lambda w: {"name": "Zhang"}, (401, 403, 403, 403, 403, 201)
     ),
