@@ -26,6 +26,7 @@ from api.routers import (
     rankings,
     redemptions,
     service_logs,
+    sign_ins,
     teams,
     tokens,
     transfers,
@@ -85,6 +86,7 @@ def create_app(
         app.state.projections = runner
         app.state.reader = Reader(store, ledger.today)
         app.state.store_follower = StoreFollower(ledger.follow_store)
+        app.state.sign_ins = settings.sign_in_guard()
         try:
             yield
         finally:
@@ -121,6 +123,7 @@ def create_app(
         rankings.router,
         audit.router,
         checkpoints.router,
+        sign_ins.router,
     ):
         app.include_router(router)
     return app

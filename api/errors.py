@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import exc as sql
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.signins import TooManyAttemptsError
 from projections.periods import PeriodError
 from projections.queries import CursorError
 from timebank.errors import (
@@ -34,10 +35,11 @@ RETRY_AFTER_SECONDS = "1"
 class UnauthenticatedError(Exception):
     """No bearer token came with the request, or the token is unknown or revoked."""
 
-    def __init__(self, message: str, *, token_presented: bool) -> None:
+    def __init__(self, message: str, *, token_presented: bool, code: str = "unauthorized") -> None:
         super().__init__(message)
         self.message = message
         self.token_presented = token_presented
+        self.code = code  # token_expired: a real token past its lifetime
 
 
 class StaleViewsError(Exception):
@@ -73,7 +75,8 @@ class ErrorInfo(BaseModel):
         description=(
             "A stable, machine-readable code: unauthorized, forbidden, not_found, "
             "method_not_allowed, invalid_request, insufficient_minutes, invalid_state, "
-            "idempotency_key_reused, balance_cap_exceeded, conflict, busy, unavailable, stale."
+            "idempotency_key_reused, balance_cap_exceeded, conflict, busy, unavailable, stale, "
+            "token_expired, too_many_attempts."
         )
     )
     message: str = Field(description="What went wrong, for people.")
@@ -89,7 +92,10 @@ class ErrorResponse(BaseModel):
 
 
 _DESCRIPTIONS = {
-    401: "No bearer token, or one that is unknown or revoked (code `unauthorized`).",
+    401: (
+        "No bearer token, or one that is unknown or revoked (code `unauthorized`), or past "
+        "its lifetime (code `token_expired`)."
+    ),
     403: "The token is known, but its member may not do this (code `forbidden`).",
     404: "No such resource (code `not_found`).",
     405: "The path does not take this method (code `method_not_allowed`).",
@@ -102,6 +108,10 @@ _DESCRIPTIONS = {
         "A field or query parameter is unknown, of the wrong type, out of range, or breaks "
         "a rule of the ledger (a service date in the future, a period that does not exist, "
         "an `after` that names nothing) (code `invalid_request`)."
+    ),
+    429: (
+        "Too many refused tokens came from this address lately (code `too_many_attempts`); "
+        "`Retry-After` says when to try again. A valid token is never refused so."
     ),
     503: (
         "Nothing was changed and the request may be retried: concurrent writers kept "
@@ -178,9 +188,15 @@ async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:
     presented = isinstance(exc, UnauthenticatedError) and exc.token_presented
+    code = exc.code if isinstance(exc, UnauthenticatedError) else "unauthorized"
     # RFC 6750: name the scheme, and say when a token was given but refused.
     challenge = 'Bearer error="invalid_token"' if presented else "Bearer"
-    return error_response(401, "unauthorized", str(exc), headers={"WWW-Authenticate": challenge})
+    return error_response(401, code, str(exc), headers={"WWW-Authenticate": challenge})
+
+
+async def _too_many_attempts(request: Request, exc: Exception) -> JSONResponse:
+    wait = exc.retry_after if isinstance(exc, TooManyAttemptsError) else 60
+    return error_response(429, "too_many_attempts", str(exc), headers={"Retry-After": str(wait)})
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -249,6 +265,7 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TimebankError, _ledger_error)
     app.add_exception_handler(UnauthenticatedError, _unauthenticated)
+    app.add_exception_handler(TooManyAttemptsError, _too_many_attempts)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(InvalidQueryError, _invalid_query)
     app.add_exception_handler(CursorError, _invalid_query)

@@ -310,6 +310,9 @@ TABLE: dict[str, Call] = {
     "GET /audit/checkpoints/latest": Call(
         "GET", lambda w: "/audit/checkpoints/latest", no_body, (401, 403, 403, 403, 404, 404)
     ),
+    "GET /audit/sign-in-failures": Call(
+        "GET", lambda w: "/audit/sign-in-failures", no_body, (401, 403, 403, 403, 403, 200)
+    ),
     "GET /audit/events": Call(
         "GET", lambda w: "/audit/events", no_body, (401, 403, 403, 403, 200, 200)
     ),
