@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import Settings
-from cli import auditing, demo, keys, policy, project, records, reports, tokens
+from cli import auditing, demo, keys, operations, policy, project, records, reports, tokens
 from cli.views import opened
 from timebank.application import SYSTEM_ACTOR_ID
 from timebank.members import GlobalRole
@@ -95,6 +95,8 @@ app.command()(auditing.replay)
 app.command()(auditing.rebuild)
 app.command()(auditing.export)
 app.command("verify-export")(auditing.verify_export_command)
+app.command("restore")(operations.restore_command)
+app.command()(operations.backup)
 app.command("import-service")(records.import_service)
 app.command()(reports.rankings)
 app.add_typer(tokens.app, name="token")
