@@ -1,0 +1,120 @@
+"""An operator's day from outside (issue 18, items 3-5): real servers, the commands in their
+own processes, on SQLite files.
+
+- wrong tokens flood in: refused, then limited with 429 and Retry-After, while a member
+  with a good token from the same address goes on; admins read the refusals;
+- a backup is taken while the server takes writes, and the copy verifies;
+- an encrypted export is restored into a new store, whose server lets the members in
+  with the tokens they had and shows the same balances.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.acceptance.server import ADMIN_TOKEN, TOKEN_SECRET, serving
+
+pytestmark = pytest.mark.slow
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def timebank(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "TIMEBANK_DATABASE_URL": database_url,
+        "TIMEBANK_TOKEN_SECRET": TOKEN_SECRET,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_flood_of_wrong_tokens_is_limited_and_never_locks_a_member_out(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with serving(url, TIMEBANK_SIGN_IN_FAILURE_LIMIT="10") as base:
+        client = httpx.Client(base_url=base, timeout=30)
+        member = client.post("/members", json={"name": "Li Wei"}, headers=ADMIN).json()
+        mine = {"Authorization": f"Bearer {member['token']}"}
+
+        answers = [
+            client.get("/me", headers={"Authorization": f"Bearer guess-{n}"}) for n in range(60)
+        ]
+
+        statuses = [answer.status_code for answer in answers]
+        assert statuses[:10] == [401] * 10
+        assert set(statuses[10:]) == {429}
+        assert answers[-1].json()["error"]["code"] == "too_many_attempts"
+        assert int(answers[-1].headers["Retry-After"]) >= 1
+        assert client.get("/me", headers=mine).status_code == 200
+        failures = client.get("/audit/sign-in-failures", headers=ADMIN).json()["items"]
+        assert len(failures) == 60
+        assert {failure["reason"] for failure in failures} == {"unknown"}
+        assert client.get("/audit/sign-in-failures", headers=mine).status_code == 403
+
+
+def test_a_backup_while_serving_and_a_restore_that_members_sign_in_to(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("a passphrase kept apart\n", encoding="utf-8")
+    with serving(url) as base:
+        client = httpx.Client(base_url=base, timeout=30)
+        li = client.post("/members", json={"name": "Li Wei"}, headers=ADMIN).json()
+        stop = threading.Event()
+        written: list[int] = []
+
+        def keep_writing() -> None:
+            writer = httpx.Client(base_url=base, timeout=30)
+            while not stop.is_set():
+                answer = writer.post("/members", json={"name": "Neighbour"}, headers=ADMIN)
+                written.append(answer.status_code)
+
+        thread = threading.Thread(target=keep_writing)
+        thread.start()
+        try:
+            backed = timebank(url, "backup", str(tmp_path / "copy.db"))
+        finally:
+            stop.set()
+            thread.join()
+        assert backed.returncode == 0, backed.stderr
+        assert set(written) == {201}  # the server took writes throughout
+        sealed = timebank(
+            url,
+            "export",
+            str(tmp_path / "ledger.tbx"),
+            "--encrypt",
+            "--passphrase-file",
+            str(passphrase),
+        )
+        assert sealed.returncode == 0, sealed.stderr
+        balance = client.get(f"/members/{li['id']}/balance", headers=ADMIN).json()
+
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    assert stat.S_IMODE((tmp_path / "copy.db").stat().st_mode) == 0o600
+    checked = timebank(copy, "verify")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    restored = f"sqlite:///{tmp_path / 'restored.db'}"
+    loaded = timebank(
+        restored, "restore", str(tmp_path / "ledger.tbx"), "--passphrase-file", str(passphrase)
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    with serving(restored) as base:
+        client = httpx.Client(base_url=base, timeout=30)
+        mine = {"Authorization": f"Bearer {li['token']}"}
+        assert client.get("/me", headers=mine).status_code == 200
+        assert client.get(f"/members/{li['id']}/balance", headers=mine).json() == balance
+        assert client.get("/audit/verify", headers=ADMIN).json()["ok"]
