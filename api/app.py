@@ -40,10 +40,11 @@ DESCRIPTION = """\
 An event-sourced ledger for community time banks (时间银行): volunteers earn minutes for
 service a coordinator approves, keep them, give them to relatives and spend them on care.
 
-- **Authentication.** Every endpoint but `GET /health` needs `Authorization: Bearer
-  <token>`: a member's token (from `POST /members` or `POST /members/{id}/tokens`) or the
-  bootstrap `TIMEBANK_ADMIN_TOKEN`. Missing, unknown or revoked: 401. Known but not
-  allowed: 403.
+- **Authentication.** Every endpoint but `GET /health` and `GET /health/ready` needs
+  `Authorization: Bearer <token>`: a member's token (from `POST /members` or
+  `POST /members/{id}/tokens`) or the bootstrap `TIMEBANK_ADMIN_TOKEN`. Missing, unknown
+  or revoked: 401 (`token_expired` past its lifetime). Known but not allowed: 403. Too
+  many refused tokens from one address: 429 with `Retry-After`.
 - **Errors.** Every error has the body `{"error": {"code", "message", "details"?}}`.
 - **Retries.** Any POST or DELETE may carry `Idempotency-Key`: a repeat with the same key
   and body returns the original status and body and changes nothing; the same key with a

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from eventsourcing.cryptography import AESCipher
 from psycopg import sql
 from typer.testing import CliRunner
 
@@ -235,3 +238,25 @@ def test_a_postgresql_ledger_with_gaps_in_its_log_is_restored_at_the_same_positi
     assert events_of(after) == events_of(before)
     code, output = run("verify")
     assert code == 0, output
+
+
+def test_a_ledger_restored_under_new_keys_is_encrypted_and_sealed_and_verifies(
+    ledger: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How a ledger moves to an encryption key and an event key: export, restore."""
+    sealed, before = tmp_path / "ledger.tbx", tmp_path / "before.jsonl"
+    assert run("export", str(sealed), "--encrypt", "--passphrase-file", ledger["key"])[0] == 0
+    assert run("export", str(before))[0] == 0
+    restore_into(tmp_path, monkeypatch, "rekeyed.db")
+    monkeypatch.setenv("TIMEBANK_ENCRYPTION_KEY", AESCipher.create_key(32))
+    monkeypatch.setenv("TIMEBANK_EVENT_KEY", base64.b64encode(os.urandom(32)).decode())
+
+    code, output = run("restore", str(sealed), "--passphrase-file", ledger["key"])
+
+    assert code == 0, output
+    assert b"Admin Zhou" not in (tmp_path / "rekeyed.db").read_bytes()
+    code, output = run("verify")
+    assert code == 0, output
+    after = tmp_path / "after.jsonl"
+    assert run("export", str(after))[0] == 0
+    assert events_of(after) == events_of(before)
