@@ -22,7 +22,7 @@ KEPT = 10_000
 """The most refused sign-ins kept: the oldest go first."""
 
 sign_in_failures = Table(
-    "sign_in_failures",
+    "timebank_sign_in_failures",
     METADATA,
     Column("id", Integer().with_variant(BigInteger, "postgresql"), primary_key=True),
     Column("at", Text, nullable=False),

@@ -11,14 +11,18 @@ own processes, on SQLite files.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
+import psycopg
 import pytest
+from psycopg import sql
 
 from tests.acceptance.server import ADMIN_TOKEN, TOKEN_SECRET, serving
 
@@ -118,3 +122,57 @@ def test_a_backup_while_serving_and_a_restore_that_members_sign_in_to(tmp_path: 
         assert client.get("/me", headers=mine).status_code == 200
         assert client.get(f"/members/{li['id']}/balance", headers=mine).json() == balance
         assert client.get("/audit/verify", headers=ADMIN).json()["ok"]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(shutil.which("pg_dump") is None, reason="needs pg_dump and pg_restore")
+def test_a_pg_dump_taken_while_serving_restores_to_a_ledger_that_verifies(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """The README's PostgreSQL routine: pg_dump of the ledger's schema while a server
+    writes, pg_restore into an empty database, verify, and sign in with a token."""
+    base, _, query = postgres_url.partition("?")
+    schema = query.partition("schema=")[2]
+    dump = tmp_path / "timebank.dump"
+    with serving(postgres_url) as server:
+        client = httpx.Client(base_url=server, timeout=30)
+        li = client.post("/members", json={"name": "Li Wei"}, headers=ADMIN).json()
+        writer = threading.Thread(
+            target=lambda: [
+                client.post("/members", json={"name": f"Neighbour {n}"}, headers=ADMIN)
+                for n in range(20)
+            ]
+        )
+        writer.start()
+        dumped = subprocess.run(
+            ["pg_dump", "--format=custom", f"--schema={schema}", f"--file={dump}", base],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        writer.join()
+        assert dumped.returncode == 0, dumped.stderr
+
+    database = f"timebank_restore_{uuid4().hex[:12]}"
+    server_url = base.rpartition("/")[0]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    try:
+        restored = subprocess.run(
+            ["pg_restore", f"--dbname={server_url}/{database}", str(dump)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert restored.returncode == 0, restored.stderr
+        copy = f"{server_url}/{database}?schema={schema}"
+        checked = timebank(copy, "verify")
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        with serving(copy) as server:
+            mine = {"Authorization": f"Bearer {li['token']}"}
+            assert httpx.get(f"{server}/me", headers=mine, timeout=30).status_code == 200
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
