@@ -22,6 +22,7 @@ from projections.runner import ProjectionRunner
 from projections.visibility import Viewer, require_auditor
 from timebank.application import SYSTEM_ACTOR_ID, Actor, TimeBank
 from timebank.cache import NotInMemoryError
+from timebank.credentials import CredentialKind
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
@@ -188,7 +189,8 @@ async def _signed_in(
         credential = ledger.sign_in(token)
         if credential is None:
             return _Refusal("unknown", None)
-        if guard.expired(credential.issued_at):
+        # A printed card's link lives until a new card replaces it; tokens may expire.
+        if credential.kind == CredentialKind.TOKEN and guard.expired(credential.issued_at):
             return _Refusal("expired", credential.id)
         request.state.credential_id = credential.id
         return then(credential.member_id)

@@ -127,7 +127,8 @@ class Settings(BaseSettings):
         description=(
             "Seconds a member's token signs in after it was issued (7776000: 90 days); "
             "after that it is refused with 401 token_expired. Members rotate theirs before "
-            "(POST /tokens/rotate). Unset: tokens live until revoked."
+            "(POST /tokens/rotate). Unset: tokens live until revoked. Printed cards' links "
+            "live until a new card replaces them."
         ),
     )
     sign_in_failure_limit: int = Field(

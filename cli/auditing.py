@@ -200,6 +200,10 @@ def export(
         partial.unlink(missing_ok=True)
         typer.echo(f"not exported: {error}; run `timebank verify`", err=True)
         raise typer.Exit(1) from None
+    except OSError as error:  # no such directory, no room, no permission
+        partial.unlink(missing_ok=True)
+        typer.echo(f"not exported: cannot write {file}: {error.strerror}", err=True)
+        raise typer.Exit(1) from None
     os.replace(partial, file)
     typer.echo(
         f"exported {checkpoint['count']} events to {file}; head hash {checkpoint['head_hash']}"

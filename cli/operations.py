@@ -147,8 +147,11 @@ def backup(
     if destination.exists() and destination.resolve() == source_path.resolve():
         raise typer.BadParameter("the copy cannot be the store itself")
     partial = destination.with_name(destination.name + ".partial")
-    with private_file(partial):
-        pass  # created with its owner-only mode before SQLite writes into it
+    try:
+        with private_file(partial):
+            pass  # created with its owner-only mode before SQLite writes into it
+    except OSError as error:
+        _refuse(f"cannot write {destination}: {error.strerror}")
     source = sqlite3.connect(source_path, timeout=30)
     target = sqlite3.connect(partial)
     try:

@@ -109,3 +109,14 @@ def test_admins_read_the_refused_sign_ins_and_no_token_is_in_them(strict: TestCl
     assert all(item["address"] == "testclient" for item in items)
     assert "a-guessed-token" not in listed.text
     assert token not in listed.text
+
+
+def test_a_printed_cards_link_does_not_expire_with_the_tokens(strict: TestClient) -> None:
+    """A card lives until a new card replaces it: nobody rotates a card in their wallet."""
+    member, _ = register(strict, "Grandma Wu")
+    card = strict.post(f"/members/{member}/card", json={}, headers=ADMIN)
+    assert card.status_code == 201, card.text
+
+    later(strict, timedelta(days=400))
+
+    assert strict.get(f"/members/{member}", headers=bearer(card.json()["token"])).status_code == 200

@@ -260,3 +260,31 @@ def test_a_ledger_restored_under_new_keys_is_encrypted_and_sealed_and_verifies(
     after = tmp_path / "after.jsonl"
     assert run("export", str(after))[0] == 0
     assert events_of(after) == events_of(before)
+
+
+def test_bad_paths_and_stores_are_told_in_one_line(
+    ledger: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nowhere = tmp_path / "no such directory" / "file"
+    for args in (
+        ("export", str(nowhere)),
+        ("backup", str(nowhere)),
+        ("restore", str(nowhere)),
+        ("export", str(tmp_path / "x.tbx"), "--encrypt"),
+        ("export", str(tmp_path / "x.tbx"), "--encrypt", "--passphrase-file", str(nowhere)),
+    ):
+        code, output = run(*args)
+        assert code in (1, 2), args
+        assert "Traceback" not in output
+        assert output.strip()
+    short = tmp_path / "short"
+    short.write_text("too short\n", encoding="utf-8")
+    code, output = run(
+        "export", str(tmp_path / "x.tbx"), "--encrypt", "--passphrase-file", str(short)
+    )
+    assert code == 2
+    assert "at least 12 characters" in output
+    monkeypatch.setenv("TIMEBANK_DATABASE_URL", "memory://")
+    code, output = run("backup", str(tmp_path / "copy.db"))
+    assert code == 1
+    assert "pg_dump" in output
