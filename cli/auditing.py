@@ -25,10 +25,10 @@ from projections.checkpoints import (
 )
 from projections.export import ExportError, export_ledger, read_checkpoint, verify_export
 from projections.lines import bounded_lines
-from projections.restore import RestoreError, checked_lines, split_export, write_stored_states
+from projections.restore import RestoreError, checked_part, write_stored_states
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
-from projections.transport import TransportError
+from projections.transport import TransportError, is_encrypted
 from timebank.application import TimeBank
 
 TARGETS = ("views", "audit")
@@ -259,10 +259,11 @@ def verify_export_command(  # noqa: PLR0917 -- typer's options are its parameter
     kept, unreadable = _kept_checkpoints(checkpoint or [])
     trusted = _trusted_keys(public_key or [])
     try:
-        with export_lines(file, passphrase_file) as lines, progress_bar("checking", None) as step:
-            parts = split_export(lines)  # an encrypted export's stored states are restore's
+        with export_lines(file, passphrase_file) as read, progress_bar("checking", None) as step:
+            # An encrypted export's stored states, after its checkpoint, are restore's.
+            lines = checked_part(read) if is_encrypted(file) else read
             check = verify_export(
-                checked_lines(parts),
+                lines,
                 earlier=anchor,
                 checkpoints=kept,
                 trusted_keys=trusted,

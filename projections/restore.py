@@ -66,12 +66,24 @@ def split_export(lines: Iterable[bytes | str | Oversized]) -> Parts:
     """The event and checkpoint lines, then the stored states after the checkpoint; raises
     `RestoreError` for a line after the checkpoint that is not a stored state."""
     parts = Parts()
-    lines = iter(lines)
-    for line in lines:
-        parts.checked.append(line)
+    parts.checked.extend(checked_part(lines, parts.states))
+    return parts
+
+
+def checked_part(
+    lines: Iterable[bytes | str | Oversized], states: dict[int, str] | None = None
+) -> Iterator[bytes | str | Oversized]:
+    """The lines `verify_export` checks (up to the checkpoint line), one at a time; the
+    stored states after them are checked to be such, and kept in `states` when given.
+    Raises `RestoreError` for a line after the checkpoint that is not a stored state."""
+    seen: set[int] = set()
+    number = 0
+    stream = iter(lines)
+    for number, line in enumerate(stream, start=1):  # noqa: B007 -- counted on below
+        yield line
         if _starts_checkpoint(line):
             break
-    for number, line in enumerate(lines, start=len(parts.checked) + 1):
+    for count, line in enumerate(stream, start=number + 1):
         try:
             record = parse_line(line)
             stored = record["stored"]
@@ -80,12 +92,13 @@ def split_export(lines: Iterable[bytes | str | Oversized]) -> Parts:
                 raise KeyError("fields")
             if not isinstance(position, int) or isinstance(position, bool):
                 raise TypeError("position")
-            if not isinstance(state, str) or position in parts.states:
+            if not isinstance(state, str) or position in seen:
                 raise TypeError("state")
         except (LineError, KeyError, TypeError) as error:
-            raise RestoreError(f"line {number}: not a stored state ({error})") from None
-        parts.states[position] = state
-    return parts
+            raise RestoreError(f"line {count}: not a stored state ({error})") from None
+        seen.add(position)
+        if states is not None:
+            states[position] = state
 
 
 def checked_lines(parts: Parts) -> Iterator[bytes | str | Oversized]:
