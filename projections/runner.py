@@ -168,6 +168,14 @@ class ProjectionRunner:
             self.store.locks.release_writer()
             self.is_writer = False
 
+    def _after_outage(self) -> None:
+        """The writer's place may have gone with a lost connection (see `StoreLocks`)."""
+        if self.is_writer:
+            try:
+                self.is_writer = self.store.locks.reassert_writer()
+            except (PersistenceError, SQLAlchemyError):
+                self.is_writer = False  # asked again at the next poll, by `claim`
+
     def _follow(self, interval: float) -> None:
         failing = False
         while not self._stopping.is_set():
@@ -187,6 +195,7 @@ class ProjectionRunner:
             else:
                 if failing:
                     log.warning("projection runner reaches the store again")
+                    self._after_outage()
                 failing = False
             if caught < self.batch_size:
                 self._stopping.wait(interval if self.is_writer else max(interval, 1.0))
