@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from uuid import uuid4
 
@@ -176,3 +177,27 @@ def test_a_pg_dump_taken_while_serving_restores_to_a_ledger_that_verifies(
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
             )
+
+
+def test_a_token_past_its_lifetime_is_refused_as_expired_and_a_new_one_works(
+    tmp_path: Path,
+) -> None:
+    """The shortest lifetime there is (a minute), waited out from outside."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with serving(url, TIMEBANK_TOKEN_LIFETIME="60") as base:
+        client = httpx.Client(base_url=base, timeout=30)
+        li = client.post("/members", json={"name": "Li Wei"}, headers=ADMIN).json()
+        mine = {"Authorization": f"Bearer {li['token']}"}
+        assert client.get("/me", headers=mine).status_code == 200
+
+        deadline = time.monotonic() + 120
+        while (answer := client.get("/me", headers=mine)).status_code == 200:
+            assert time.monotonic() < deadline, "the token did not expire"
+            time.sleep(1)
+
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == "token_expired"
+        issued = client.post(f"/members/{li['id']}/tokens", headers=ADMIN)
+        assert issued.status_code == 201, issued.text
+        fresh = {"Authorization": f"Bearer {issued.json()['token']}"}
+        assert client.get("/me", headers=fresh).status_code == 200
