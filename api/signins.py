@@ -8,8 +8,9 @@
 - With a lifetime set, a token older than that is refused with 401 `token_expired`; its
   member exchanges a live token for a new one with POST /tokens/rotate before then, or
   asks an admin for a new one after.
-- Every refused sign-in is written to a bounded table admins read
-  (`projections.sign_ins`).
+- Every refused sign-in under the limit is written to a bounded table admins read
+  (`projections.sign_ins`), and one `limited` row for each window an address spends over
+  it.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ class SignInGuard:
         self.lifetime = lifetime
         self._clock = clock
         self.now = now
-        self._refusals: OrderedDict[str, deque[float]] = OrderedDict()
+        # Per address: when its tokens were refused in the window, and when it was last
+        # recorded as limited.
+        self._refusals: OrderedDict[str, tuple[deque[float], float | None]] = OrderedDict()
         self._guard = threading.Lock()
 
     def expired(self, issued_at: datetime) -> bool:
@@ -63,22 +66,28 @@ class SignInGuard:
     def refused(
         self, store: ViewStore, address: str, reason: str, credential_id: UUID | None
     ) -> TooManyAttemptsError | None:
-        """Count and record a refused sign-in (reads and writes the store: not on the
-        event loop); the error to answer with when the address is over its limit."""
-        record_failure(store, SignInFailure(self.now(), address, reason, credential_id))
-        if self.limit <= 0:
-            return None
-        with self._guard:
-            now = self._clock()
-            times = self._refusals.pop(address, None) or deque()
-            while times and times[0] <= now - self.window:
-                times.popleft()
-            over = len(times) >= self.limit
-            if not over:
-                times.append(now)
-            self._refusals[address] = times  # the most recently refused last
-            while len(self._refusals) > MAX_ADDRESSES:
-                self._refusals.popitem(last=False)
-            if over:
-                return TooManyAttemptsError(max(1, math.ceil(times[0] + self.window - now)))
-        return None
+        """Count and record a refused sign-in (writes to the store: not on the event loop);
+        the error to answer with when the address is over its limit. Once an address is
+        over, one `limited` row says so for the window, not one row per refusal: a flood
+        must not become as many writes."""
+        too_many, record = None, True
+        if self.limit > 0:
+            with self._guard:
+                now = self._clock()
+                empty: tuple[deque[float], float | None] = (deque(), None)
+                times, noted = self._refusals.pop(address, empty)
+                while times and times[0] <= now - self.window:
+                    times.popleft()
+                if len(times) < self.limit:
+                    times.append(now)
+                else:
+                    too_many = TooManyAttemptsError(max(1, math.ceil(times[0] + self.window - now)))
+                    record = noted is None or noted <= now - self.window
+                    noted = now if record else noted
+                    reason, credential_id = "limited", None
+                self._refusals[address] = (times, noted)  # the most recently refused last
+                while len(self._refusals) > MAX_ADDRESSES:
+                    self._refusals.popitem(last=False)
+        if record:
+            record_failure(store, SignInFailure(self.now(), address, reason, credential_id))
+        return too_many

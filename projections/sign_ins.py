@@ -36,7 +36,7 @@ sign_in_failures = Table(
 class SignInFailure:
     at: datetime
     address: str
-    reason: str  # unknown (unknown or revoked), expired
+    reason: str  # unknown (unknown or revoked), expired, limited (went over the limit)
     credential_id: UUID | None
 
 

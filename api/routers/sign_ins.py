@@ -30,7 +30,11 @@ class SignInFailureOut(BaseModel):
     at: datetime = Field(description="When the token was refused (UTC).")
     address: str = Field(description="The client address it came from.")
     reason: str = Field(
-        description="unknown (no such token, or a revoked one) or expired (past its lifetime)."
+        description=(
+            "unknown (no such token, or a revoked one), expired (past its lifetime), or "
+            "limited (the address went over the limit: its further refusals in the window "
+            "were answered 429 and are not listed one by one)."
+        )
     )
     credential_id: UUID | None = Field(
         description="The token's record, when the token was a real one (expired)."

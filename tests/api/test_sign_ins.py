@@ -91,6 +91,8 @@ def test_refused_tokens_from_one_address_are_limited_but_a_valid_token_still_sig
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     assert strict.get(f"/members/{member}", headers=bearer(token)).status_code == 200
     assert strict.get(f"/members/{member}", headers=ADMIN).status_code == 200
+    kept = strict.get("/audit/sign-in-failures", headers=ADMIN).json()["items"]
+    assert [item["reason"] for item in kept] == ["limited", "unknown", "unknown", "unknown"]
 
 
 def test_admins_read_the_refused_sign_ins_and_no_token_is_in_them(strict: TestClient) -> None:
