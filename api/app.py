@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 
 from api.availability import FailFast
 from api.dependencies import one_value_per_query_parameter
-from api.errors import install_error_handlers
+from api.errors import error_responses, install_error_handlers
 from api.freshness import StoreFollower
 from api.limits import BodySizeLimit
 from api.paging import DESCRIPTION as PAGING
@@ -109,8 +109,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(FailFast)
+    app.include_router(health.router)
     for router in (
-        health.router,
         me.router,
         members.router,
         tokens.router,
@@ -126,7 +126,8 @@ def create_app(
         checkpoints.router,
         sign_ins.router,
     ):
-        app.include_router(router)
+        # Every route that signs its caller in may answer 429 (see api/signins.py).
+        app.include_router(router, responses=error_responses(429))
     return app
 
 
