@@ -18,6 +18,7 @@ from psycopg import sql
 from typer.testing import CliRunner
 
 from cli.main import app as cli
+from projections.audit import GENESIS_HASH, link_of
 from projections.redaction import COMMITMENT
 from tests.projections.test_runner import busy_community
 from tests.support import open_ledger
@@ -288,3 +289,45 @@ def test_bad_paths_and_stores_are_told_in_one_line(
     code, output = run("backup", str(tmp_path / "copy.db"))
     assert code == 1
     assert "pg_dump" in output
+
+
+def test_an_audit_trail_written_before_secrets_were_left_out_is_told_and_rebuilt(
+    ledger: dict[str, str], tmp_path: Path
+) -> None:
+    """As an earlier version kept it: a credential's digest and nonce in the trail."""
+    assert run("export", str(tmp_path / "first.jsonl"))[0] == 0  # the trail is written
+    with sqlite3.connect(ledger["db"]) as db:
+        position, data = db.execute(
+            "SELECT position, data FROM view_audit_trail "
+            "WHERE topic = 'timebank:Credential.Issued' ORDER BY position LIMIT 1"
+        ).fetchone()
+        earlier = json.loads(data)
+        del earlier["secrets_sha256"]
+        earlier.update(digest="0" * 64, nonce="an earlier version kept this")
+        db.execute(
+            "UPDATE view_audit_trail SET data = ? WHERE position = ?",
+            (json.dumps(earlier, sort_keys=True, separators=(",", ":")), position),
+        )
+        head = GENESIS_HASH  # and chained as that version chained it
+        rows = db.execute(
+            "SELECT position, topic, aggregate_id, aggregate_version, data "
+            "FROM view_audit_trail ORDER BY position"
+        ).fetchall()
+        for at, topic, aggregate_id, version, text in rows:
+            head = link_of(
+                head,
+                position=at,
+                topic=topic,
+                aggregate_id=aggregate_id,
+                aggregate_version=version,
+                data_json=text,
+            )
+            db.execute("UPDATE view_audit_trail SET hash = ? WHERE position = ?", (head, at))
+
+    code, output = run("verify")
+    assert code == 1
+    assert "see SECURITY.md for the upgrade" in output
+
+    assert run("rebuild", "audit", "--force")[0] == 0
+    code, output = run("verify")
+    assert code == 0, output
