@@ -9,8 +9,9 @@ from datetime import datetime
 
 from fastapi import Depends, FastAPI
 
+from api.availability import FailFast
 from api.dependencies import one_value_per_query_parameter
-from api.errors import install_error_handlers
+from api.errors import error_responses, install_error_handlers
 from api.freshness import StoreFollower
 from api.limits import BodySizeLimit
 from api.paging import DESCRIPTION as PAGING
@@ -28,6 +29,7 @@ from api.routers import (
     redemptions,
     reports,
     service_logs,
+    sign_ins,
     teams,
     tokens,
     transfers,
@@ -45,10 +47,11 @@ DESCRIPTION = """\
 An event-sourced ledger for community time banks (时间银行): volunteers earn minutes for
 service a coordinator approves, keep them, give them to relatives and spend them on care.
 
-- **Authentication.** Every endpoint but `GET /health` needs `Authorization: Bearer
-  <token>`: a member's token (from `POST /members` or `POST /members/{id}/tokens`) or the
-  bootstrap `TIMEBANK_ADMIN_TOKEN`. Missing, unknown or revoked: 401. Known but not
-  allowed: 403.
+- **Authentication.** Every endpoint but `GET /health` and `GET /health/ready` needs
+  `Authorization: Bearer <token>`: a member's token (from `POST /members` or
+  `POST /members/{id}/tokens`) or the bootstrap `TIMEBANK_ADMIN_TOKEN`. Missing, unknown
+  or revoked: 401 (`token_expired` past its lifetime). Known but not allowed: 403. Too
+  many refused tokens from one address: 429 with `Retry-After`.
 - **Errors.** Every error has the body `{"error": {"code", "message", "details"?}}`.
 - **Retries.** Any POST or DELETE may carry `Idempotency-Key`: a repeat with the same key
   and body returns the original status and body and changes nothing; the same key with a
@@ -96,6 +99,7 @@ def create_app(
         app.state.projections = runner
         app.state.reader = Reader(store, ledger.today)
         app.state.store_follower = StoreFollower(ledger.follow_store)
+        app.state.sign_ins = settings.sign_in_guard()
         try:
             yield
         finally:
@@ -118,8 +122,9 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(FailFast)
+    app.include_router(health.router)
     for router in (
-        health.router,
         me.router,
         members.router,
         tokens.router,
@@ -135,8 +140,10 @@ def create_app(
         checkpoints.router,
         certificates.router,
         reports.router,
+        sign_ins.router,
     ):
-        app.include_router(router)
+        # Every route that signs its caller in may answer 429 (see api/signins.py).
+        app.include_router(router, responses=error_responses(429))
     install_web(app)
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 from uuid import UUID
 
@@ -15,11 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import InvalidQueryError, StaleViewsError, UnauthenticatedError
 from api.freshness import StoreFollower
 from api.settings import Settings
+from api.signins import SignInGuard
 from projections.queries import Reader
 from projections.runner import ProjectionRunner
 from projections.visibility import Viewer, require_auditor
 from timebank.application import SYSTEM_ACTOR_ID, Actor, TimeBank
 from timebank.cache import NotInMemoryError
+from timebank.credentials import CredentialKind
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
@@ -180,25 +183,53 @@ async def _signed_in(
     ):
         return then(SYSTEM_ACTOR_ID)
     await follower.caught_up()
+    guard: SignInGuard = request.app.state.sign_ins
 
-    def signed_in() -> T:
+    def signed_in() -> T | _Refusal:
         credential = ledger.sign_in(token)
         if credential is None:
-            raise UnauthenticatedError("the token is unknown or revoked", token_presented=True)
+            return _Refusal("unknown", None)
+        # A printed card's link lives until a new card replaces it; tokens may expire.
+        if credential.kind == CredentialKind.TOKEN and guard.expired(credential.issued_at):
+            return _Refusal("expired", credential.id)
         request.state.credential_id = credential.id
         return then(credential.member_id)
 
     try:
         with ledger.reading_from_memory():
-            return signed_in()
+            outcome = signed_in()
     except NotInMemoryError:
-        pass
 
-    def from_the_store() -> T:
-        with ledger.reading():
-            return signed_in()
+        def from_the_store() -> T | _Refusal:
+            with ledger.reading():
+                return signed_in()
 
-    return await run_in_threadpool(from_the_store)
+        outcome = await run_in_threadpool(from_the_store)
+    if not isinstance(outcome, _Refusal):
+        return outcome
+    store = request.app.state.projections.store
+    address = request.client.host if request.client is not None else "unknown"
+    too_many = await run_in_threadpool(
+        guard.refused, store, address, outcome.reason, outcome.credential_id
+    )
+    if too_many is not None:
+        raise too_many
+    if outcome.reason == "expired":
+        raise UnauthenticatedError(
+            "the token is past its lifetime: ask an admin for a new one, and rotate tokens "
+            "(POST /tokens/rotate) before they expire",
+            token_presented=True,
+            code="token_expired",
+        )
+    raise UnauthenticatedError("the token is unknown or revoked", token_presented=True)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """Why a presented token signed nobody in."""
+
+    reason: str
+    credential_id: UUID | None
 
 
 Caller = Annotated[Actor, Depends(current_actor)]

@@ -6,16 +6,18 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sql
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.documents.fonts import MissingFontError
+from api.signins import TooManyAttemptsError
 from projections.periods import PeriodError
 from projections.queries import CursorError
 from timebank.errors import (
@@ -39,10 +41,11 @@ RETRY_AFTER_SECONDS = "1"
 class UnauthenticatedError(Exception):
     """No bearer token came with the request, or the token is unknown or revoked."""
 
-    def __init__(self, message: str, *, token_presented: bool) -> None:
+    def __init__(self, message: str, *, token_presented: bool, code: str = "unauthorized") -> None:
         super().__init__(message)
         self.message = message
         self.token_presented = token_presented
+        self.code = code  # token_expired: a real token past its lifetime
 
 
 class StaleViewsError(Exception):
@@ -78,7 +81,8 @@ class ErrorInfo(BaseModel):
         description=(
             "A stable, machine-readable code: unauthorized, forbidden, not_found, "
             "method_not_allowed, invalid_request, insufficient_minutes, invalid_state, "
-            "idempotency_key_reused, balance_cap_exceeded, conflict, busy, unavailable, stale."
+            "idempotency_key_reused, balance_cap_exceeded, conflict, busy, unavailable, stale, "
+            "token_expired, too_many_attempts."
         )
     )
     message: str = Field(description="What went wrong, for people.")
@@ -94,7 +98,10 @@ class ErrorResponse(BaseModel):
 
 
 _DESCRIPTIONS = {
-    401: "No bearer token, or one that is unknown or revoked (code `unauthorized`).",
+    401: (
+        "No bearer token, or one that is unknown or revoked (code `unauthorized`), or past "
+        "its lifetime (code `token_expired`)."
+    ),
     403: "The token is known, but its member may not do this (code `forbidden`).",
     404: "No such resource (code `not_found`).",
     405: "The path does not take this method (code `method_not_allowed`).",
@@ -107,6 +114,10 @@ _DESCRIPTIONS = {
         "A field or query parameter is unknown, of the wrong type, out of range, or breaks "
         "a rule of the ledger (a service date in the future, a period that does not exist, "
         "an `after` that names nothing) (code `invalid_request`)."
+    ),
+    429: (
+        "Too many refused tokens came from this address lately (code `too_many_attempts`); "
+        "`Retry-After` says when to try again. A valid token is never refused so."
     ),
     503: (
         "Nothing was changed and the request may be retried: concurrent writers kept "
@@ -188,9 +199,15 @@ async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:
     presented = isinstance(exc, UnauthenticatedError) and exc.token_presented
+    code = exc.code if isinstance(exc, UnauthenticatedError) else "unauthorized"
     # RFC 6750: name the scheme, and say when a token was given but refused.
     challenge = 'Bearer error="invalid_token"' if presented else "Bearer"
-    return error_response(401, "unauthorized", str(exc), headers={"WWW-Authenticate": challenge})
+    return error_response(401, code, str(exc), headers={"WWW-Authenticate": challenge})
+
+
+async def _too_many_attempts(request: Request, exc: Exception) -> JSONResponse:
+    wait = exc.retry_after if isinstance(exc, TooManyAttemptsError) else 60
+    return error_response(429, "too_many_attempts", str(exc), headers={"Retry-After": str(wait)})
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -289,6 +306,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for kind, handler in (
         (TimebankError, _ledger_error),
         (UnauthenticatedError, _unauthenticated),
+        (TooManyAttemptsError, _too_many_attempts),
         (RequestValidationError, _invalid_request),
         (InvalidQueryError, _invalid_query),
         (CursorError, _invalid_query),
@@ -296,6 +314,11 @@ def install_error_handlers(app: FastAPI) -> None:
         (PeriodError, _invalid_query),
         (StarletteHTTPException, _http_error),
         (OperationalError, _store_unavailable),
+        # The same outage met by the read side (SQLAlchemy) or a connection that went away.
+        (InterfaceError, _store_unavailable),
+        (sql.OperationalError, _store_unavailable),
+        (sql.InterfaceError, _store_unavailable),
+        (sql.TimeoutError, _store_unavailable),
         (MissingFontError, _no_font),
     ):
         app.add_exception_handler(kind, _localised(handler))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.signins import SignInGuard
 from projections.checkpoints import IntervalSigner, check_checkpoint_key, load_private_key
 from projections.expiry import ExpirySweeper
 from projections.runner import ProjectionRunner
@@ -19,6 +20,7 @@ from timebank.policy import Policy
 from timebank.sealing import check_event_key, check_previous_event_keys, check_store_keys
 from timebank.stars import parse_ladder
 from timebank.storage import (
+    DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DATABASE_URL,
     check_encryption_key,
     check_secret,
@@ -125,6 +127,38 @@ class Settings(BaseSettings):
     postgres_pool_size: int = Field(
         20, ge=1, le=500, description="PostgreSQL connections per process (and as many extra)."
     )
+    token_lifetime: int | None = Field(
+        None,
+        ge=60,
+        description=(
+            "Seconds a member's token signs in after it was issued (7776000: 90 days); "
+            "after that it is refused with 401 token_expired. Members rotate theirs before "
+            "(POST /tokens/rotate). Unset: tokens live until revoked. Printed cards' links "
+            "live until a new card replaces them."
+        ),
+    )
+    sign_in_failure_limit: int = Field(
+        20,
+        ge=0,
+        le=100_000,
+        description=(
+            "Refused tokens from one client address within sign_in_failure_window seconds "
+            "before further refusals are answered 429 too_many_attempts (0: no limit). A "
+            "valid token is never refused for it."
+        ),
+    )
+    sign_in_failure_window: int = Field(
+        60, ge=1, le=24 * 3600, description="Seconds over which refused sign-ins are counted."
+    )
+    connect_timeout: int = Field(
+        DEFAULT_CONNECT_TIMEOUT,
+        ge=1,
+        le=300,
+        description=(
+            "Seconds a request waits for a PostgreSQL connection while the server cannot "
+            "be reached, before it is answered 503 unavailable."
+        ),
+    )
     projection_interval: float = Field(
         0.05,
         gt=0,
@@ -188,6 +222,13 @@ class Settings(BaseSettings):
             return None
         check_checkpoint_key(value.get_secret_value())
         return value
+
+    def sign_in_guard(self) -> SignInGuard:
+        """The limits on refused sign-ins, and the tokens' lifetime (see api.signins)."""
+        lifetime = None if self.token_lifetime is None else timedelta(seconds=self.token_lifetime)
+        return SignInGuard(
+            limit=self.sign_in_failure_limit, window=self.sign_in_failure_window, lifetime=lifetime
+        )
 
     def expiry_sweeper(self, runner: ProjectionRunner) -> ExpirySweeper:
         """Started: expires minutes due every `expiry_interval` seconds while this process
@@ -253,6 +294,7 @@ class Settings(BaseSettings):
         env = ledger_env(
             self.database_url,
             pool_size=self.postgres_pool_size,
+            connect_timeout=self.connect_timeout,
             token_secret=_revealed(self.token_secret),
             encryption_key=_revealed(self.encryption_key),
             event_key=_revealed(self.event_key),

@@ -12,6 +12,7 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from api.settings import Settings
+from cli.operations import KEY_FILE_HELP, export_lines, private_file, read_passphrase, text_out
 from cli.progress import progress_bar
 from cli.views import CATCH_UP_WAIT, opened
 from projections import auditor
@@ -24,8 +25,10 @@ from projections.checkpoints import (
 )
 from projections.export import ExportError, export_ledger, read_checkpoint, verify_export
 from projections.lines import bounded_lines
+from projections.restore import RestoreError, checked_part, write_stored_states
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
+from projections.transport import TransportError, is_encrypted
 from timebank.application import TimeBank
 
 TARGETS = ("views", "audit")
@@ -163,29 +166,52 @@ def rebuild(
 
 def export(
     file: Annotated[Path, typer.Argument(help="Where to write the JSON Lines export.")],
+    encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt",
+            help="Encrypt the file with a passphrase (AES-256-GCM), for transport and "
+            "backup: it then also carries what `timebank restore` needs.",
+        ),
+    ] = False,
+    passphrase_file: Annotated[Path | None, typer.Option(help=KEY_FILE_HELP)] = None,
 ) -> None:
-    """Write the whole ledger as JSON Lines, one event a line, closed by a checkpoint."""
+    """Write the whole ledger as JSON Lines, one event a line, closed by a checkpoint; the
+    file is readable by its owner alone, and holds no credential secret."""
+    if passphrase_file is not None and not encrypt:
+        raise typer.BadParameter("only with --encrypt", param_hint="--passphrase-file")
+    passphrase = read_passphrase(passphrase_file) if encrypt else None
     partial = file.with_name(file.name + ".partial")
     try:
         # Every exported hash is checked against the audit trail, current with the log.
         with opened() as views:
             total = views.ledger.recorder.max_notification_id() or 0
             with (
-                partial.open("w", encoding="utf-8") as out,
+                private_file(partial) as raw,
+                text_out(raw, passphrase) as out,
                 progress_bar("exporting", total) as step,
             ):
                 checkpoint = export_ledger(views.ledger, views.store, out, progress=step)
+                if passphrase is not None:
+                    write_stored_states(
+                        views.ledger, out, last_position=checkpoint["last_position"]
+                    )
     except ExportError as error:
         partial.unlink(missing_ok=True)
         typer.echo(f"not exported: {error}; run `timebank verify`", err=True)
         raise typer.Exit(1) from None
+    except OSError as error:  # no such directory, no room, no permission
+        partial.unlink(missing_ok=True)
+        typer.echo(f"not exported: cannot write {file}: {error.strerror}", err=True)
+        raise typer.Exit(1) from None
     os.replace(partial, file)
     typer.echo(
         f"exported {checkpoint['count']} events to {file}; head hash {checkpoint['head_hash']}"
+        + ("; encrypted" if passphrase is not None else "")
     )
 
 
-def verify_export_command(
+def verify_export_command(  # noqa: PLR0917 -- typer's options are its parameters
     file: Annotated[Path, typer.Argument(help="An export written by `timebank export`.")],
     earlier: Annotated[
         Path | None,
@@ -214,11 +240,12 @@ def verify_export_command(
             "(default: TIMEBANK_TIMEZONE, else Asia/Shanghai)."
         ),
     ] = None,
+    passphrase_file: Annotated[
+        Path | None, typer.Option(help=f"For an encrypted export: {KEY_FILE_HELP}")
+    ] = None,
 ) -> None:
     """Check an export from the file alone: every field of every line, the chain, the
     balances, zero sum, no overdraft, what the events mean, and kept checkpoints."""
-    if not file.is_file():
-        raise typer.BadParameter(f"no file {file}")
     anchor = None
     if earlier is not None:
         if not earlier.is_file():
@@ -231,15 +258,21 @@ def verify_export_command(
     zone = _zone(timezone)
     kept, unreadable = _kept_checkpoints(checkpoint or [])
     trusted = _trusted_keys(public_key or [])
-    with file.open("rb") as stream, progress_bar("checking", None) as step:
-        check = verify_export(
-            bounded_lines(stream),
-            earlier=anchor,
-            checkpoints=kept,
-            trusted_keys=trusted,
-            timezone=zone,
-            progress=step,
-        )
+    try:
+        with export_lines(file, passphrase_file) as read, progress_bar("checking", None) as step:
+            # An encrypted export's stored states, after its checkpoint, are restore's.
+            lines = checked_part(read) if is_encrypted(file) else read
+            check = verify_export(
+                lines,
+                earlier=anchor,
+                checkpoints=kept,
+                trusted_keys=trusted,
+                timezone=zone,
+                progress=step,
+            )
+    except (TransportError, RestoreError) as error:
+        typer.echo(f"{file}: {error}", err=True)
+        raise typer.Exit(1) from None
     findings = [*unreadable, *check.findings]
     for position, kind, detail in findings:
         where = "-" if position is None else str(position)

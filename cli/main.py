@@ -16,7 +16,18 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import Settings
-from cli import auditing, certificates, demo, keys, policy, project, records, reports, tokens
+from cli import (
+    auditing,
+    certificates,
+    demo,
+    keys,
+    operations,
+    policy,
+    project,
+    records,
+    reports,
+    tokens,
+)
 from cli.views import opened
 from timebank.application import SYSTEM_ACTOR_ID
 from timebank.members import GlobalRole
@@ -96,6 +107,8 @@ app.command()(auditing.rebuild)
 app.command()(auditing.export)
 app.command("verify-export")(auditing.verify_export_command)
 app.command("verify-certificate")(certificates.verify_certificate)
+app.command("restore")(operations.restore_command)
+app.command()(operations.backup)
 app.command("import-service")(records.import_service)
 app.command()(reports.rankings)
 app.command()(reports.statement)

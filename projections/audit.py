@@ -2,7 +2,8 @@
 
 The hash is taken over a canonical plaintext form of the event (position, topic, aggregate
 id and version, and its decoded data as sorted JSON), not over the stored bytes, so the
-chain survives a change of compression or encryption key.
+chain survives a change of compression or encryption key. Credential secrets are not in
+that form: a hash of them stands in their place (see `projections.redaction`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from eventsourcing.persistence import Mapper, Notification
 from sqlalchemy import BigInteger, Column, String, Table, Text, select
 
 from projections.base import METADATA, SEALED, Batch
+from projections.redaction import redacted
 from projections.text import id_text, instant_text
 from timebank.sealing import opened_state
 from timebank.upcasting import STORED_CLASS_VERSION
@@ -64,7 +66,8 @@ def decode_data(mapper: Mapper[UUID], notification: Notification) -> dict[str, A
     decoded = mapper.transcoder.decode(state)
     if not isinstance(decoded, dict):
         raise TypeError(f"event state is a {type(decoded).__name__}, not an object")
-    return {key: _jsonable(value) for key, value in decoded.items()}
+    data = {key: _jsonable(value) for key, value in decoded.items()}
+    return redacted(notification.topic, data)  # no credential secrets in the trail
 
 
 def event_data(
@@ -79,7 +82,7 @@ def event_data(
     class_version = getattr(type(event), "class_version", 1)
     if class_version != 1:
         data["class_version"] = class_version  # stored with the state; the mapper takes it
-    return data
+    return redacted(notification.topic, data)
 
 
 _ADDED_BY_MAPPER = frozenset({"originator_id", "originator_version"})
@@ -109,6 +112,7 @@ def _event_json(
     class_version = getattr(type(event), "class_version", 1)
     if class_version != 1:
         data["class_version"] = class_version
+    data = redacted(notification.topic, data)
     if float not in map(type, data.values()):
         try:
             return orjson.dumps(data, default=_orjson_default, option=_ORJSON_CANONICAL).decode()

@@ -28,6 +28,7 @@ from projections.collector import collector_paused
 from projections.compare import ViewComparison
 from projections.log import PAGE_SIZE, notifications
 from projections.queries import Reader
+from projections.redaction import SECRET_FIELDS
 from projections.runner import AUDIT_ONLY, ProjectionRunner
 from projections.store import AUDIT, ViewStore, view_positions
 from projections.text import id_text
@@ -295,7 +296,8 @@ class _Verifier:
                 notification.id,
                 "altered",
                 f"{notification.topic} v{notification.originator_version} of "
-                f"{notification.originator_id} differs from what the audit recorded",
+                f"{notification.originator_id} differs from what the audit recorded"
+                + _earlier_form(notification.topic, recorded.data_json),
             )
 
     def _check_version(self, notification: Notification) -> None:
@@ -430,3 +432,15 @@ def _link(previous_hash: str, entry: audit.AuditEntry, data_json: str) -> str:
         aggregate_version=entry.aggregate_version,
         data_json=data_json,
     )
+
+
+def _earlier_form(topic: str, recorded_json: str) -> str:
+    """A hint when the audit trail holds a credential's secrets, as trails written before
+    they were left out did (see projections.redaction): then the event may well be intact."""
+    fields = SECRET_FIELDS.get(topic, ())
+    if any(f'"{name}":' in recorded_json for name in fields):
+        return (
+            " (the audit trail holds this credential's secrets, as trails written before "
+            "they were left out do: see SECURITY.md for the upgrade)"
+        )
+    return ""

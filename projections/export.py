@@ -149,7 +149,7 @@ def export_ledger(
             books.apply(entry.topic, entry.aggregate_id, data)
         except BookError as error:
             raise ExportError(f"event {notification.id}: {error}") from None
-        out.write(_line({name: _field(entry, name) for name in EVENT_FIELDS}))
+        out.write(line_of({name: _field(entry, name) for name in EVENT_FIELDS}))
         head, count, last = entry.hash, count + 1, notification.id
         if progress is not None:
             progress(1)
@@ -160,7 +160,7 @@ def export_ledger(
         "totals": books.totals(),
         "exported_at": datetime.now(UTC).isoformat(),
     }
-    out.write(_line({"checkpoint": checkpoint}))
+    out.write(line_of({"checkpoint": checkpoint}))
     return checkpoint
 
 
@@ -428,5 +428,6 @@ def _field(entry: audit.AuditEntry, name: str) -> Any:
     return getattr(entry, name)
 
 
-def _line(record: dict[str, Any]) -> str:
+def line_of(record: dict[str, Any]) -> str:
+    """One line of an export: sorted keys, no spaces, text as it is."""
     return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"

@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import threading
+from contextlib import suppress
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger(__name__)
 
 
 class StoreLocks(Protocol):
@@ -37,6 +42,10 @@ class StoreLocks(Protocol):
     def release(self) -> None:
         """Let go of every lock this process holds."""
 
+    def reassert_writer(self) -> bool:
+        """After the store was out of reach: whether this process still writes the views,
+        taking the place again if the locks went with a lost connection."""
+
 
 def _lock_key(name: str) -> int:
     """A signed 64-bit key for PostgreSQL's advisory locks."""
@@ -49,16 +58,22 @@ class PostgresLocks:
         self._writer_key = _lock_key(f"timebank:{schema}:views-writer")
         self._serving_key = _lock_key(f"timebank:{schema}:serving")
         self._conn: Connection | None = None
+        self._pid: object = None  # the server process of the session holding the locks
         self._writer = False
         self._guard = threading.Lock()
 
     def _session(self) -> Connection:
         if self._conn is None:
             self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._pid = self._conn.execute(text("SELECT pg_backend_pid()")).scalar()
         return self._conn
 
     def _try(self, function: str, key: int) -> bool:
-        acquired = self._session().execute(text(f"SELECT {function}(:key)"), {"key": key})
+        try:
+            acquired = self._session().execute(text(f"SELECT {function}(:key)"), {"key": key})
+        except SQLAlchemyError:
+            self._conn = None  # lost (an outage): the next call starts a new session
+            raise
         return bool(acquired.scalar())
 
     def try_writer(self) -> bool:
@@ -91,9 +106,30 @@ class PostgresLocks:
     def release(self) -> None:
         with self._guard:
             if self._conn is not None:
-                self._conn.close()  # the server lets go of the session's locks
+                with suppress(SQLAlchemyError):  # a session already lost holds nothing
+                    self._conn.close()  # the server lets go of the session's locks
                 self._conn = None
             self._writer = False
+
+    def reassert_writer(self) -> bool:
+        """A session lost in an outage took its advisory locks with it, and another process
+        may have become the writer meanwhile: ask on the session, and if it is gone, start
+        a new one, serve again and try for the writer's place."""
+        with self._guard:
+            held = self._pid
+            try:
+                # A connection SQLAlchemy replaced after a failure is another session.
+                alive = self._session().execute(text("SELECT pg_backend_pid()")).scalar() == held
+            except SQLAlchemyError:
+                alive = False
+            if not alive:
+                log.warning("the session holding the views' locks was lost; taking them again")
+                self._conn = None
+                self._writer = False
+        if not alive:
+            with suppress(RuntimeError):  # a rebuild took the store meanwhile: not the writer
+                self.hold_serving()
+        return self.try_writer()
 
 
 class FileLocks:
@@ -142,6 +178,9 @@ class FileLocks:
             for name in list(self._files):
                 self._close(name)
 
+    def reassert_writer(self) -> bool:
+        return "writer" in self._files  # a file's lock lasts as long as the process
+
     def _close(self, name: str) -> None:
         descriptor = self._files.pop(name, None)
         if descriptor is not None:
@@ -173,3 +212,6 @@ class ProcessLocks:
 
     def release(self) -> None:
         self.release_writer()
+
+    def reassert_writer(self) -> bool:
+        return self._held

@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.domain import AggregateEvent
-from eventsourcing.persistence import Mapper, Notification
+from eventsourcing.persistence import Mapper, Notification, PersistenceError
+from sqlalchemy.exc import SQLAlchemyError
 
 from projections import registry
 from projections.base import Batch, Logged, Projection
@@ -167,14 +168,35 @@ class ProjectionRunner:
             self.store.locks.release_writer()
             self.is_writer = False
 
+    def _after_outage(self) -> None:
+        """The writer's place may have gone with a lost connection (see `StoreLocks`)."""
+        if self.is_writer:
+            try:
+                self.is_writer = self.store.locks.reassert_writer()
+            except (PersistenceError, SQLAlchemyError):
+                self.is_writer = False  # asked again at the next poll, by `claim`
+
     def _follow(self, interval: float) -> None:
+        failing = False
         while not self._stopping.is_set():
             caught = 0
             try:
                 if self.is_writer or self.claim():
                     caught = self.catch_up(limit=self.batch_size)
+            except (PersistenceError, SQLAlchemyError) as error:
+                # The store is out of reach (or busy): said once, tried again each second.
+                if not failing:
+                    log.warning("projection runner cannot reach the store (%s); retrying", error)
+                failing = True
+                self._stopping.wait(1.0)
+                continue
             except Exception:  # the follower must outlive a bad moment; it logs and retries
                 log.exception("projection runner failed; retrying")
+            else:
+                if failing:
+                    log.warning("projection runner reaches the store again")
+                    self._after_outage()
+                failing = False
             if caught < self.batch_size:
                 self._stopping.wait(interval if self.is_writer else max(interval, 1.0))
 

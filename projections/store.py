@@ -111,11 +111,15 @@ class ViewStore:
                 port=int(env.get("POSTGRES_PORT") or 5432),
                 database=env.get("POSTGRES_DBNAME"),
             )
-            args = {"options": f"-c search_path={schema}", "connect_timeout": 5}
+            # As the ledger's own connections (timebank.storage): a bounded wait while the
+            # server cannot be reached, and connections an outage broke replaced on use.
+            timeout = int(env.get("POSTGRES_CONNECT_TIMEOUT") or 5)
+            args = {"options": f"-c search_path={schema}", "connect_timeout": timeout}
+            pooling: dict[str, Any] = {"pool_timeout": timeout, "pool_pre_ping": True}
             engine = create_engine(
-                url, connect_args=args, pool_size=pool_size, max_overflow=pool_size
+                url, connect_args=args, pool_size=pool_size, max_overflow=pool_size, **pooling
             )
-            writer = create_engine(url, connect_args=args, pool_size=2, max_overflow=2)
+            writer = create_engine(url, connect_args=args, pool_size=2, max_overflow=2, **pooling)
             return cls(engine, writer, sealer, PostgresLocks(engine, schema))
         temporary = None
         if module.endswith("sqlite"):

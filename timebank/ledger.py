@@ -34,6 +34,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from timebank.accounts import Account
+from timebank.availability import StoreGate, guard_connections
 from timebank.cache import FollowedCache, FollowedRepository, NotInMemoryError
 from timebank.consent import Consent
 from timebank.credentials import (
@@ -57,6 +58,7 @@ from timebank.service_logs import ServiceLog
 from timebank.storage import (
     DEFAULT_DATABASE_URL,
     SettingError,
+    bound_connecting,
     check_secret,
     explicit_env,
     ledger_env,
@@ -171,6 +173,12 @@ class Ledger(Application[UUID]):
     def construct_recorder(self) -> ApplicationRecorder:
         """Creating the tables is retried when processes start together (see storage)."""
         recorder: ApplicationRecorder = retried_at_startup(super().construct_recorder)()
+        # Whether the store answered at the last attempt (see timebank.availability): read
+        # by the API to answer 503 at once while a PostgreSQL server is out of reach.
+        self.gate = StoreGate()
+        if (self.env.get("PERSISTENCE_MODULE") or "").endswith("postgres"):
+            bound_connecting(recorder, self.env.get("POSTGRES_CONNECT_TIMEOUT"))
+            guard_connections(getattr(recorder, "datastore", None), self.gate)
         return recorder
 
     def construct_mapper(self) -> Mapper[UUID]:

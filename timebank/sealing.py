@@ -182,7 +182,11 @@ class SealingMapper(Mapper[UUID]):
     keys: EventKeys | None = None
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
-        stored = super().to_stored_event(domain_event)
+        return self.sealed(super().to_stored_event(domain_event))
+
+    def sealed(self, stored: StoredEvent) -> StoredEvent:
+        """A stored event with the current key's seal (as it is without a key): also for a
+        restored event, whose state was written by the transcoder of another store."""
         keys = self.keys
         if keys is None:
             return stored

@@ -76,7 +76,13 @@ class StorageURLError(ValueError):
     """The database URL names no store the ledger knows how to use."""
 
 
-def persistence_env(url: str, *, pool_size: int = 20) -> dict[str, str]:
+DEFAULT_CONNECT_TIMEOUT = 5
+"""Seconds a request waits for a PostgreSQL connection before it is answered 503."""
+
+
+def persistence_env(
+    url: str, *, pool_size: int = 20, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT
+) -> dict[str, str]:
     """The eventsourcing settings for a database URL.
 
     - `sqlite:///timebank.db` (relative) or `sqlite:////var/lib/timebank.db` (absolute):
@@ -119,6 +125,12 @@ def persistence_env(url: str, *, pool_size: int = 20) -> dict[str, str]:
             "POSTGRES_MAX_OVERFLOW": str(pool_size),
             # Wait for the table lock a while, then fail and let the command retry.
             "POSTGRES_LOCK_TIMEOUT": "5",
+            # While the server cannot be reached, a request waits this long for a
+            # connection and fails (503), rather than as long as the library's 30 s; each
+            # pooled connection is checked before use, so the ones an outage broke are
+            # replaced, not handed to the next requests after it.
+            "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
+            "POSTGRES_PRE_PING": "y",
             # Not POSTGRES_ENABLE_DB_FUNCTIONS: in 9.5.6 its insert function does not take
             # the table lock that keeps commits in log order, so a reader tailing the log
             # could step over an event committed after a later one.
@@ -137,6 +149,7 @@ def ledger_env(
     database_url: str,
     *,
     pool_size: int = 20,
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
     token_secret: str | None = None,
     encryption_key: str | None = None,
     event_key: str | None = None,
@@ -149,8 +162,14 @@ def ledger_env(
     `timebank.sealing`)."""
     if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
         raise SettingError("postgres_pool_size", "must be a whole number of at least 1")
+    if (
+        isinstance(connect_timeout, bool)
+        or not isinstance(connect_timeout, int)
+        or connect_timeout < 1
+    ):
+        raise SettingError("connect_timeout", "must be a whole number of seconds, at least 1")
     try:
-        env = persistence_env(database_url, pool_size=pool_size)
+        env = persistence_env(database_url, pool_size=pool_size, connect_timeout=connect_timeout)
     except StorageURLError as error:
         raise SettingError("database_url", str(error)) from None
     for setting, value, check in (
@@ -190,3 +209,13 @@ def explicit_env(application: type[Application[Any]], env: Mapping[str, str] | N
         merged["IS_SNAPSHOTTING_ENABLED"] = "y"
     merged.update(env or {})
     return Environment(application.name, merged)
+
+
+def bound_connecting(recorder: Any, seconds: str | None) -> None:
+    """libpq's own connect timeout on a PostgreSQL recorder's connections: the library
+    bounds the wait for a pooled connection, not one connection attempt, and a server that
+    swallows packets would otherwise hold each attempt for minutes."""
+    pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+    kwargs = getattr(pool, "kwargs", None)
+    if seconds and isinstance(kwargs, dict):
+        kwargs["connect_timeout"] = int(seconds)

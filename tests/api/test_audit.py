@@ -159,3 +159,29 @@ def test_an_events_page_out_of_bounds_is_invalid(world: World, query: str) -> No
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_auditors_see_who_issued_and_revoked_a_credential_but_never_its_secrets(
+    world: World,
+) -> None:
+    """A token's digest and nonce, a card's code digest and salt: none in the trail, a
+    hash of them in their place; who issued and revoked what, and when, all there."""
+    assert world.call("volunteer", "DELETE", f"/tokens/{world.spare_credential}").status_code == 200
+    events = every_event(world)
+    secret_names = {"digest", "nonce", "code_digest", "code_salt"}
+
+    issued = [e for e in events if e["type"] in ("Credential.Issued", "Member.CardIssued")]
+    revoked = [e for e in events if e["type"] == "Credential.Revoked"]
+
+    assert issued
+    assert revoked
+    for event in issued:
+        assert not secret_names & set(event["data"])
+        assert len(event["data"]["secrets_sha256"]) == 64
+        assert event["actor_id"] is not None
+        assert event["recorded_at"] is not None
+    spare = [e for e in issued if e["aggregate_id"] == str(world.spare_credential)]
+    assert spare[0]["data"]["member_id"] == str(world.volunteer)
+    assert revoked[-1]["aggregate_id"] == str(world.spare_credential)
+    assert revoked[-1]["actor_id"] == str(world.volunteer)
+    assert get(world, "/audit/verify")["ok"]

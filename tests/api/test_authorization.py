@@ -29,6 +29,10 @@ def no_body(world: World) -> None:
 
 
 TABLE: dict[str, Call] = {
+    # Readiness, like liveness, is asked by load balancers without credentials.
+    "GET /health/ready": Call(
+        "GET", lambda w: "/health/ready", no_body, (200, 200, 200, 200, 200, 200)
+    ),
     "POST /members": Call(
         "POST", lambda w: "/members", lambda w: {"name": "Zhang"}, (401, 403, 403, 403, 403, 201)
     ),
@@ -307,6 +311,9 @@ TABLE: dict[str, Call] = {
     # Allowed, and none signed yet in this world: 404 for those who may read it.
     "GET /audit/checkpoints/latest": Call(
         "GET", lambda w: "/audit/checkpoints/latest", no_body, (401, 403, 403, 403, 404, 404)
+    ),
+    "GET /audit/sign-in-failures": Call(
+        "GET", lambda w: "/audit/sign-in-failures", no_body, (401, 403, 403, 403, 403, 200)
     ),
     "GET /audit/events": Call(
         "GET", lambda w: "/audit/events", no_body, (401, 403, 403, 403, 200, 200)

@@ -92,7 +92,7 @@ def test_a_busy_ledger_says_503_and_when_to_retry(
     assert response.json()["error"]["code"] in {"busy", "unavailable"}
 
 
-PUBLIC = {"/health", "/verification/{code}", "/verify/{code}"}
+PUBLIC = {"/health", "/health/ready", "/verification/{code}", "/verify/{code}"}
 """What anyone may call without a token: the health check and a certificate's verification."""
 
 
