@@ -58,6 +58,7 @@ def log_service(
 
 @router.post(
     "/review",
+    responses=error_responses(409),  # an Idempotency-Key reused for another request
     summary="Approve or reject many pending logs at once (the teams' coordinators, admins)",
 )
 def review_service_logs(
