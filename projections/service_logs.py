@@ -44,6 +44,9 @@ service_logs = Table(
     Index("view_service_logs_team", "team_id", "status", "recorded_at", "log_id"),
     Index("view_service_logs_volunteer", "volunteer_id", "status", "recorded_at", "log_id"),
     Index("view_service_logs_logged_by", "logged_by", "recorded_at", "log_id"),
+    # A list by status (a coordinator's pending queue): the few pending logs in order,
+    # rather than every log in order until enough are found.
+    Index("view_service_logs_status", "status", "recorded_at", "log_id"),
 )
 
 
