@@ -197,6 +197,13 @@ class TeamRankingsQuery(IdPage):
     community: str | None = Field(
         None, max_length=MAX_NAME_LENGTH, description="Only this community's teams."
     )
+    format: Literal["json", "csv", "xlsx"] | None = Field(
+        None,
+        description=(
+            "`csv` or `xlsx`: the whole table as a file at one ledger position (as under "
+            "`/reports`); without it, the `Accept` header decides (text/csv, the XLSX type)."
+        ),
+    )
 
 
 class VolunteerRankingsQuery(TeamRankingsQuery):

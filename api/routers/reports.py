@@ -46,9 +46,9 @@ router = APIRouter(
 Accept = Annotated[str | None, Header(include_in_schema=False)]
 
 
-def _answer(report: Report, chosen: ReportFormat | None, accept: str | None) -> Any:
+def answer(report: Report, chosen: ReportFormat | None, accept: str | None) -> Any:
     """The report in the format asked for: the query's, else the Accept header's."""
-    wanted = chosen or _accepted(accept)
+    wanted = chosen or accepted(accept)
     if wanted == "json":
         return ReportOut.model_validate(report.as_json())
     content, media, extension = (
@@ -66,7 +66,7 @@ def _answer(report: Report, chosen: ReportFormat | None, accept: str | None) -> 
     )
 
 
-def _accepted(accept: str | None) -> ReportFormat:
+def accepted(accept: str | None) -> ReportFormat:
     text = (accept or "").lower()
     if "text/csv" in text:
         return "csv"
@@ -89,7 +89,7 @@ def team_rankings_report(
     report = reports.team_rankings(
         reader, viewer, parse_period(query.period), community=query.community
     )
-    return _answer(report, query.format, accept)
+    return answer(report, query.format, accept)
 
 
 @router.get(
@@ -111,7 +111,7 @@ def volunteer_rankings_report(
         team_id=query.team_id,
         community=query.community,
     )
-    return _answer(report, query.format, accept)
+    return answer(report, query.format, accept)
 
 
 @router.get(
@@ -127,7 +127,7 @@ def statement_report(
     query: Annotated[ReportQuery, Query()],
     accept: Accept = None,
 ) -> Any:
-    return _answer(reports.statement(reader, viewer, member_id), query.format, accept)
+    return answer(reports.statement(reader, viewer, member_id), query.format, accept)
 
 
 @router.get(
@@ -149,7 +149,7 @@ def service_log_report(
         served_from=query.served_from,
         served_until=query.served_until,
     )
-    return _answer(report, query.format, accept)
+    return answer(report, query.format, accept)
 
 
 @router.get(
@@ -207,7 +207,7 @@ def pairing_report(
         community=query.community,
         active=query.active,
     )
-    return _answer(report, query.format, accept)
+    return answer(report, query.format, accept)
 
 
 @router.get(
@@ -224,4 +224,4 @@ def care_gap_report(
     report = reports.care_gaps(
         reader, viewer, days=query.days, team_id=query.team_id, community=query.community
     )
-    return _answer(report, query.format, accept)
+    return answer(report, query.format, accept)

@@ -150,3 +150,31 @@ def test_bad_report_requests_are_422_naming_the_field(world: World) -> None:
         ).status_code
         == 403
     )
+
+
+def test_the_rankings_themselves_answer_csv_and_xlsx_as_the_reports_do(october: World) -> None:
+    world = october
+    teams = world.call("coordinator", "GET", "/reports/team-rankings?period=2026-10").json()
+    volunteers = world.call(
+        "coordinator", "GET", f"/reports/volunteer-rankings?period=2026&team_id={world.care_team}"
+    ).json()
+
+    as_csv = world.call("coordinator", "GET", "/rankings/teams?period=2026-10&format=csv")
+    by_accept = world.client.get(
+        "/rankings/teams?period=2026-10",
+        headers={**world.headers("coordinator"), "Accept": "text/csv"},
+    )
+    as_xlsx = world.call(
+        "coordinator",
+        "GET",
+        f"/rankings/volunteers?period=2026&team_id={world.care_team}&format=xlsx",
+    )
+    paged = world.call("coordinator", "GET", "/rankings/teams?period=2026-10&format=json")
+
+    assert as_csv.status_code == 200, as_csv.text
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert _csv_items(as_csv.content)[0] == teams["items"]
+    assert by_accept.content == as_csv.content
+    assert as_xlsx.headers["content-type"] == XLSX
+    assert _xlsx_items(as_xlsx.content)[0] == volunteers["items"]
+    assert paged.json()["period"] == "2026-10"  # JSON stays the paged list it always was
