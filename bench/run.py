@@ -252,7 +252,7 @@ class Bench:
 
     def auditor(self, events: int) -> None:
         scope = f"{events:,} events" + (
-            "" if events >= 1_000_000 else "; the targets are for a million (--full)"
+            "" if events >= 1_000_000 else "; the targets are for a million and more (--size 1m)"
         )
         for work in ("replay", "verify"):
             done = subprocess.run(  # noqa: S603
