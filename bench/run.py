@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+
 from api.settings import Settings
 from bench import floor as floor_bench
 from bench.freshness import balance_reads, projection_lag
@@ -401,6 +403,13 @@ class Bench:
     # 7: several API processes on one PostgreSQL store ----------------------------------
 
     def workers(self, c: Community) -> None:
+        """The last group: if it breaks, the report keeps every figure measured before."""
+        try:
+            self._workers(c)
+        except (httpx.HTTPError, OSError, RuntimeError, subprocess.SubprocessError) as error:
+            self.report.problems.append(f"API processes: the group stopped: {error!r}")
+
+    def _workers(self, c: Community) -> None:
         sizes, store = self.sizes, self.store
         community = self.http_community
         if community is None:
@@ -455,8 +464,10 @@ class Bench:
                 ),
             )
             if lags.failures:
+                errors = f" ({', '.join(sorted(set(lags.errors)))})" if lags.errors else ""
                 self.report.problems.append(
-                    f"lag probe with {shown}: {lags.failures} writes refused or never visible"
+                    f"lag probe with {shown}: {lags.failures} pairs refused, never visible or "
+                    f"cut off{errors}"
                 )
         self.report.facts["API processes"] = (
             f"PostgreSQL only: `timebank serve --workers N` for N in {list(sizes.workers)}, "

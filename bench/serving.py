@@ -100,14 +100,16 @@ class HttpLags:
     seconds: list[float] = field(default_factory=list)
     pairs: int = 0
     rate: float = 0.0  # log+approve pairs per second achieved
-    failures: int = 0  # writes refused or not visible in time
+    failures: int = 0  # writes refused, not visible in time, or cut off
+    errors: list[str] = field(default_factory=list)  # the connection errors among them
 
 
 def probe_lag(server: Server, c: HttpCommunity, rate: float, stop: threading.Event) -> HttpLags:
     """Over HTTP, beside a load, until stopped: a volunteer logs service and the coordinator
     approves it, at a steady rate; another caller (the admin token, who wrote nothing) reads
     the volunteer's balance until the credit shows. Lag is the time from the approval's 200
-    to that read, whichever API process served each request."""
+    to that read, whichever API process served each request. A pair refused, never seen or
+    cut off (a connection reset) is counted as failed, and the probe goes on."""
     lags = HttpLags()
     admin = {"Authorization": f"Bearer {server.admin_token}"}
     lead = {"Authorization": f"Bearer {c.coordinator[1]}"}
@@ -120,16 +122,11 @@ def probe_lag(server: Server, c: HttpCommunity, rate: float, stop: threading.Eve
             minutes: int = read.json()["earned_minutes"]
             return minutes
 
-        start = time.perf_counter()
-        i = 0
-        while i == 0 or not stop.is_set():  # one pair at least, however starved the machine
-            due = start + i / rate
-            if (wait := due - time.perf_counter()) > 0:
-                time.sleep(wait)
+        def pair(i: int) -> float | None:
+            """One log and its approval; the lag, or None when it failed."""
             member, token = c.members[i % len(c.members)]
             # A different day each round, far from any volunteer's daily limit.
             served = yesterday - timedelta(days=(i // len(c.members)) % 300)
-            i += 1
             before = earned(member)
             logged = client.post(
                 "/service-logs",
@@ -142,22 +139,35 @@ def probe_lag(server: Server, c: HttpCommunity, rate: float, stop: threading.Eve
                 },
             )
             if logged.status_code != 201:
-                lags.failures += 1
-                continue
+                return None
             approved = client.post(f"/service-logs/{logged.json()['id']}/approve", headers=lead)
             acknowledged = time.perf_counter()
             if approved.status_code != 200:
-                lags.failures += 1
-                continue
+                return None
             lags.pairs += 1
             deadline = acknowledged + 10
             while earned(member) < before + 30:
                 if time.perf_counter() > deadline:
-                    lags.failures += 1
-                    break
+                    return None
                 time.sleep(0.002)
+            return time.perf_counter() - acknowledged
+
+        start = time.perf_counter()
+        i = 0
+        while i == 0 or not stop.is_set():  # one pair at least, however starved the machine
+            due = start + i / rate
+            if (wait := due - time.perf_counter()) > 0:
+                time.sleep(wait)
+            try:
+                lag = pair(i)
+            except httpx.TransportError as error:
+                lags.errors.append(repr(error))
+                lag = None
+            i += 1
+            if lag is None:
+                lags.failures += 1
             else:
-                lags.seconds.append(time.perf_counter() - acknowledged)
+                lags.seconds.append(lag)
         taken = time.perf_counter() - start
     lags.rate = lags.pairs / taken if taken else 0.0
     return lags
