@@ -406,7 +406,13 @@ class Bench:
         """The last group: if it breaks, the report keeps every figure measured before."""
         try:
             self._workers(c)
-        except (httpx.HTTPError, OSError, RuntimeError, subprocess.SubprocessError) as error:
+        except (
+            httpx.HTTPError,
+            LookupError,
+            OSError,
+            RuntimeError,
+            subprocess.SubprocessError,
+        ) as error:
             self.report.problems.append(f"API processes: the group stopped: {error!r}")
 
     def _workers(self, c: Community) -> None:
@@ -433,7 +439,8 @@ class Bench:
                     finally:
                         stop.set()
                     lags = probe.result()  # re-raises whatever stopped the probe
-                largest = max(rss_mib(pid) for pid in api_processes(server.pid))
+                serving = api_processes(server.pid) if count > 1 else [server.pid]
+                largest = max(rss_mib(pid) for pid in serving)
             rates[count] = result.rate
             shown = f"{count} API process" + ("es" if count > 1 else "")
             one = rates[sizes.workers[0]]
@@ -448,7 +455,7 @@ class Bench:
                 note=(
                     f"`timebank serve --workers {count}`; p99 {result.p99 * 1000:.1f} ms, "
                     f"{result.non_2xx + result.errors} non-2xx or failed; "
-                    f"largest process {largest:.0f} MiB RSS"
+                    f"largest process {largest:.0f} MiB RSS; {len(serving)} serving at the end"
                 ),
             )
             lag_ms = [s * 1000 for s in lags.seconds]

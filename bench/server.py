@@ -132,8 +132,9 @@ def rss_mib(pid: int) -> float:
 
 
 def api_processes(pid: int) -> list[int]:
-    """The processes that answer requests: the one started, or its worker children when
-    uvicorn supervises workers (`--workers N`)."""
+    """The processes that answer requests: the one started, or its live worker children
+    when uvicorn supervises workers (`--workers N`). A worker that exited and was not yet
+    reaped (no VmRSS) is left out."""
     children = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -143,7 +144,12 @@ def api_processes(pid: int) -> list[int]:
         except OSError:
             continue
         match = re.search(r"^PPid:\s+(\d+)$", status, re.MULTILINE)
-        if match and int(match.group(1)) == pid and b"spawn_main" in _cmdline(entry):
+        if (
+            match
+            and int(match.group(1)) == pid
+            and "VmRSS:" in status
+            and b"spawn_main" in _cmdline(entry)
+        ):
             children.append(int(entry.name))
     return children or [pid]
 
