@@ -4,31 +4,48 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+
 from api.settings import Settings
 from bench import floor as floor_bench
 from bench.freshness import balance_reads, projection_lag
 from bench.ledger import Community, build_community, command_round, import_rows
-from bench.load import LoadResult, choose_loader, loader_version, run_load
+from bench.load import LoadResult, choose_loader, loader_version
 from bench.logscan import head, scan_and_decode
 from bench.report import Figure, RunReport, machine, median_rate, percentile, write_markdown
 from bench.server import (
+    HttpCommunity,
+    Secrets,
+    Server,
+    api_processes,
     balance_calls,
-    health_calls,
+    rss_mib,
     running_server,
-    service_log_calls,
-    setup_over_http,
+    sign_in_over_http,
 )
-from bench.sizes import FULL, QUICK, SMOKE, Sizes
+from bench.serving import (
+    LAG_PROBE_RATE,
+    READ_TARGETS,
+    endpoint_calls,
+    loader_for,
+    median_of,
+    mixed_calls,
+    probe_lag,
+)
+from bench.sizes import MILLION, SIZES, SMOKE, Sizes
 from bench.store import BenchStore, fresh_store
 from projections.auditor import rebuild_audit_trail
 from projections.queries import Reader
@@ -54,12 +71,15 @@ class Bench:
         self.report = RunReport(
             store=store.kind,
             store_label=store.label,
-            mode=sizes.mode,
+            size=sizes.name,
             command=command,
             machine=machine(),
         )
         self.timings: dict[str, float] = {}
         self.command_rates: dict[str, float] = {}
+        self.keys = Secrets()  # every server of the run: tokens issued by one sign in on the next
+        self.rss_at_start = 0.0
+        self.http_community: HttpCommunity | None = None
 
     @contextmanager
     def group(self, name: str) -> Iterator[None]:
@@ -234,7 +254,7 @@ class Bench:
 
     def auditor(self, events: int) -> None:
         scope = f"{events:,} events" + (
-            "" if events >= 1_000_000 else "; the targets are for a million (--full)"
+            "" if events >= 1_000_000 else "; the targets are for a million and more (--size 1m)"
         )
         for work in ("replay", "verify"):
             done = subprocess.run(  # noqa: S603
@@ -273,100 +293,207 @@ class Bench:
                 note=f"whole child process; {data['before_mib']:.0f} MiB before the work",
             )
 
-    # 3: HTTP -----------------------------------------------------------------------------
+    # Pending logs, so that a coordinator's list has a page to show ----------------------
 
-    def http(self) -> None:
-        sizes, workdir = self.sizes, self.store.workdir
-        with running_server(self.store.url, workdir) as server:
-            self.report.facts["Server"] = (
-                f"`{server.command}` (uvicorn, one process, its default access log to a file)"
+    def leave_pending(self, c: Community, runner: ProjectionRunner) -> None:
+        for i in range(self.sizes.pending_logs):
+            c.app.log_service(
+                actor_id=c.volunteer(i),
+                team_id=c.team,
+                service_date=c.service_date(),
+                minutes=30,
+                activity="care",
             )
-            community = setup_over_http(server, sizes.http_connections)
-            endpoints: dict[str, list[Any]] = {
-                "GET /health": health_calls(),
-                "GET /members/{id}/balance": balance_calls(community),
-                "POST /service-logs": service_log_calls(community),
-            }
-            if not community.balance_available:
-                del endpoints["GET /members/{id}/balance"]
+        runner.catch_up()  # the views are current when the server starts, as after a restart
 
-            def load(calls: list[Any], seconds: float) -> LoadResult:
-                return run_load(
-                    self.loader,
-                    server.base_url,
-                    calls,
-                    connections=sizes.http_connections,
-                    seconds=seconds,
-                    workdir=workdir,
-                )
+    # 3: HTTP, on `timebank serve` in its own process -----------------------------------
 
-            for calls in endpoints.values():
-                load(calls, 1.0)  # warm-up, untimed
-            results: dict[str, list[LoadResult]] = {name: [] for name in endpoints}
+    def http(self, c: Community) -> None:
+        sizes, store = self.sizes, self.store
+        readers = c.volunteers[: sizes.http_connections]
+        with running_server(
+            store.url, store.workdir, keys=self.keys, ready_member=str(readers[0])
+        ) as server:
+            self.cold_start(server)
+            community = sign_in_over_http(server, c.team, c.coordinator, readers)
+            self.http_community = community
+            load = loader_for(self.loader, server, sizes.http_connections, store.workdir)
+            mixed = load(mixed_calls(community), sizes.mixed_seconds)  # warms every endpoint
+            self.memory(server, mixed)
+            calls = endpoint_calls(community)
+            results: dict[str, list[LoadResult]] = {name: [] for name in calls}
             for _ in range(sizes.http_repeats):
-                for name, calls in endpoints.items():
-                    results[name].append(load(calls, sizes.http_seconds))
+                for name, endpoint in calls.items():
+                    results[name].append(load(endpoint, sizes.http_seconds))
+        self.report.facts["Server"] = (
+            f"`{server.command}` (uvicorn, one process, its default access log to a file); "
+            f"read as {len(readers)} of the community's volunteers, each with a token the "
+            "admin token issued, and its coordinator"
+        )
         self.report.facts["Load generator"] = (
             f"{loader_version(self.loader)} in its own process, {sizes.http_connections} "
-            f"connections, {sizes.http_seconds:g} s per endpoint and repeat; rates are medians "
-            "of the repeats, p50/p99 the medians of each repeat's percentiles"
+            f"connections, {sizes.http_seconds:g} s per endpoint and repeat after "
+            f"{sizes.mixed_seconds:g} s of mixed load; rates are medians of the "
+            f"{sizes.http_repeats} repeats, p50/p99 the medians of each repeat's percentiles"
+        )
+        self.report.facts["Periods"] = (
+            f"YYYY is {community.year}, YYYY-MM is {community.month} (by service date); "
+            "statements and lists are their first page (50 items)"
         )
         self._http_figures(results)
 
+    def cold_start(self, server: Server) -> None:
+        self.add(
+            "3 HTTP",
+            "cold start: `timebank serve` to the first 200 of a balance read",
+            server.ready_seconds,
+            "s",
+            limit=3,
+            note="views current; the store's files in the page cache; target at 5M events",
+        )
+        self.rss_at_start = rss_mib(server.pid)
+
+    def memory(self, server: Server, mixed: LoadResult) -> None:
+        sizes = self.sizes
+        self.add("3 HTTP", "API process RSS once serving", self.rss_at_start, "MiB")
+        self.add(
+            "3 HTTP",
+            f"API process RSS after {sizes.mixed_seconds:g} s of mixed load",
+            rss_mib(server.pid),
+            "MiB",
+            limit=250,
+            note=(
+                f"VmRSS; {mixed.requests:,} requests ({mixed.rate:,.0f}/s, "
+                f"{mixed.non_2xx + mixed.errors} non-2xx or failed): balances, statements, "
+                "rankings, the pending list and service logged; target at 5M events"
+                + ("" if sizes.mixed_seconds >= 60 else ", after 60 s of load")
+            ),
+        )
+
     def _http_figures(self, results: dict[str, list[LoadResult]]) -> None:
-        def rate(name: str) -> float | None:
-            runs = results.get(name)
-            return statistics.median(r.rate for r in runs) if runs else None
+        def rate(name: str) -> float:
+            return statistics.median(r.rate for r in results[name])
 
-        def pct(name: str, which: str) -> float | None:
-            runs = results.get(name)
-            if not runs:
-                return None
-            seconds: float = statistics.median(getattr(r, which) for r in runs)
-            return seconds * 1000
-
-        health = rate("GET /health")
         group = "3 HTTP"
+        health = rate("GET /health")
         self.add(group, "GET /health (framework floor)", health, "requests/s")
-        self.add(group, "GET /health p99", pct("GET /health", "p99"), "ms")
-        targets = {
-            "GET /members/{id}/balance": (0.7, 20.0),
-            "POST /service-logs": (0.15, 100.0),
-        }
-        for name, (ratio, limit) in targets.items():
-            missing = "not available (404/405 from the server)" if name not in results else ""
+        self.add(group, "GET /health p99", median_of(results["GET /health"], "p99") * 1000, "ms")
+        for name, (ratio, limit) in READ_TARGETS.items():
+            if name == "GET /health":
+                continue
+            runs = results[name]
             self.add(
                 group,
                 name,
                 rate(name),
                 "requests/s",
-                baseline=health,
-                baseline_name="GET /health",
+                baseline=health if ratio is not None else None,
+                baseline_name="GET /health" if ratio is not None else "",
                 min_ratio=ratio,
-                note=missing,
             )
-            self.add(group, f"{name} p50", pct(name, "p50"), "ms")
-            self.add(group, f"{name} p99", pct(name, "p99"), "ms", limit=limit)
-        for name in ("GET /health", *targets):
-            runs = results.get(name, [])
+            self.add(group, f"{name} p50", median_of(runs, "p50") * 1000, "ms")
+            self.add(group, f"{name} p99", median_of(runs, "p99") * 1000, "ms", limit=limit)
+        for name, runs in results.items():
             bad = sum(r.non_2xx + r.errors for r in runs)
             total = sum(r.requests for r in runs)
             self.add(
-                group,
-                f"{name} non-2xx or failed",
-                bad if runs else None,
-                "responses",
-                limit=0,
-                note=f"of {total:,}",
+                group, f"{name} non-2xx or failed", bad, "responses", limit=0, note=f"of {total:,}"
             )
 
+    # 7: several API processes on one PostgreSQL store ----------------------------------
 
-def run(sizes: Sizes, loader: str, command: str, configured: str | None) -> RunReport:
-    """Measure every group on one fresh store."""
+    def workers(self, c: Community) -> None:
+        """The last group: if it breaks, the report keeps every figure measured before."""
+        try:
+            self._workers(c)
+        except (
+            httpx.HTTPError,
+            LookupError,
+            OSError,
+            RuntimeError,
+            subprocess.SubprocessError,
+        ) as error:
+            self.report.problems.append(f"API processes: the group stopped: {error!r}")
+
+    def _workers(self, c: Community) -> None:
+        sizes, store = self.sizes, self.store
+        community = self.http_community
+        if community is None:
+            raise RuntimeError("the HTTP group signs the community in first")
+        rates: dict[int, float] = {}
+        for count in sizes.workers:
+            with running_server(
+                store.url,
+                store.workdir,
+                keys=self.keys,
+                workers=count,
+                ready_member=str(c.volunteers[0]),
+            ) as server:
+                load = loader_for(self.loader, server, sizes.http_connections, store.workdir)
+                load(balance_calls(community), 1.0)  # warm-up, untimed: every process serves
+                stop = threading.Event()
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-lag") as pool:
+                    probe = pool.submit(probe_lag, server, community, LAG_PROBE_RATE, stop)
+                    try:
+                        result = load(balance_calls(community), sizes.workers_seconds)
+                    finally:
+                        stop.set()
+                    lags = probe.result()  # re-raises whatever stopped the probe
+                serving = api_processes(server.pid) if count > 1 else [server.pid]
+                largest = max(rss_mib(pid) for pid in serving)
+            rates[count] = result.rate
+            shown = f"{count} API process" + ("es" if count > 1 else "")
+            one = rates[sizes.workers[0]]
+            self.add(
+                "7 API processes",
+                f"balance reads with {shown}",
+                result.rate,
+                "requests/s",
+                baseline=one if count > 1 else None,
+                baseline_name=f"{sizes.workers[0]} API process" if count > 1 else "",
+                min_ratio=1.0 if count > 1 else None,
+                note=(
+                    f"`timebank serve --workers {count}`; p99 {result.p99 * 1000:.1f} ms, "
+                    f"{result.non_2xx + result.errors} non-2xx or failed; "
+                    f"largest process {largest:.0f} MiB RSS; {len(serving)} serving at the end"
+                ),
+            )
+            lag_ms = [s * 1000 for s in lags.seconds]
+            self.add(
+                "7 API processes",
+                f"projection lag p99 with {shown}",
+                percentile(lag_ms, 99) if lag_ms else None,
+                "ms",
+                limit=250,
+                note=(
+                    f"{lags.pairs} log+approve pairs over HTTP at {lags.rate:.1f}/s during the "
+                    f"reads, p50 {percentile(lag_ms, 50):.0f} ms; {lags.failures} failed"
+                ),
+            )
+            if lags.failures:
+                errors = f" ({', '.join(sorted(set(lags.errors)))})" if lags.errors else ""
+                self.report.problems.append(
+                    f"lag probe with {shown}: {lags.failures} pairs refused, never visible or "
+                    f"cut off{errors}"
+                )
+        self.report.facts["API processes"] = (
+            f"PostgreSQL only: `timebank serve --workers N` for N in {list(sizes.workers)}, "
+            f"{sizes.workers_seconds:g} s of balance reads each ({sizes.http_connections} "
+            f"connections) while a probe logs and approves {LAG_PROBE_RATE:g} services a "
+            "second over HTTP and reads the credit as another caller until it shows"
+        )
+
+
+def run(
+    sizes: Sizes, loader: str, command: str, configured: str | None, *, log_passes: bool = True
+) -> RunReport:
+    """Measure every group on one fresh store (without the timed passes over the whole
+    log when `log_passes` is false: the views are then built once, untimed)."""
     started = time.perf_counter()
+    loaded = os.getloadavg()[0]
     with fresh_store(configured) as store:
         bench = Bench(store, sizes, loader, command)
-        _say(f"{sizes.mode} run on {store.label}")
+        _say(f"{sizes.name} run on {store.label}")
         app = TimeBank.from_url(store.url)
         try:
             with bench.group("setup"):
@@ -380,21 +507,39 @@ def run(sizes: Sizes, loader: str, command: str, configured: str | None) -> RunR
             runner = ProjectionRunner(app, views)
             runner.claim()
             try:
-                with bench.group("projections"):
-                    bench.projections(community, runner)
+                if log_passes:
+                    with bench.group("projections"):
+                        bench.projections(community, runner)
+                else:
+                    with bench.group("building the views"):
+                        runner.catch_up()
                 with bench.group("freshness"):
                     bench.freshness(community, runner)
+                bench.leave_pending(community, runner)
             finally:
                 views.close()
             events = head(app)
         finally:
             app.close()
-        with bench.group("auditor"):
-            bench.auditor(events)
+        if log_passes:
+            with bench.group("auditor"):
+                bench.auditor(events)
+        else:
+            bench.report.facts["Skipped"] = (
+                "the timed passes over the whole log (projections: rebuild, catch-up; "
+                "auditor: replay, verify), with --no-log-passes"
+            )
         with bench.group("HTTP"):
-            bench.http()
+            bench.http(community)
+        if store.kind == "postgresql":
+            with bench.group("API processes"):
+                bench.workers(community)
         report = bench.report
         report.seconds = time.perf_counter() - started
+        report.facts["Machine load"] = (
+            f"load average {loaded:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
+            "(one minute; other work shares the machine)"
+        )
         report.facts["Time per group"] = ", ".join(
             f"{name} {seconds:.0f} s" for name, seconds in bench.timings.items()
         )
@@ -403,7 +548,7 @@ def run(sizes: Sizes, loader: str, command: str, configured: str | None) -> RunR
 
 
 def _order(report: RunReport) -> None:
-    """Figures in the issue's order: groups 1 to 6, ledger generation last."""
+    """Figures in the issue's order: groups 1 to 7, ledger generation last."""
 
     def rank(figure: Figure) -> str:
         return figure.group if figure.group[0].isdigit() else "9"
@@ -424,7 +569,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench", description="Benchmark the ledger against its floors."
     )
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--full", action="store_true", help="a million-event ledger (long)")
+    size.add_argument(
+        "--size",
+        choices=[name for name in SIZES if name != SMOKE.name],
+        default=None,
+        help="the ledger's size in events: 40k (default, minutes), 1m or 5m (long)",
+    )
+    size.add_argument("--full", action="store_true", help="the same as --size 1m")
     size.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument(
         "--out",
@@ -433,13 +584,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument(
+        "--no-log-passes",
+        action="store_true",
+        help="skip the timed passes over the whole log (rebuild, replay, verify): at 5m they "
+        "take most of a run; the views are built once, untimed",
+    )
+    parser.add_argument(
         "--loader",
         choices=("auto", "wrk", "python"),
         default="auto",
         help="HTTP load generator (auto: wrk when on PATH, else the Python one)",
     )
     args = parser.parse_args(argv)
-    sizes = FULL if args.full else SMOKE if args.smoke else QUICK
+    sizes = MILLION if args.full else SMOKE if args.smoke else SIZES[args.size or "40k"]
     out: Path | None = args.out or (None if args.smoke else Path("BENCHMARKS.md"))
     # The store named in the settings (checked as every entry point checks it), if any:
     # without one, a fresh SQLite file rather than the default ledger in the working dir.
@@ -448,7 +605,9 @@ def main(argv: list[str] | None = None) -> int:
     shown = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
     if configured and urlsplit(configured).scheme.startswith("postgres"):
         shown = f"TIMEBANK_DATABASE_URL={_shown_url(configured)} {shown}"
-    report = run(sizes, choose_loader(args.loader), shown, configured)
+    report = run(
+        sizes, choose_loader(args.loader), shown, configured, log_passes=not args.no_log_passes
+    )
     if out is not None:
         write_markdown(out, report)
         _say(f"wrote {out}")

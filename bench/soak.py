@@ -18,11 +18,16 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bench.load import Call, LoadResult, choose_loader, loader_version, run_load
 from bench.report import HEADER, machine
-from bench.server import balance_calls, running_server, service_log_calls, setup_over_http
+from bench.server import (
+    balance_calls,
+    register_over_http,
+    rss_mib,
+    running_server,
+    service_log_calls,
+)
 
 SLICE_SECONDS = 15.0
 CONNECTIONS = 16
@@ -33,23 +38,6 @@ _SECTION = re.compile(r"<!-- bench:(?P<key>[\w-]+) -->\n.*?<!-- /bench:(?P=key) 
 class Slice:
     result: LoadResult
     rss_mib: float
-
-
-def server_rss_mib(port: int) -> float:
-    """Resident memory of the `timebank serve` process listening on the port."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        if b"serve" in command and str(port).encode() in command:
-            match = re.search(r"VmRSS:\s+(\d+) kB", status)
-            if match:
-                return int(match.group(1)) / 1024
-    raise LookupError(f"no server process on port {port}")
 
 
 MIXES = {
@@ -64,15 +52,14 @@ def soak(minutes: float, out: Path, loader_preference: str = "auto", mix: str = 
         workdir = Path(tmp)
         url = f"sqlite:///{workdir / 'timebank.db'}"
         with running_server(url, workdir) as server:
-            port = urlsplit(server.base_url).port or 0
-            community = setup_over_http(server, members=16)
+            community = register_over_http(server, members=16)
             reads, writes = balance_calls(community), service_log_calls(community)
             calls: list[Call] = []
             for index, write in enumerate(writes):
                 calls.extend(reads[index : index + 1] * 3)
                 if mix == "mixed":
                     calls.append(write)
-            started = server_rss_mib(port)
+            started = rss_mib(server.pid)
             slices: list[Slice] = []
             for _ in range(max(1, round(minutes * 60 / SLICE_SECONDS))):
                 result = run_load(
@@ -83,7 +70,7 @@ def soak(minutes: float, out: Path, loader_preference: str = "auto", mix: str = 
                     seconds=SLICE_SECONDS,
                     workdir=workdir,
                 )
-                slices.append(Slice(result, server_rss_mib(port)))
+                slices.append(Slice(result, rss_mib(server.pid)))
     section = _markdown(minutes, loader, started, slices, mix)
     _write(out, section, "soak" if mix == "mixed" else f"soak-{mix}")
     return section

@@ -15,10 +15,19 @@ from typing import Any
 import pytest
 
 from bench.load import Call, parse_wrk, run_load
+from bench.report import Figure, RunReport, write_markdown
 from tests.support import postgres_test_url
 
 ROOT = Path(__file__).resolve().parents[2]
+PERIODS = ("all", "YYYY", "YYYY-MM")
 
+ENDPOINTS = [
+    "GET /members/{id}/balance",
+    "GET /members/{id}/statement",
+    *(f"GET /rankings/{of}?period={p}" for of in ("teams", "volunteers") for p in PERIODS),
+    "GET /service-logs?status=pending",
+    "POST /service-logs",
+]
 FIGURES = [
     "library floor: get, one event, save",
     "command: log service",
@@ -26,17 +35,13 @@ FIGURES = [
     "command: redeem",
     "command: fulfil",
     "command: transfer",
+    "cold start: `timebank serve` to the first 200 of a balance read",
+    "API process RSS once serving",
+    "API process RSS after 2 s of mixed load",
     "GET /health (framework floor)",
     "GET /health p99",
-    "GET /members/{id}/balance",
-    "GET /members/{id}/balance p50",
-    "GET /members/{id}/balance p99",
-    "POST /service-logs",
-    "POST /service-logs p50",
-    "POST /service-logs p99",
-    "GET /health non-2xx or failed",
-    "GET /members/{id}/balance non-2xx or failed",
-    "POST /service-logs non-2xx or failed",
+    *(f"{name}{suffix}" for name in ENDPOINTS for suffix in ("", " p50", " p99")),
+    *(f"{name} non-2xx or failed" for name in ["GET /health", *ENDPOINTS]),
     "scan-and-decode, whole log",
     "projections: rebuild",
     "projections: chain the audit trail again",
@@ -51,6 +56,13 @@ FIGURES = [
     "balance read p50",
     "balance read p99",
     "generation through imports",
+]
+# On PostgreSQL, several `timebank serve --workers N` (the smoke size compares 1 and 2).
+WORKER_FIGURES = [
+    "balance reads with 1 API process",
+    "projection lag p99 with 1 API process",
+    "balance reads with 2 API processes",
+    "projection lag p99 with 2 API processes",
 ]
 
 
@@ -75,7 +87,8 @@ def smoke(tmp_path: Path, database_url: str | None) -> tuple[dict[str, Any], str
 
 def check(report: dict[str, Any], markdown: str, store: str) -> None:
     figures = {f["name"]: f for f in report["figures"]}
-    assert sorted(figures) == sorted(FIGURES)
+    expected = FIGURES + (WORKER_FIGURES if store == "postgresql" else [])
+    assert sorted(figures) == sorted(expected)
     assert report["problems"] == []
     assert all(f["value"] is not None for f in figures.values()), "a figure is missing"
     for name, figure in figures.items():
@@ -85,7 +98,7 @@ def check(report: dict[str, Any], markdown: str, store: str) -> None:
             assert figure["ratio"] is not None
             assert figure["met"] in (True, False)
     assert report["store"] == store
-    assert f"<!-- bench:{store} -->" in markdown
+    assert f"<!-- bench:{store}-smoke -->" in markdown
     assert "| figure | value | baseline | ratio | target | met? |" in markdown
     assert "python -m bench --smoke" in markdown
 
@@ -167,3 +180,27 @@ def test_wrk_output_is_read_with_its_units() -> None:
     assert result.p50 == pytest.approx(0.000812)
     assert result.p99 == pytest.approx(1.2)
     assert (result.non_2xx, result.errors) == (7, 3)
+
+
+def _report(size: str, value: float) -> RunReport:
+    report = RunReport(store="sqlite", store_label="a file", size=size, command="c", machine={})
+    report.add(Figure("3 HTTP", "GET /health (framework floor)", value, "requests/s"))
+    return report
+
+
+def test_each_store_and_size_keeps_its_own_section(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text(
+        "# Benchmarks\n\n<!-- bench:sqlite-full -->\n## SQLite (full mode)\n"
+        "<!-- /bench:sqlite-full -->\n\n<!-- bench:soak -->\n## Soak\n<!-- /bench:soak -->\n",
+        encoding="utf-8",
+    )
+    write_markdown(out, _report("40k", 1111))
+    write_markdown(out, _report("1m", 2222))
+    write_markdown(out, _report("40k", 3333))
+    text = out.read_text(encoding="utf-8")
+    assert "3,333 requests/s" in text
+    assert "1,111" not in text  # the 40k section replaced by the later 40k run
+    assert "2,222 requests/s" in text  # the 1m section kept
+    assert "full mode" not in text  # the section a --full run wrote is the 1m one now
+    assert text.index("bench:sqlite-40k") < text.index("bench:sqlite-1m") < text.index("## Soak")
