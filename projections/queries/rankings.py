@@ -49,7 +49,7 @@ class RankingReads(ReaderBase):
         """Every team in scope, those with no minutes included, ranked by minutes; ties
         share a rank (1, 2, 2, 4) and are listed by name."""
         t, tally = teams.c, team_tallies.c
-        with self.store.read() as conn:
+        with self._read() as conn:
             query = select(
                 t.team_id,
                 t.name,
@@ -93,7 +93,7 @@ class RankingReads(ReaderBase):
         the member chose to appear anonymously (匿名志愿者, without an id); the member,
         their agent, their coordinators, auditors and admins always see them."""
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             scope_query = select(teams.c.team_id)
             if team_id is not None:
                 scope_query = scope_query.where(teams.c.team_id == team_id)
