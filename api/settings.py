@@ -125,7 +125,15 @@ class Settings(BaseSettings):
         description="Seeds the first rules of a new ledger: the youngest age that may redeem.",
     )
     postgres_pool_size: int = Field(
-        20, ge=1, le=500, description="PostgreSQL connections per process (and as many extra)."
+        5,
+        ge=1,
+        le=500,
+        description=(
+            "PostgreSQL connections each process keeps for commands and as many for reads, "
+            "each pool allowed as many again at a peak: a process opens at most four times "
+            "this and four more (the views' writer), which every process serving a store "
+            "must fit into the server's max_connections together."
+        ),
     )
     token_lifetime: int | None = Field(
         None,
