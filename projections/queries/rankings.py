@@ -195,29 +195,32 @@ class RankingReads(ReaderBase):
         mine = communities(conn, viewer.id, day)
         readable = {viewer.id} | set(principals(conn, viewer, day))
         teams_led = coordinated(conn, viewer, day)
-        if teams_led:
-            query = (
-                select(memberships.c.member_id)
-                .join(
-                    acceptances,
-                    and_(
-                        acceptances.c.team_id == memberships.c.team_id,
-                        acceptances.c.member_id == memberships.c.member_id,
-                    ),
-                )
-                .where(memberships.c.team_id.in_(teams_led), covers(day))
-            )
-            readable |= set(conn.execute(query).scalars())
-        served: dict[UUID, set[str]] = {}
-        if mine:
-            for chunk in _chunks(list(people)):
+        served: set[UUID] = set()
+        for chunk in _chunks(list(people)):
+            if teams_led:
                 query = (
-                    select(memberships.c.member_id, teams.c.community)
+                    select(memberships.c.member_id)
+                    .join(
+                        acceptances,
+                        and_(
+                            acceptances.c.team_id == memberships.c.team_id,
+                            acceptances.c.member_id == memberships.c.member_id,
+                        ),
+                    )
+                    .where(
+                        memberships.c.member_id.in_(chunk),
+                        memberships.c.team_id.in_(teams_led),
+                        covers(day),
+                    )
+                )
+                readable |= set(conn.execute(query).scalars())
+            if mine:
+                query = (
+                    select(memberships.c.member_id)
                     .join(teams, teams.c.team_id == memberships.c.team_id)
                     .where(memberships.c.member_id.in_(chunk), teams.c.community.in_(mine))
                 )
-                for member_id, where in conn.execute(query):
-                    served.setdefault(member_id, set()).add(where)
+                served |= set(conn.execute(query).scalars())
         return {
             member_id
             for member_id, anonymous in people.items()
@@ -257,16 +260,29 @@ def _ranked_volunteers(period: Period, scope: Select[tuple[UUID]] | None) -> Sub
         .group_by(both.c.member_id)
         .subquery("totals")
     )
-    return (
+    order = (totals.c.minutes.desc(), totals.c.member_id)
+    ranked = (
         select(
             totals,
+            func.rank().over(order_by=order[0]).label("rank"),
+            func.row_number().over(order_by=order).label("place"),
+        )
+        .where(totals.c.member_id.in_(select(members.c.member_id)))
+        .subquery("ranked")
+    )
+    # One sort serves both windows and the order of the page: a row's place among its
+    # ties follows from its place in the whole order and its rank.
+    return (
+        select(
+            ranked.c.member_id,
+            ranked.c.minutes,
+            ranked.c.person_times,
+            ranked.c.sessions,
+            ranked.c.rank,
+            (ranked.c.place - ranked.c.rank + 1).label("tie"),
             members.c.name,
             members.c.anonymous,
-            func.rank().over(order_by=totals.c.minutes.desc()).label("rank"),
-            func.row_number()
-            .over(partition_by=totals.c.minutes, order_by=totals.c.member_id)
-            .label("tie"),
         )
-        .join(members, members.c.member_id == totals.c.member_id)
-        .subquery("ranked")
+        .join(members, members.c.member_id == ranked.c.member_id)
+        .subquery("named")
     )
