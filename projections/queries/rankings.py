@@ -6,6 +6,7 @@ from datetime import date
 from uuid import UUID
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Integer,
     Select,
@@ -110,9 +111,10 @@ class RankingReads(ReaderBase):
         the member chose to appear anonymously (匿名志愿者, without an id); the member,
         their agent, their coordinators, auditors and admins always see them.
 
-        The database ranks and pages (names may be sealed, so the tie-break is the id,
-        which it can order); only the page's names are opened and checked against the
-        rule. A hidden member's row pages on with a cursor that does not name them."""
+        The database sums, orders and pages (names may be sealed, so the tie-break is the
+        id, which it can order); only the page's names are opened and checked against the
+        rule. A page after the first counts the rows before it for its ranks. A hidden
+        member's row pages on with a cursor that does not name them."""
         day = self.today()
         with self.store.read() as conn:
             scope = select(teams.c.team_id)
@@ -122,32 +124,30 @@ class RankingReads(ReaderBase):
                     raise NotFoundError("team", team_id)
             if community is not None:
                 scope = scope.where(teams.c.community == community)
-            ranked = _ranked_volunteers(
+            ranked = _volunteer_totals(
                 period, None if team_id is None and community is None else scope
             )
             query = select(ranked).order_by(ranked.c.minutes.desc(), ranked.c.member_id)
+            start: tuple[int, UUID] | None = None
             if after is not None:
-                minutes, member_id = self._resolve(conn, viewer, day, ranked, after)
-                query = query.where(
-                    or_(
-                        ranked.c.minutes < minutes,
-                        and_(ranked.c.minutes == minutes, ranked.c.member_id > member_id),
-                    )
-                )
+                start = self._resolve(conn, viewer, day, ranked, after)
+                query = query.where(_following(ranked, *start))
             rows = conn.execute(query.limit(limit + 1)).all()
             shown_rows = rows[:limit]
-            people = {row.member_id: bool(row.anonymous) for row in shown_rows}
-            shown = self._names_shown(conn, viewer, day, people)
+            ranks, places = _ranks(conn, ranked, [int(row.minutes) for row in shown_rows], start)
+            shown = self._names_shown(
+                conn, viewer, day, {row.member_id: bool(row.anonymous) for row in shown_rows}
+            )
         items = [
             VolunteerRank(
-                int(row.rank),
+                rank,
                 row.member_id if row.member_id in shown else None,
                 self._open(row.name) if row.member_id in shown else ANONYMOUS,
                 int(row.minutes),
                 int(row.person_times),
                 int(row.sessions),
             )
-            for row in shown_rows
+            for rank, row in zip(ranks, shown_rows, strict=True)
         ]
         if len(rows) <= limit:
             return Page(items, None)
@@ -155,7 +155,9 @@ class RankingReads(ReaderBase):
         cursor = (
             last.member_id
             if last.member_id in shown
-            else pseudonyms.pseudonym(viewer.id, last.member_id, int(last.minutes), int(last.tie))
+            else pseudonyms.pseudonym(
+                viewer.id, last.member_id, int(last.minutes), places[-1] - ranks[-1] + 1
+            )
         )
         return Page(items, cursor)
 
@@ -176,9 +178,12 @@ class RankingReads(ReaderBase):
         place = pseudonyms.place(after)
         if place is not None:
             minutes, tie, tag = place
-            nearby = select(ranked.c.member_id).where(
-                ranked.c.minutes == minutes,
-                ranked.c.tie.between(tie - _DRIFT, tie + _DRIFT),
+            nearby = (
+                select(ranked.c.member_id)
+                .where(ranked.c.minutes == minutes)
+                .order_by(ranked.c.member_id)
+                .offset(max(0, tie - 1 - _DRIFT))
+                .limit(2 * _DRIFT + 1)
             )
             for member_id in conn.execute(nearby).scalars():
                 if pseudonyms.tag(viewer.id, member_id) == tag:
@@ -228,11 +233,10 @@ class RankingReads(ReaderBase):
         }
 
 
-def _ranked_volunteers(period: Period, scope: Select[tuple[UUID]] | None) -> Subquery:
+def _volunteer_totals(period: Period, scope: Select[tuple[UUID]] | None) -> Subquery:
     """Every member of a team in scope (every team, without one) or credited there in the
-    period, with their minutes, person-times and sessions there, their competition rank,
-    their place among those with the same minutes (by id), and their stored name and
-    choice of anonymity: one grouped read of the period's tallies, ranked by the database."""
+    period, with their minutes, person-times and sessions there, and their stored name and
+    choice of anonymity: one grouped read of the period's tallies and the memberships."""
     v, m = volunteer_tallies.c, memberships.c
     credited = select(
         v.volunteer_id.label("member_id"),
@@ -260,29 +264,44 @@ def _ranked_volunteers(period: Period, scope: Select[tuple[UUID]] | None) -> Sub
         .group_by(both.c.member_id)
         .subquery("totals")
     )
-    order = (totals.c.minutes.desc(), totals.c.member_id)
-    ranked = (
-        select(
-            totals,
-            func.rank().over(order_by=order[0]).label("rank"),
-            func.row_number().over(order_by=order).label("place"),
-        )
-        .where(totals.c.member_id.in_(select(members.c.member_id)))
+    return (
+        select(totals, members.c.name, members.c.anonymous)
+        .join(members, members.c.member_id == totals.c.member_id)
         .subquery("ranked")
     )
-    # One sort serves both windows and the order of the page: a row's place among its
-    # ties follows from its place in the whole order and its rank.
-    return (
-        select(
-            ranked.c.member_id,
-            ranked.c.minutes,
-            ranked.c.person_times,
-            ranked.c.sessions,
-            ranked.c.rank,
-            (ranked.c.place - ranked.c.rank + 1).label("tie"),
-            members.c.name,
-            members.c.anonymous,
-        )
-        .join(members, members.c.member_id == ranked.c.member_id)
-        .subquery("named")
+
+
+def _following(ranked: Subquery, minutes: int, member_id: UUID) -> ColumnElement[bool]:
+    """The rows after (minutes, member id) in the ranking's order."""
+    return or_(
+        ranked.c.minutes < minutes,
+        and_(ranked.c.minutes == minutes, ranked.c.member_id > member_id),
     )
+
+
+def _ranks(
+    conn: Connection, ranked: Subquery, minutes: list[int], start: tuple[int, UUID] | None
+) -> tuple[list[int], list[int]]:
+    """The competition ranks and the places (from 1) of a page's rows, whose minutes are
+    given in order, the page following the row `start` (None: the first page). A page after
+    the first counts, in one pass, the rows before it and those with more minutes than its
+    first row; within the page, a row ties with the one before it or ranks at its place."""
+    if not minutes:
+        return [], []
+    first_place, rank = 1, 1
+    if start is not None:
+        before, higher = conn.execute(
+            select(
+                func.count(),
+                func.count().filter(ranked.c.minutes > minutes[0]),
+            ).where(~_following(ranked, *start))
+        ).one()
+        first_place, rank = int(before) + 1, int(higher) + 1
+    ranks, places = [], []
+    for offset, here in enumerate(minutes):
+        place = first_place + offset
+        if offset and here != minutes[offset - 1]:
+            rank = place
+        ranks.append(rank)
+        places.append(place)
+    return ranks, places

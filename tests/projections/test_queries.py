@@ -59,6 +59,42 @@ def test_each_reader_reads_what_the_rule_lets_them(community: Community) -> None
         assert len(reader.service_logs(viewer(c.care_coordinator)).items) == 1
 
 
+def test_a_coordinators_pending_list_pages_in_recorded_order_each_log_once(
+    community: Community,
+) -> None:
+    c = community
+    mine = log(c, c.li, TODAY, 30, "home care")
+    for_li = c.app.log_service(  # logged by the coordinator, of the team they coordinate
+        actor_id=c.care_coordinator,
+        team_id=c.care_team,
+        volunteer_id=c.li,
+        service_date=TODAY,
+        minutes=45,
+        activity="home care",
+    ).id
+    wangs = log(c, c.wang, TODAY, 20, "home care")
+    approve(c, log(c, c.wang, TODAY, 10, "home care"), c.wang)
+    log(c, c.zhao, TODAY, 60, "patrol")  # another team's
+    with views_of(c.app) as views:
+        reader = views.reader
+        paged, after = [], None
+        while True:
+            page = reader.service_logs(
+                viewer(c.care_coordinator), status="pending", after=after, limit=1
+            )
+            paged.extend(log.id for log in page.items)
+            if page.next_after is None:
+                break
+            after = page.next_after
+        assert paged == [mine, for_li, wangs]
+        assert [x.id for x in reader.service_logs(viewer(c.li), status="pending").items] == [
+            mine,
+            for_li,
+        ]
+        everything = reader.service_logs(viewer(c.care_coordinator)).items
+        assert [x.status for x in everything] == ["pending", "pending", "pending", "approved"]
+
+
 def test_rankings_by_period_with_ties_late_approvals_and_reversals(community: Community) -> None:
     c = community
     march, november = date(2026, 3, 10), TODAY
