@@ -124,13 +124,12 @@ class RankingReads(ReaderBase):
                     raise NotFoundError("team", team_id)
             if community is not None:
                 scope = scope.where(teams.c.community == community)
-            ranked = _volunteer_totals(
-                period, None if team_id is None and community is None else scope
-            )
+            in_scope = None if team_id is None and community is None else scope
+            ranked = _volunteer_totals(period, in_scope)
             query = select(ranked).order_by(ranked.c.minutes.desc(), ranked.c.member_id)
             start: tuple[int, UUID] | None = None
             if after is not None:
-                start = self._resolve(conn, viewer, day, ranked, after)
+                start = self._resolve(conn, viewer, day, (period, in_scope), after)
                 query = query.where(_following(ranked, *start))
             rows = conn.execute(query.limit(limit + 1)).all()
             shown_rows = rows[:limit]
@@ -162,15 +161,20 @@ class RankingReads(ReaderBase):
         return Page(items, cursor)
 
     def _resolve(
-        self, conn: Connection, viewer: Viewer, day: date, ranked: Subquery, after: UUID
+        self,
+        conn: Connection,
+        viewer: Viewer,
+        day: date,
+        ranking: tuple[Period, Select[tuple[UUID]] | None],
+        after: UUID,
     ) -> tuple[int, UUID]:
         """The (minutes, member id) a page starts after: a row the reader sees by id, or a
         hidden row by the cursor its page gave this reader. An id the reader may not see is
         refused like an unknown one, so that a cursor never tells where a hidden member
         stands."""
-        found = conn.execute(
-            select(ranked.c.minutes, ranked.c.anonymous).where(ranked.c.member_id == after)
-        ).first()
+        period, scope = ranking
+        alone = _volunteer_totals(period, scope, only=after)
+        found = conn.execute(select(alone.c.minutes, alone.c.anonymous)).first()
         if found is not None and self._names_shown(
             conn, viewer, day, {after: bool(found.anonymous)}
         ):
@@ -178,6 +182,7 @@ class RankingReads(ReaderBase):
         place = pseudonyms.place(after)
         if place is not None:
             minutes, tie, tag = place
+            ranked = _volunteer_totals(period, scope)
             nearby = (
                 select(ranked.c.member_id)
                 .where(ranked.c.minutes == minutes)
@@ -233,10 +238,13 @@ class RankingReads(ReaderBase):
         }
 
 
-def _volunteer_totals(period: Period, scope: Select[tuple[UUID]] | None) -> Subquery:
+def _volunteer_totals(
+    period: Period, scope: Select[tuple[UUID]] | None, *, only: UUID | None = None
+) -> Subquery:
     """Every member of a team in scope (every team, without one) or credited there in the
     period, with their minutes, person-times and sessions there, and their stored name and
-    choice of anonymity: one grouped read of the period's tallies and the memberships."""
+    choice of anonymity: one grouped read of the period's tallies and the memberships
+    (or, with `only`, of that member's rows alone)."""
     v, m = volunteer_tallies.c, memberships.c
     credited = select(
         v.volunteer_id.label("member_id"),
@@ -253,6 +261,9 @@ def _volunteer_totals(period: Period, scope: Select[tuple[UUID]] | None) -> Subq
     if scope is not None:
         credited = credited.where(v.team_id.in_(scope.scalar_subquery()))
         enrolled = enrolled.where(m.team_id.in_(scope.scalar_subquery()))
+    if only is not None:
+        credited = credited.where(v.volunteer_id == only)
+        enrolled = enrolled.where(m.member_id == only)
     both = union_all(credited, enrolled).subquery("credited")
     totals = (
         select(
