@@ -64,7 +64,9 @@ class RankingReads(ReaderBase):
         limit: int = 100,
     ) -> Page[TeamRank]:
         """Every team in scope, those with no minutes included, ranked by minutes; ties
-        share a rank (1, 2, 2, 4) and are listed by name."""
+        share a rank (1, 2, 2, 4) and are listed by name. A community has tens or hundreds
+        of teams, read in one pass of the period's team tallies, so they are ordered here:
+        by name in code-point order, which no database's collation promises."""
         t, tally = teams.c, team_tallies.c
         with self.store.read() as conn:
             query = select(
