@@ -35,6 +35,7 @@ from api.routers import (
     transfers,
 )
 from api.settings import Settings
+from projections.collector import settle_after_start
 from projections.queries import Reader
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
@@ -72,9 +73,14 @@ DESCRIPTION += (
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    serving: bool = False,
 ) -> FastAPI:
-    """The API over the configured ledger; `clock` decides "today" (tests fix it).
+    """The API over the configured ledger; `clock` decides "today" (tests fix it). A
+    `serving` app is a server process's only one: it settles the garbage collector once
+    started (`settle_after_start`), which an app a test starts and drops must not.
 
     The process holds no copy of the ledger's history: reads are SQL over the view tables
     (`projections.queries`). One process among those serving a store writes the views
@@ -100,6 +106,8 @@ def create_app(
         app.state.reader = Reader(store, ledger.today)
         app.state.store_follower = StoreFollower(ledger.follow_store)
         app.state.sign_ins = settings.sign_in_guard()
+        if serving:
+            settle_after_start()
         try:
             yield
         finally:
@@ -150,7 +158,7 @@ def create_app(
 
 def serving_app() -> FastAPI:
     """The app of one `timebank serve` worker process (a uvicorn factory)."""
-    return create_app()
+    return create_app(serving=True)
 
 
 def _say_if_seed_set_aside(ledger: TimeBank) -> None:

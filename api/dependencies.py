@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, Request
@@ -18,6 +18,7 @@ from api.freshness import StoreFollower
 from api.settings import Settings
 from api.signins import SignInGuard
 from projections.queries import Reader
+from projections.queries.base import Freshness
 from projections.runner import ProjectionRunner
 from projections.visibility import Viewer, require_auditor
 from timebank.application import SYSTEM_ACTOR_ID, Actor, TimeBank
@@ -26,7 +27,6 @@ from timebank.credentials import CredentialKind
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
-T = TypeVar("T")
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -89,32 +89,28 @@ async def authenticated_actor(
     credentials: BearerToken,
     follower: Follower,
 ) -> UUID:
-    """The member the bearer token signs in; the admin token acts as the system itself."""
-    return await _signed_in(
-        request, ledger, settings, credentials, follower, then=lambda member_id: member_id
-    )
+    """The member the bearer token signs in; the admin token acts as the system itself.
+    (Once per request: every dependency that needs the caller depends on this one.)"""
+    return await _signed_in(request, ledger, settings, credentials, follower)
 
 
 ActorId = Annotated[UUID, Depends(authenticated_actor)]
 
 
 async def get_reader(request: Request, ledger: Ledger, actor_id: ActorId) -> Reader:
-    """The read side, once its views include every event this process's commands saved
-    and the caller's own last write, whichever process served it: a read after a
-    successful write sees the write (the views' writer folds it at once; another process
-    waits for the writer, bounded)."""
+    """The read side for this request: its reads include every event this process's
+    commands saved and the caller's own last write, whichever process served it, so a read
+    after a successful write sees the write (the views' writer folds it at once; another
+    process waits for the writer, bounded). The check is the first query of the read's
+    own snapshot (`Reader.fresh_for`): no worker-thread hop of its own."""
     runner: ProjectionRunner = request.app.state.projections
 
-    def fresh() -> int | None:
-        """Reads the store: not on the event loop. The position not reached, if any."""
-        head = max(ledger.last_position(), runner.store.caller_position(actor_id))
-        return None if runner.wait_for(head) else head
+    def wait(position: int) -> None:
+        if not runner.wait_for(position):
+            raise StaleViewsError(position)
 
-    missed = await run_in_threadpool(fresh)
-    if missed is not None:
-        raise StaleViewsError(missed)
     reader: Reader = request.app.state.reader
-    return reader
+    return reader.fresh_for(Freshness(actor_id, ledger.last_position(), wait))
 
 
 Reads = Annotated[Reader, Depends(get_reader)]
@@ -138,15 +134,19 @@ async def get_reads_after_write(request: Request, ledger: Ledger) -> Callable[[]
 ReadsAfterWrite = Annotated[Callable[[], Reader], Depends(get_reads_after_write)]
 
 
-async def current_actor(
-    request: Request,
-    ledger: Ledger,
-    settings: AppSettings,
-    credentials: BearerToken,
-    follower: Follower,
-) -> Actor:
-    """The caller with the global roles they hold right now."""
-    return await _signed_in(request, ledger, settings, credentials, follower, then=ledger.actor)
+async def current_actor(ledger: Ledger, actor_id: ActorId) -> Actor:
+    """The caller with the global roles they hold right now: from memory, as of the store
+    question signing in asked (see `_signed_in`), else in a worker thread."""
+    try:
+        with ledger.reading_from_memory():
+            return ledger.actor(actor_id)
+    except NotInMemoryError:
+
+        def from_the_store() -> Actor:
+            with ledger.reading():
+                return ledger.actor(actor_id)
+
+        return await run_in_threadpool(from_the_store)
 
 
 async def signed_in_credential(request: Request, actor_id: ActorId) -> UUID | None:
@@ -166,13 +166,11 @@ async def _signed_in(
     settings: Settings,
     credentials: HTTPAuthorizationCredentials | None,
     follower: StoreFollower,
-    *,
-    then: Callable[[UUID], T],
-) -> T:
-    """Sign in, then `then(member id)`, seeing the ledger at least as it stood when the
-    request arrived: from memory on the event loop after the store question this request
-    shares with its neighbours (see api/freshness.py), else in a worker thread. The
-    credential signed in with is kept on the request (see `signed_in_credential`)."""
+) -> UUID:
+    """Sign in, seeing the ledger at least as it stood when the request arrived: from
+    memory on the event loop after the store question this request shares with its
+    neighbours (see api/freshness.py), else in a worker thread. The credential signed in
+    with is kept on the request (see `signed_in_credential`)."""
     if credentials is None:
         raise UnauthenticatedError(
             "this needs an 'Authorization: Bearer <token>' header", token_presented=False
@@ -181,11 +179,11 @@ async def _signed_in(
     if settings.admin_token is not None and _same_secret(
         token, settings.admin_token.get_secret_value()
     ):
-        return then(SYSTEM_ACTOR_ID)
+        return SYSTEM_ACTOR_ID
     await follower.caught_up()
     guard: SignInGuard = request.app.state.sign_ins
 
-    def signed_in() -> T | _Refusal:
+    def signed_in() -> UUID | _Refusal:
         credential = ledger.sign_in(token)
         if credential is None:
             return _Refusal("unknown", None)
@@ -193,14 +191,14 @@ async def _signed_in(
         if credential.kind == CredentialKind.TOKEN and guard.expired(credential.issued_at):
             return _Refusal("expired", credential.id)
         request.state.credential_id = credential.id
-        return then(credential.member_id)
+        return credential.member_id
 
     try:
         with ledger.reading_from_memory():
             outcome = signed_in()
     except NotInMemoryError:
 
-        def from_the_store() -> T | _Refusal:
+        def from_the_store() -> UUID | _Refusal:
             with ledger.reading():
                 return signed_in()
 

@@ -8,6 +8,7 @@ import os
 import statistics
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -413,7 +414,10 @@ class Bench:
             RuntimeError,
             subprocess.SubprocessError,
         ) as error:
-            self.report.problems.append(f"API processes: the group stopped: {error!r}")
+            notes = "".join(
+                "\n\n" + textwrap.indent(note, "      ") for note in getattr(error, "__notes__", ())
+            )
+            self.report.problems.append(f"API processes: the group stopped: {error!r}{notes}")
 
     def _workers(self, c: Community) -> None:
         sizes, store = self.sizes, self.store

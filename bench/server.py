@@ -93,6 +93,10 @@ def running_server(
             ready = time.perf_counter() - started
             shown = " ".join(["timebank", *command[command.index("serve") :]])
             yield Server(base_url, keys.admin_token, shown, process.pid, ready)
+        except Exception as error:
+            # The scratch directory goes with the run: keep what the server said with the error.
+            error.add_note(f"the server's last log lines:\n{_tail(log_path)}")
+            raise
         finally:
             process.send_signal(signal.SIGINT)
             try:
@@ -100,6 +104,10 @@ def running_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _wait_ready(

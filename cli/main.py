@@ -63,7 +63,7 @@ def serve(
         demo.fill_if_empty(settings)
     if workers == 1:
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, serving=True),
             host=host or settings.host,
             port=port or settings.port,
             log_level="info",

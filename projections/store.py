@@ -284,13 +284,6 @@ class ViewStore:
                 )
             )
 
-    def caller_position(self, caller: UUID) -> int:
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                select(caller_positions.c.position).where(caller_positions.c.caller == caller)
-            ).scalar()
-        return int(found or 0)
-
     def has_table(self, name: str) -> bool:
         with self.engine.connect() as conn:
             return inspect(conn).has_table(name)

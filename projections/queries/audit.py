@@ -31,7 +31,7 @@ class AuditReads(ReaderBase):
         return audit_entries(self.store, after=after, limit=limit)
 
     def system_accounts(self) -> dict[str, int]:
-        with self.store.read() as conn:
+        with self._read() as conn:
             return {row.account: int(row.minutes) for row in conn.execute(select(system_accounts))}
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 
 from projections.members import members
 from projections.policies import policy_versions
 from projections.queries.records import LogRecord
-from projections.store import ViewStore
+from projections.store import ViewStore, caller_positions, view_positions
 from projections.teams import teams
 from projections.visibility import (
     Viewer,
@@ -25,6 +28,29 @@ from timebank.errors import PermissionDeniedError
 from timebank.policies import Rules
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """What one request's reads must include: the last write of the process serving it
+    and the caller's own last write, whichever process served that (read-your-writes)."""
+
+    caller: UUID
+    written: int  # the furthest log position this process's commands saved
+    wait: Callable[[int], None]  # until the views include a position; raises if too late
+
+    def missing(self, conn: Connection) -> int | None:
+        """The position this snapshot of the views lacks, if any (one query)."""
+        caller = (
+            select(caller_positions.c.position)
+            .where(caller_positions.c.caller == self.caller)
+            .scalar_subquery()
+        )
+        views, written_by_caller = conn.execute(
+            select(func.min(view_positions.c.position), caller)
+        ).one()
+        needed = max(self.written, written_by_caller or 0)
+        return needed if (views or 0) < needed else None
+
+
 class ReaderBase:
     """Reads over one store's views, for readers on the community's calendar (`today`)."""
 
@@ -33,12 +59,40 @@ class ReaderBase:
         self.today = today
         self._open = store.sealer.opened
         self._open_optional = store.sealer.open
+        self._fresh: Freshness | None = None
+
+    def fresh_for(self, freshness: Freshness) -> Self:
+        """This reader for one request: its reads see at least what `freshness` names.
+        The check is the first query of the read's own snapshot, in the thread that reads,
+        so a request that is fresh already (nearly all) pays one small query and no wait."""
+        reader = copy.copy(self)
+        reader._fresh = freshness
+        return reader
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A snapshot of the views, fresh enough for this reader's request."""
+        fresh = self._fresh
+        if fresh is None:
+            with self.store.read() as conn:
+                yield conn
+            return
+        with self.store.read() as conn:
+            missing = fresh.missing(conn)
+            if missing is None:
+                self._fresh = None  # later snapshots of this request are newer still
+                yield conn
+                return
+        fresh.wait(missing)  # outside any transaction: the next snapshot will include it
+        self._fresh = None
+        with self.store.read() as conn:
+            yield conn
 
     def rules_on(self, day: date, conn: Connection | None = None) -> Rules:
         """The community's rules in force on `day` (the ledger's defaults before its first
         command stored any): the last version adopted whose day has come."""
         if conn is None:
-            with self.store.read() as reading:
+            with self._read() as reading:
                 return self.rules_on(day, reading)
         v = policy_versions.c
         stored = conn.execute(

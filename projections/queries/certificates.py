@@ -83,7 +83,7 @@ class CertificateReads(ReaderBase):
 
     def certificates_of(self, viewer: Viewer, member_id: UUID) -> list[CertificateRecord]:
         """A member's certificates, newest first; read by whoever reads their statement."""
-        with self.store.read() as conn:
+        with self._read() as conn:
             require_member(conn, viewer, member_id, self.today())
             if not self._member_exists(conn, member_id):
                 raise NotFoundError("member", member_id)
@@ -96,7 +96,7 @@ class CertificateReads(ReaderBase):
 
     def certificate(self, viewer: Viewer, certificate_id: UUID) -> CertificateRecord:
         """One certificate: for whoever reads the volunteer's statement, and its issuer."""
-        with self.store.read() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(certificates).where(certificates.c.certificate_id == certificate_id)
             ).first()
@@ -112,7 +112,7 @@ class CertificateReads(ReaderBase):
         return record
 
     def certificate_by_number(self, viewer: Viewer, number: str) -> CertificateRecord:
-        with self.store.read() as conn:
+        with self._read() as conn:
             found = conn.execute(
                 select(certificates.c.certificate_id).where(
                     certificates.c.number == number.strip().upper()
@@ -132,7 +132,7 @@ class CertificateReads(ReaderBase):
 
     def verification(self, code: str) -> Verification | None:
         """`verify_certificate`, with None for an unknown code."""
-        with self.store.read() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(certificates).where(certificates.c.code == normalised_code(code))
             ).first()
@@ -178,7 +178,7 @@ class CertificateReads(ReaderBase):
             query = query.join(teams, teams.c.team_id == c.team_id).where(
                 teams.c.community == community
             )
-        with self.store.read() as conn:
+        with self._read() as conn:
             return list(conn.execute(query.order_by(c.service_date, c.log_id)).scalars())
 
     def _superseded(self, conn: Connection, ids: Sequence[UUID]) -> dict[UUID, datetime]:

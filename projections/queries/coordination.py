@@ -43,7 +43,7 @@ class CoordinationReads(ReaderBase):
         """The activities of the teams the reader coordinates (every team's for auditors
         and admins), latest first (by day; within a day, the last recorded first)."""
         a = activities.c
-        with self.store.read() as conn:
+        with self._read() as conn:
             query = select(activities)
             if not viewer.sees_everything:
                 query = query.where(a.team_id.in_(coordinated(conn, viewer, self.today())))
@@ -63,7 +63,7 @@ class CoordinationReads(ReaderBase):
         return Page(records, records[-1].id if len(rows) > limit else None)
 
     def activity(self, viewer: Viewer, activity_id: UUID) -> ActivityRecord:
-        with self.store.read() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(activities).where(activities.c.activity_id == activity_id)
             ).first()
@@ -80,7 +80,7 @@ class CoordinationReads(ReaderBase):
         return record
 
     def _led(self, viewer: Viewer) -> frozenset[UUID]:
-        with self.store.read() as conn:
+        with self._read() as conn:
             return coordinated(conn, viewer, self.today())
 
     def _activities(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[ActivityRecord]:
@@ -136,7 +136,7 @@ class CoordinationReads(ReaderBase):
         the visits and minutes in the period; by team, then the elder's name."""
         day = self.today()
         p = pairings.c
-        with self.store.read() as conn:
+        with self._read() as conn:
             query = select(pairings, teams.c.name.label("team_name"), teams.c.community).join(
                 teams, teams.c.team_id == p.team_id
             )
@@ -192,7 +192,7 @@ class CoordinationReads(ReaderBase):
         found = self.pairings(viewer, pairing_id=pairing_id)
         if found:
             return found[0]
-        with self.store.read() as conn:
+        with self._read() as conn:
             known = conn.execute(
                 select(pairings.c.pairing_id).where(pairings.c.pairing_id == pairing_id)
             ).first()

@@ -51,7 +51,7 @@ class LogReads(ReaderBase):
         `served_from` and `served_until` bound their service dates (both days included)."""
         c = service_logs.c
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             day_teams = coordinated(conn, viewer, day)
             acting_for = principals(conn, viewer, day)
             filters: list[ColumnElement[bool]] = []
@@ -107,7 +107,7 @@ class LogReads(ReaderBase):
         return Page(logs, logs[-1].id if len(rows) > limit else None)
 
     def service_log(self, viewer: Viewer, log_id: UUID) -> LogRecord:
-        with self.store.read() as conn:
+        with self._read() as conn:
             row = conn.execute(select(service_logs).where(service_logs.c.log_id == log_id)).first()
             if row is None:
                 raise NotFoundError("service log", log_id)
@@ -135,7 +135,7 @@ class LogReads(ReaderBase):
         for, their teams' for coordinators, all for auditors and admins), oldest first."""
         c = redemptions.c
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             visible = parties_clause(
                 viewer,
                 coordinated(conn, viewer, day),
@@ -170,7 +170,7 @@ class LogReads(ReaderBase):
     def redemption(self, viewer: Viewer, redemption_id: UUID) -> RedemptionRecord:
         """Seen by its member (and their agent), whoever asked for it, the coordinators of
         the delivering team, auditors and admins."""
-        with self.store.read() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(redemptions).where(redemptions.c.redemption_id == redemption_id)
             ).first()
@@ -187,7 +187,7 @@ class LogReads(ReaderBase):
 
     def transfer(self, viewer: Viewer, transfer_id: UUID) -> TransferRecord:
         """Seen by its giver and receiver (and their agents), auditors and admins."""
-        with self.store.read() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(transfers).where(transfers.c.transfer_id == transfer_id)
             ).first()
@@ -214,7 +214,7 @@ class LogReads(ReaderBase):
 
     def credential(self, viewer: Viewer, credential_id: UUID) -> CredentialRecord:
         """A credential's record (never the token) is seen by its member, auditors, admins."""
-        with self.store.read() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(credentials).where(credentials.c.credential_id == credential_id)
             ).first()

@@ -46,7 +46,7 @@ class MemberReads(ReaderBase):
     def profile(self, viewer: Viewer, member_id: UUID) -> Profile:
         """Who they are, their teams today with their role, their minutes for life."""
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             require_member(conn, viewer, member_id, day)
             row = conn.execute(select(members).where(members.c.member_id == member_id)).first()
             if row is None:
@@ -108,7 +108,7 @@ class MemberReads(ReaderBase):
         """Pending, earned, redeemed, held, received, given, expired, balance and
         available, and what of the balance will expire when."""
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             require_member(conn, viewer, member_id, day)
             row = conn.execute(select(balances).where(balances.c.member_id == member_id)).first()
             if row is None and not self._member_exists(conn, member_id):
@@ -144,7 +144,7 @@ class MemberReads(ReaderBase):
         and what it was about by name: the service's day, activity and team, or whom
         minutes were given to or received from."""
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             require_member(conn, viewer, member_id, day)
             if not self._member_exists(conn, member_id):
                 raise NotFoundError("member", member_id)
@@ -204,7 +204,7 @@ class MemberReads(ReaderBase):
         """The member whose card carries this code (any member may look one up, to give
         them minutes): their id and name, nothing more."""
         wanted = normalised_code(code)
-        with self.store.read() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(members.c.member_id, members.c.name, members.c.code).where(
                     members.c.code == wanted
@@ -222,7 +222,7 @@ class MemberReads(ReaderBase):
         for the team's coordinators, auditors and admins (names are sealed when the ledger
         encrypts, so the filter runs here, over one team's roster)."""
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             if not self._team_exists(conn, team_id):
                 raise NotFoundError("team", team_id)
             if not (viewer.sees_everything or team_id in coordinated(conn, viewer, day)):
@@ -252,7 +252,7 @@ class MemberReads(ReaderBase):
 
     def member_names(self, *, team_id: UUID | None = None) -> list[MemberName]:
         """Every member (or every member a team ever had), with their name."""
-        with self.store.read() as conn:
+        with self._read() as conn:
             query = select(members.c.member_id, members.c.name)
             if team_id is not None:
                 query = query.where(
@@ -263,14 +263,14 @@ class MemberReads(ReaderBase):
             return [MemberName(row[0], self._open(row[1])) for row in conn.execute(query)]
 
     def team_names(self) -> list[MemberName]:
-        with self.store.read() as conn:
+        with self._read() as conn:
             return [
                 MemberName(row.team_id, row.name)
                 for row in conn.execute(select(teams.c.team_id, teams.c.name))
             ]
 
     def admins(self) -> list[MemberName]:
-        with self.store.read() as conn:
+        with self._read() as conn:
             query = (
                 select(members.c.member_id, members.c.name)
                 .join(member_roles, member_roles.c.member_id == members.c.member_id)
@@ -283,7 +283,7 @@ class MemberReads(ReaderBase):
         whose name holds the text, by name: whom a member gives minutes to, found by name
         within what they may see."""
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             acting = select(agents.c.member_id, agents.c.agent_id).where(
                 or_(agents.c.member_id == viewer.id, agents.c.agent_id == viewer.id),
                 agents.c.since <= day,
@@ -302,5 +302,5 @@ class MemberReads(ReaderBase):
         return sorted(found, key=lambda m: (m.name, str(m.id)))
 
     def may_read_member(self, viewer: Viewer, member_id: UUID) -> bool:
-        with self.store.read() as conn:
+        with self._read() as conn:
             return may_read_member(conn, viewer, member_id, self.today())

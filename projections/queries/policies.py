@@ -30,7 +30,7 @@ class PolicyReads(ReaderBase):
     def policy_versions(self) -> list[PolicyRecord]:
         """Every version adopted, oldest first."""
         v = policy_versions.c
-        with self.store.read() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(policy_versions).order_by(v.version)).all()
         return [
             PolicyRecord(

@@ -68,7 +68,7 @@ class RankingReads(ReaderBase):
         of teams, read in one pass of the period's team tallies, so they are ordered here:
         by name in code-point order, which no database's collation promises."""
         t, tally = teams.c, team_tallies.c
-        with self.store.read() as conn:
+        with self._read() as conn:
             query = select(
                 t.team_id,
                 t.name,
@@ -118,7 +118,7 @@ class RankingReads(ReaderBase):
         rule. A page after the first counts the rows before it for its ranks. A hidden
         member's row pages on with a cursor that does not name them."""
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             scope = select(teams.c.team_id)
             if team_id is not None:
                 scope = scope.where(teams.c.team_id == team_id)

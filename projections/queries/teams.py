@@ -35,7 +35,7 @@ class TeamReads(ReaderBase):
         and admins, and with the reader's own membership for anyone else."""
         t = teams.c
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             query = select(teams)
             if community is not None:
                 query = query.where(t.community == community)
@@ -55,7 +55,7 @@ class TeamReads(ReaderBase):
 
     def team(self, viewer: Viewer, team_id: UUID) -> TeamRecord:
         day = self.today()
-        with self.store.read() as conn:
+        with self._read() as conn:
             row = conn.execute(select(teams).where(teams.c.team_id == team_id)).first()
             if row is None:
                 raise NotFoundError("team", team_id)
@@ -63,7 +63,7 @@ class TeamReads(ReaderBase):
         return TeamRecord(row.team_id, row.name, row.community, row.founded_on, rosters[team_id])
 
     def team_exists(self, team_id: UUID) -> bool:
-        with self.store.read() as conn:
+        with self._read() as conn:
             query = select(teams.c.team_id).where(teams.c.team_id == team_id)
             return conn.execute(query).first() is not None
 

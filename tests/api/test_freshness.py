@@ -10,11 +10,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.freshness import StoreFollower
-from tests.api.conftest import World, bearer, make_settings
+from tests.api.conftest import ADMIN_TOKEN, World, bearer, make_settings
 from tests.support import fixed_clock
 from timebank import GlobalRole, TimeBank
+from timebank.application import SYSTEM_ACTOR_ID
 from timebank.cache import NotInMemoryError
 
 DEADLINE = 10.0  # seconds: far beyond what any step here takes
@@ -64,6 +67,26 @@ def test_reading_from_memory_answers_what_the_cache_holds_and_refuses_the_rest(
         with pytest.raises(NotInMemoryError):
             ledger.actor(newcomer)  # never read here: only the store knows
     assert not ledger.actor(newcomer).is_admin  # outside the block, read from the store
+
+
+def test_a_write_through_another_process_is_in_the_writers_next_read_here(
+    tmp_path: Path,
+) -> None:
+    """Read-your-writes across processes: the views' writer here polls once a minute, so
+    only the check a read makes (is the caller's last write in this snapshot?) can make
+    it fold the write before answering."""
+    settings = make_settings(tmp_path, projection_interval=60)
+    with TestClient(create_app(settings, clock=fixed_clock)) as client:
+        store = client.app.state.projections.store  # type: ignore[attr-defined]
+        elsewhere = settings.open_ledger(clock=fixed_clock)
+        elsewhere.on_saved = store.note_caller  # as another API process records its callers
+        try:
+            newcomer = elsewhere.register_member(actor_id=SYSTEM_ACTOR_ID, name="Newcomer").id
+        finally:
+            elsewhere.close()
+        profile = client.get(f"/members/{newcomer}", headers=bearer(ADMIN_TOKEN))
+        assert profile.status_code == 200, profile.text
+        assert profile.json()["name"] == "Newcomer"
 
 
 # The follower alone, with a store question that waits for the test's word ----------------

@@ -77,7 +77,8 @@ def test_a_coordinators_pending_list_pages_in_recorded_order_each_log_once(
     log(c, c.zhao, TODAY, 60, "patrol")  # another team's
     with views_of(c.app) as views:
         reader = views.reader
-        paged, after = [], None
+        paged: list[object] = []
+        after = None
         while True:
             page = reader.service_logs(
                 viewer(c.care_coordinator), status="pending", after=after, limit=1
