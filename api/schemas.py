@@ -611,6 +611,10 @@ class TransferOut(Response):
 # Rankings ---------------------------------------------------------------------------
 
 _RANKED = "Ranked by minutes; ties share a rank (1, 2, 2, 4) and are listed by name."
+_RANKED_VOLUNTEERS = (
+    "Ranked by minutes; ties share a rank (1, 2, 2, 4) and are listed by member id (names "
+    "may be sealed at rest, so the store orders by id)."
+)
 
 
 class TeamRankOut(Response):
@@ -658,7 +662,7 @@ class TeamRankingsOut(Response):
 
 class VolunteerRankingsOut(Response):
     period: str
-    items: list[VolunteerRankOut] = Field(description=_RANKED)
+    items: list[VolunteerRankOut] = Field(description=_RANKED_VOLUNTEERS)
     next_after: UUID | None = Field(
         description="Pass it as `after` for the next page; null on the last page."
     )

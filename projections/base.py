@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 METADATA = MetaData()
 """Every view table, in the database of the events (the views' schema on PostgreSQL)."""
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The form of the view tables. A process that finds the views stored in another form
 folds them again from the log before it serves them (see `ViewStore.open`)."""
 

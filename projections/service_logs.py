@@ -39,11 +39,14 @@ service_logs = Table(
     Column("certified_by_recorder", Boolean),
     Column("activity_id", ID),  # the activity (场次) it was part of, if any
     Column("pairing_id", ID, index=True),  # the care pairing (结对) it was a visit of
-    # Lists page by (recorded_at, log_id): the order logs were recorded in.
+    # Lists page by (recorded_at, log_id): the order logs were recorded in. A reader's list
+    # is a union of ranges of these indexes, one per party and status (see
+    # projections/queries/logs.py): a coordinator who imported thousands of approved logs
+    # finds the few pending ones they logged without reading the others.
     Index("view_service_logs_recorded", "recorded_at", "log_id"),
     Index("view_service_logs_team", "team_id", "status", "recorded_at", "log_id"),
     Index("view_service_logs_volunteer", "volunteer_id", "status", "recorded_at", "log_id"),
-    Index("view_service_logs_logged_by", "logged_by", "recorded_at", "log_id"),
+    Index("view_service_logs_logged_by", "logged_by", "status", "recorded_at", "log_id"),
     # A list by status (a coordinator's pending queue): the few pending logs in order,
     # rather than every log in order until enough are found.
     Index("view_service_logs_status", "status", "recorded_at", "log_id"),

@@ -174,6 +174,11 @@ class ViewStore:
                     rows[VIEWS].schema_version,
                     SCHEMA_VERSION,
                 )
+                # Dropped, not only emptied: a table that exists keeps its older columns and
+                # indexes through create_all.
+                views = [table for projection in registry.VIEWS for table in projection.tables]
+                METADATA.drop_all(conn, tables=views)
+                METADATA.create_all(conn, tables=views)
                 self.reset_views(conn)
             return stale
 

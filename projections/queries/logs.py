@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import ColumnElement, Row, and_, select, true, tuple_, union
 
 from projections.queries.base import ReaderBase
 from projections.queries.records import (
@@ -26,6 +26,7 @@ from projections.visibility import (
     principals,
 )
 from timebank.errors import NotFoundError, PermissionDeniedError
+from timebank.service_logs import ServiceStatus
 
 
 class LogReads(ReaderBase):
@@ -51,32 +52,57 @@ class LogReads(ReaderBase):
         c = service_logs.c
         day = self.today()
         with self._read() as conn:
-            visible = parties_clause(
-                viewer,
-                coordinated(conn, viewer, day),
-                principals(conn, viewer, day),
-                people=(c.volunteer_id, c.logged_by),
-                team=c.team_id,
-            )
-            query = select(service_logs).where(visible)
+            day_teams = coordinated(conn, viewer, day)
+            acting_for = principals(conn, viewer, day)
+            filters: list[ColumnElement[bool]] = []
             if status is not None:
-                query = query.where(c.status == status)
+                filters.append(c.status == status)
             if team_id is not None:
-                query = query.where(c.team_id == team_id)
+                filters.append(c.team_id == team_id)
             if volunteer_id is not None:
-                query = query.where(c.volunteer_id == volunteer_id)
+                filters.append(c.volunteer_id == volunteer_id)
             if served_from is not None:
-                query = query.where(c.service_date >= served_from)
+                filters.append(c.service_date >= served_from)
             if served_until is not None:
-                query = query.where(c.service_date <= served_until)
+                filters.append(c.service_date <= served_until)
             if after is not None:
+                visible = parties_clause(
+                    viewer,
+                    day_teams,
+                    acting_for,
+                    people=(c.volunteer_id, c.logged_by),
+                    team=c.team_id,
+                )
                 start = conn.execute(
                     select(c.recorded_at).where(c.log_id == after, visible)
                 ).scalar()
                 if start is None:
                     raise CursorError()
-                query = query.where(tuple_(c.recorded_at, c.log_id) > tuple_(start, after))
-            rows = conn.execute(query.order_by(c.recorded_at, c.log_id).limit(limit + 1)).all()
+                filters.append(tuple_(c.recorded_at, c.log_id) > tuple_(start, after))
+            branches = [
+                select(c.recorded_at, c.log_id)
+                .where(anchor, *filters)
+                .order_by(c.recorded_at, c.log_id)
+                .limit(limit + 1)
+                .subquery()
+                for anchor in _anchors(
+                    viewer,
+                    day_teams,
+                    acting_for,
+                    status=status,
+                    team_id=team_id,
+                    volunteer_id=volunteer_id,
+                )
+            ]
+            merged = union(*(select(b.c.recorded_at, b.c.log_id) for b in branches)).subquery()
+            first = (
+                select(merged.c.log_id)
+                .order_by(merged.c.recorded_at, merged.c.log_id)
+                .limit(limit + 1)
+            )
+            rows = conn.execute(
+                select(service_logs).where(c.log_id.in_(first)).order_by(c.recorded_at, c.log_id)
+            ).all()
             logs = self._logs(conn, rows[:limit])
         return Page(logs, logs[-1].id if len(rows) > limit else None)
 
@@ -209,3 +235,37 @@ class LogReads(ReaderBase):
             row.issued_at,
             row.updated_at,
         )
+
+
+def _anchors(
+    viewer: Viewer,
+    day_teams: frozenset[UUID],
+    acting_for: frozenset[UUID],
+    *,
+    status: str | None,
+    team_id: UUID | None,
+    volunteer_id: UUID | None,
+) -> list[ColumnElement[bool]]:
+    """The reader's logs as a union of index ranges, each already in recorded order: one
+    per way a log may concern them (they served or logged it, or a member they act for
+    did, or it is of a team they coordinate), rather than one OR the database would answer
+    by reading every log in order. Without a status, each range is split by status, since
+    the indexes lead with the party and then the status."""
+    c = service_logs.c
+    if viewer.sees_everything:
+        if team_id is not None:
+            anchors = [c.team_id == team_id]
+        elif volunteer_id is not None:
+            anchors = [c.volunteer_id == volunteer_id]
+        else:
+            return [true()]
+    else:
+        people = sorted({viewer.id, *acting_for})
+        anchors = [
+            *(c.volunteer_id == person for person in people),
+            *(c.logged_by == person for person in people),
+            *(c.team_id == team for team in sorted(day_teams)),
+        ]
+    if status is not None:
+        return anchors
+    return [and_(anchor, c.status == each.value) for anchor in anchors for each in ServiceStatus]

@@ -5,19 +5,32 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    Subquery,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from projections.members import members
 from projections.periods import Period
+from projections.queries import pseudonyms
 from projections.queries.base import ReaderBase
 from projections.queries.records import (
+    CursorError,
     Page,
     TeamRank,
     VolunteerRank,
     _chunks,
     _competition_ranks,
     _page,
-    _pseudonym,
 )
 from projections.rankings import team_tallies, volunteer_tallies
 from projections.teams import acceptances, memberships, teams
@@ -30,6 +43,10 @@ from projections.visibility import (
     principals,
 )
 from timebank.errors import NotFoundError
+
+_DRIFT = 64
+"""How far a hidden row's place among its ties may move between two pages (rows entering
+or leaving its tie before it) and its cursor still be found."""
 
 
 class RankingReads(ReaderBase):
@@ -47,7 +64,9 @@ class RankingReads(ReaderBase):
         limit: int = 100,
     ) -> Page[TeamRank]:
         """Every team in scope, those with no minutes included, ranked by minutes; ties
-        share a rank (1, 2, 2, 4) and are listed by name."""
+        share a rank (1, 2, 2, 4) and are listed by name. A community has tens or hundreds
+        of teams, read in one pass of the period's team tallies, so they are ordered here:
+        by name in code-point order, which no database's collation promises."""
         t, tally = teams.c, team_tallies.c
         with self._read() as conn:
             query = select(
@@ -88,127 +107,214 @@ class RankingReads(ReaderBase):
         after: UUID | None = None,
         limit: int = 100,
     ) -> Page[VolunteerRank]:
-        """Everyone who has belonged to a team in scope, those with no minutes included.
+        """Everyone who has belonged to a team in scope, those with no minutes included,
+        ranked by minutes; ties share a rank (1, 2, 2, 4) and are listed by member id.
         Names are shown to readers who serve in a community the member serves in, unless
         the member chose to appear anonymously (匿名志愿者, without an id); the member,
-        their agent, their coordinators, auditors and admins always see them."""
+        their agent, their coordinators, auditors and admins always see them.
+
+        The database sums, orders and pages (names may be sealed, so the tie-break is the
+        id, which it can order); only the page's names are opened and checked against the
+        rule. A page after the first counts the rows before it for its ranks. A hidden
+        member's row pages on with a cursor that does not name them."""
         day = self.today()
         with self._read() as conn:
-            scope_query = select(teams.c.team_id)
+            scope = select(teams.c.team_id)
             if team_id is not None:
-                scope_query = scope_query.where(teams.c.team_id == team_id)
+                scope = scope.where(teams.c.team_id == team_id)
+                if conn.execute(scope).first() is None:
+                    raise NotFoundError("team", team_id)
             if community is not None:
-                scope_query = scope_query.where(teams.c.community == community)
-            scope = list(conn.execute(scope_query).scalars())
-            if (
-                team_id is not None
-                and not scope
-                and (
-                    conn.execute(select(teams.c.team_id).where(teams.c.team_id == team_id)).first()
-                    is None
-                )
-            ):
-                raise NotFoundError("team", team_id)
-            tallies: dict[UUID, list[int]] = {}
-            v = volunteer_tallies.c
-            for chunk in _chunks(scope):
-                query = (
-                    select(
-                        v.volunteer_id,
-                        func.sum(v.minutes),
-                        func.sum(v.person_times),
-                        func.sum(v.sessions),
-                    )
-                    .where(v.period == period.name, v.team_id.in_(chunk))
-                    .group_by(v.volunteer_id)
-                )
-                for volunteer, minutes, times, sessions in conn.execute(query):
-                    row = tallies.setdefault(volunteer, [0, 0, 0])
-                    row[0] += int(minutes)
-                    row[1] += int(times)
-                    row[2] += int(sessions)
-            for chunk in _chunks(scope):
-                query = (
-                    select(memberships.c.member_id)
-                    .where(memberships.c.team_id.in_(chunk))
-                    .distinct()
-                )
-                for member_id in conn.execute(query).scalars():
-                    tallies.setdefault(member_id, [0, 0, 0])
-            people: dict[UUID, tuple[str, bool]] = {}
-            for chunk in _chunks(list(tallies)):
-                query = select(members.c.member_id, members.c.name, members.c.anonymous).where(
-                    members.c.member_id.in_(chunk)
-                )
-                for found in conn.execute(query):
-                    people[found.member_id] = (self._open(found.name), bool(found.anonymous))
-            shown = self._names_shown(conn, viewer, day, people)
-        ordered = sorted(
-            (m for m in tallies if m in people),
-            key=lambda m: (-tallies[m][0], people[m][0], str(m)),
-        )
-        ranks = _competition_ranks([tallies[m][0] for m in ordered])
-        ranked = [
-            (
-                member_id,
-                VolunteerRank(
-                    rank,
-                    member_id if member_id in shown else None,
-                    people[member_id][0] if member_id in shown else ANONYMOUS,
-                    *tallies[member_id],
-                ),
+                scope = scope.where(teams.c.community == community)
+            in_scope = None if team_id is None and community is None else scope
+            ranked = _volunteer_totals(period, in_scope)
+            query = select(ranked).order_by(ranked.c.minutes.desc(), ranked.c.member_id)
+            start: tuple[int, UUID] | None = None
+            if after is not None:
+                start = self._resolve(conn, viewer, day, (period, in_scope), after)
+                query = query.where(_following(ranked, *start))
+            rows = conn.execute(query.limit(limit + 1)).all()
+            shown_rows = rows[:limit]
+            ranks, places = _ranks(conn, ranked, [int(row.minutes) for row in shown_rows], start)
+            shown = self._names_shown(
+                conn, viewer, day, {row.member_id: bool(row.anonymous) for row in shown_rows}
             )
-            for rank, member_id in zip(ranks, ordered, strict=True)
+        items = [
+            VolunteerRank(
+                rank,
+                row.member_id if row.member_id in shown else None,
+                self._open(row.name) if row.member_id in shown else ANONYMOUS,
+                int(row.minutes),
+                int(row.person_times),
+                int(row.sessions),
+            )
+            for rank, row in zip(ranks, shown_rows, strict=True)
         ]
-
-        def cursor_of(entry: tuple[UUID, VolunteerRank]) -> UUID:
-            """The row's id, or for a hidden member an id only this reader's pages know."""
-            member_id = entry[0]
-            return member_id if member_id in shown else _pseudonym(viewer.id, member_id)
-
-        page = _page(
-            ranked,
-            key=lambda e: (-e[1].minutes, people[e[0]][0], str(e[0])),
-            cursor_of=cursor_of,
-            after=after,
-            limit=limit,
+        if len(rows) <= limit:
+            return Page(items, None)
+        last = shown_rows[-1]
+        cursor = (
+            last.member_id
+            if last.member_id in shown
+            else pseudonyms.pseudonym(
+                viewer.id, last.member_id, int(last.minutes), places[-1] - ranks[-1] + 1
+            )
         )
-        return Page([rank for _, rank in page.items], page.next_after)
+        return Page(items, cursor)
+
+    def _resolve(
+        self,
+        conn: Connection,
+        viewer: Viewer,
+        day: date,
+        ranking: tuple[Period, Select[tuple[UUID]] | None],
+        after: UUID,
+    ) -> tuple[int, UUID]:
+        """The (minutes, member id) a page starts after: a row the reader sees by id, or a
+        hidden row by the cursor its page gave this reader. An id the reader may not see is
+        refused like an unknown one, so that a cursor never tells where a hidden member
+        stands."""
+        period, scope = ranking
+        alone = _volunteer_totals(period, scope, only=after)
+        found = conn.execute(select(alone.c.minutes, alone.c.anonymous)).first()
+        if found is not None and self._names_shown(
+            conn, viewer, day, {after: bool(found.anonymous)}
+        ):
+            return int(found.minutes), after
+        place = pseudonyms.place(after)
+        if place is not None:
+            minutes, tie, tag = place
+            ranked = _volunteer_totals(period, scope)
+            nearby = (
+                select(ranked.c.member_id)
+                .where(ranked.c.minutes == minutes)
+                .order_by(ranked.c.member_id)
+                .offset(max(0, tie - 1 - _DRIFT))
+                .limit(2 * _DRIFT + 1)
+            )
+            for member_id in conn.execute(nearby).scalars():
+                if pseudonyms.tag(viewer.id, member_id) == tag:
+                    return minutes, member_id
+        raise CursorError()
 
     def _names_shown(
-        self, conn: Connection, viewer: Viewer, day: date, people: dict[UUID, tuple[str, bool]]
+        self, conn: Connection, viewer: Viewer, day: date, people: dict[UUID, bool]
     ) -> set[UUID]:
-        """Of these members, those whose names the reader sees (see the module's rule)."""
+        """Of these members (each with whether they chose to appear anonymously), those
+        whose names the reader sees (see the class's rule)."""
         if viewer.sees_everything:
             return set(people)
         mine = communities(conn, viewer.id, day)
         readable = {viewer.id} | set(principals(conn, viewer, day))
         teams_led = coordinated(conn, viewer, day)
-        if teams_led:
-            query = (
-                select(memberships.c.member_id)
-                .join(
-                    acceptances,
-                    and_(
-                        acceptances.c.team_id == memberships.c.team_id,
-                        acceptances.c.member_id == memberships.c.member_id,
-                    ),
-                )
-                .where(memberships.c.team_id.in_(teams_led), covers(day))
-            )
-            readable |= set(conn.execute(query).scalars())
-        served: dict[UUID, set[str]] = {}
-        if mine:
-            for chunk in _chunks(list(people)):
+        served: set[UUID] = set()
+        for chunk in _chunks(list(people)):
+            if teams_led:
                 query = (
-                    select(memberships.c.member_id, teams.c.community)
+                    select(memberships.c.member_id)
+                    .join(
+                        acceptances,
+                        and_(
+                            acceptances.c.team_id == memberships.c.team_id,
+                            acceptances.c.member_id == memberships.c.member_id,
+                        ),
+                    )
+                    .where(
+                        memberships.c.member_id.in_(chunk),
+                        memberships.c.team_id.in_(teams_led),
+                        covers(day),
+                    )
+                )
+                readable |= set(conn.execute(query).scalars())
+            if mine:
+                query = (
+                    select(memberships.c.member_id)
                     .join(teams, teams.c.team_id == memberships.c.team_id)
                     .where(memberships.c.member_id.in_(chunk), teams.c.community.in_(mine))
                 )
-                for member_id, where in conn.execute(query):
-                    served.setdefault(member_id, set()).add(where)
+                served |= set(conn.execute(query).scalars())
         return {
             member_id
-            for member_id, (_, anonymous) in people.items()
+            for member_id, anonymous in people.items()
             if member_id in readable or (not anonymous and member_id in served)
         }
+
+
+def _volunteer_totals(
+    period: Period, scope: Select[tuple[UUID]] | None, *, only: UUID | None = None
+) -> Subquery:
+    """Every member of a team in scope (every team, without one) or credited there in the
+    period, with their minutes, person-times and sessions there, and their stored name and
+    choice of anonymity: one grouped read of the period's tallies and the memberships
+    (or, with `only`, of that member's rows alone)."""
+    v, m = volunteer_tallies.c, memberships.c
+    credited = select(
+        v.volunteer_id.label("member_id"),
+        v.minutes.label("minutes"),
+        v.person_times.label("person_times"),
+        v.sessions.label("sessions"),
+    ).where(v.period == period.name)
+    enrolled = select(
+        m.member_id,
+        literal(0, Integer).label("minutes"),
+        literal(0, Integer).label("person_times"),
+        literal(0, Integer).label("sessions"),
+    )
+    if scope is not None:
+        credited = credited.where(v.team_id.in_(scope.scalar_subquery()))
+        enrolled = enrolled.where(m.team_id.in_(scope.scalar_subquery()))
+    if only is not None:
+        credited = credited.where(v.volunteer_id == only)
+        enrolled = enrolled.where(m.member_id == only)
+    both = union_all(credited, enrolled).subquery("credited")
+    totals = (
+        select(
+            both.c.member_id,
+            func.sum(both.c.minutes).label("minutes"),
+            func.sum(both.c.person_times).label("person_times"),
+            func.sum(both.c.sessions).label("sessions"),
+        )
+        .group_by(both.c.member_id)
+        .subquery("totals")
+    )
+    return (
+        select(totals, members.c.name, members.c.anonymous)
+        .join(members, members.c.member_id == totals.c.member_id)
+        .subquery("ranked")
+    )
+
+
+def _following(ranked: Subquery, minutes: int, member_id: UUID) -> ColumnElement[bool]:
+    """The rows after (minutes, member id) in the ranking's order."""
+    return or_(
+        ranked.c.minutes < minutes,
+        and_(ranked.c.minutes == minutes, ranked.c.member_id > member_id),
+    )
+
+
+def _ranks(
+    conn: Connection, ranked: Subquery, minutes: list[int], start: tuple[int, UUID] | None
+) -> tuple[list[int], list[int]]:
+    """The competition ranks and the places (from 1) of a page's rows, whose minutes are
+    given in order, the page following the row `start` (None: the first page). A page after
+    the first counts, in one pass, the rows before it and those with more minutes than its
+    first row; within the page, a row ties with the one before it or ranks at its place."""
+    if not minutes:
+        return [], []
+    first_place, rank = 1, 1
+    if start is not None:
+        before, higher = conn.execute(
+            select(
+                func.count(),
+                func.count().filter(ranked.c.minutes > minutes[0]),
+            ).where(~_following(ranked, *start))
+        ).one()
+        first_place, rank = int(before) + 1, int(higher) + 1
+    ranks, places = [], []
+    for offset, here in enumerate(minutes):
+        place = first_place + offset
+        if offset and here != minutes[offset - 1]:
+            rank = place
+        ranks.append(rank)
+        places.append(place)
+    return ranks, places

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 T = TypeVar("T")
 
@@ -306,10 +306,3 @@ def _page(
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-_PSEUDONYMS = uuid5(NAMESPACE_URL, "timebank:ranking-cursor")
-
-
-def _pseudonym(viewer_id: UUID, member_id: UUID) -> UUID:
-    return uuid5(_PSEUDONYMS, f"{viewer_id}:{member_id}")

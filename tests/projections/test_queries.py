@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from projections.periods import parse_period
+from projections.queries import CursorError
 from projections.visibility import ANONYMOUS, Viewer
 from tests.support import SINCE, TODAY, Community, views_of
 from timebank.errors import NotFoundError, PermissionDeniedError
@@ -58,6 +59,43 @@ def test_each_reader_reads_what_the_rule_lets_them(community: Community) -> None
         assert len(reader.service_logs(viewer(c.care_coordinator)).items) == 1
 
 
+def test_a_coordinators_pending_list_pages_in_recorded_order_each_log_once(
+    community: Community,
+) -> None:
+    c = community
+    mine = log(c, c.li, TODAY, 30, "home care")
+    for_li = c.app.log_service(  # logged by the coordinator, of the team they coordinate
+        actor_id=c.care_coordinator,
+        team_id=c.care_team,
+        volunteer_id=c.li,
+        service_date=TODAY,
+        minutes=45,
+        activity="home care",
+    ).id
+    wangs = log(c, c.wang, TODAY, 20, "home care")
+    approve(c, log(c, c.wang, TODAY, 10, "home care"), c.wang)
+    log(c, c.zhao, TODAY, 60, "patrol")  # another team's
+    with views_of(c.app) as views:
+        reader = views.reader
+        paged: list[object] = []
+        after = None
+        while True:
+            page = reader.service_logs(
+                viewer(c.care_coordinator), status="pending", after=after, limit=1
+            )
+            paged.extend(log.id for log in page.items)
+            if page.next_after is None:
+                break
+            after = page.next_after
+        assert paged == [mine, for_li, wangs]
+        assert [x.id for x in reader.service_logs(viewer(c.li), status="pending").items] == [
+            mine,
+            for_li,
+        ]
+        everything = reader.service_logs(viewer(c.care_coordinator)).items
+        assert [x.status for x in everything] == ["pending", "pending", "pending", "approved"]
+
+
 def test_rankings_by_period_with_ties_late_approvals_and_reversals(community: Community) -> None:
     c = community
     march, november = date(2026, 3, 10), TODAY
@@ -73,9 +111,10 @@ def test_rankings_by_period_with_ties_late_approvals_and_reversals(community: Co
             (2, "Day care", 120, 2, 1),
         ]
         ties = reader.volunteer_rankings(everyone, parse_period("2026-11"), team_id=c.care_team)
+        tied = sorted([(c.li, "Li"), (c.wang, "Wang")])  # ties are listed by member id
         assert [(r.rank, r.name, r.minutes) for r in ties.items] == [
-            (1, "Li", 60),
-            (1, "Wang", 60),
+            (1, tied[0][1], 60),
+            (1, tied[1][1], 60),
             (3, "Chen", 0),
         ]
         approve(c, early, c.li)  # approved in November, served in March
@@ -90,6 +129,47 @@ def test_rankings_by_period_with_ties_late_approvals_and_reversals(community: Co
         week = reader.team_rankings(everyone, parse_period("2026-W47")).items
         assert {r.name: r.minutes for r in week}["Night patrol"] == 200
         assert SINCE.year == 2026
+
+
+def test_volunteer_rankings_page_in_rank_order_without_naming_hidden_members(
+    community: Community,
+) -> None:
+    c = community
+    c.earn(c.zhao, 90, team=c.patrol_team)
+    c.earn(c.li, 30)
+    c.earn(c.wang, 30)
+    c.app.choose_publicity(actor_id=c.wang, member_id=c.wang, anonymous=True)
+    everywhere = parse_period("all")
+    with views_of(c.app) as views:
+        reader = views.reader
+        for who in (views.everyone, viewer(c.li), viewer(c.patrol_coordinator)):
+            whole = reader.volunteer_rankings(who, everywhere).items
+            paged, after = [], None
+            while True:
+                page = reader.volunteer_rankings(who, everywhere, after=after, limit=1)
+                paged.extend(page.items)
+                if page.next_after is None:
+                    break
+                assert page.next_after == page.items[0].member_id or (
+                    page.items[0].member_id is None
+                    and page.next_after not in {c.zhao, c.wang, c.patrol_coordinator}
+                )
+                after = page.next_after
+            assert paged == whole
+        as_li = reader.volunteer_rankings(viewer(c.li), everywhere).items
+        # Zero minutes rank last, tied; the members of other teams count with them.
+        assert [(r.rank, r.minutes) for r in as_li] == [(1, 90), (2, 30), (2, 30), (4, 0), (4, 0)]
+        assert [r.name for r in as_li[:1]] == [ANONYMOUS]  # Zhao serves elsewhere
+        assert {r.name for r in as_li[1:3]} == {"Li", ANONYMOUS}  # Wang chose anonymity
+        with pytest.raises(CursorError):  # a hidden member's id tells nothing of where
+            reader.volunteer_rankings(viewer(c.li), everywhere, after=c.zhao, limit=1)
+        with pytest.raises(CursorError):
+            reader.volunteer_rankings(viewer(c.li), everywhere, after=c.grandma, limit=1)
+        # Another reader's cursor for a hidden row is not this reader's.
+        first = reader.volunteer_rankings(viewer(c.li), everywhere, limit=1)
+        assert first.items[0].member_id is None
+        with pytest.raises(CursorError):
+            reader.volunteer_rankings(viewer(c.wang), everywhere, after=first.next_after)
 
 
 def test_rankings_name_members_only_to_their_own_communities(community: Community) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 
 from projections import registry
 from projections.auditor import verify
@@ -205,9 +205,24 @@ def test_views_of_another_form_are_folded_again_when_opened(
             .values(schema_version=SCHEMA_VERSION - 1)
         )
         conn.execute(service_logs.delete())  # what an older form would not have
+        # An index of the older form, under the name this form gives another one.
+        conn.exec_driver_sql("DROP INDEX view_service_logs_logged_by")
+        conn.exec_driver_sql(
+            "CREATE INDEX view_service_logs_logged_by ON view_service_logs (logged_by)"
+        )
 
     assert store.prepare()  # the views start again from nothing
     assert store.positions()[VIEWS] == 0
+    with store.read() as conn:
+        indexes = {
+            i["name"]: i["column_names"] for i in inspect(conn).get_indexes(service_logs.name)
+        }
+    assert indexes["view_service_logs_logged_by"] == [
+        "logged_by",
+        "status",
+        "recorded_at",
+        "log_id",
+    ]
     ProjectionRunner(app, store).catch_up()
 
     assert_views_equal_a_fresh_replay(app, store)
