@@ -30,6 +30,7 @@ from projections.log import PAGE_SIZE, notifications
 from projections.queries import Reader
 from projections.redaction import SECRET_FIELDS
 from projections.runner import AUDIT_ONLY, ProjectionRunner
+from projections.spill import Spill
 from projections.store import AUDIT, ViewStore, view_positions
 from projections.text import id_text
 from timebank.accounts import EXPIRED, ISSUANCE, REDEEMED, Account, account_code
@@ -179,16 +180,19 @@ class _Verifier:
         self.problems: list[Finding] = []
         self.balances = balances.Balances()
         self.open_transfers: dict[UUID, tuple[int, str, str]] = {}
-        self.versions: dict[int | str, int] = {}  # last version by aggregate (UUID's int)
+        self.versions = Spill()  # the last version of each aggregate, by its id's bytes
         self.checked = 0
 
     def report(self, position: int | None, kind: str, detail: str) -> None:
         self.problems.append(Finding(position, kind, detail))
 
     def run(self) -> Report:
-        with ViewComparison(self.app, self.store) as views:
-            self._check_log(views)
-            mismatches = views.finish()
+        try:
+            with ViewComparison(self.app, self.store) as views:
+                self._check_log(views)
+                mismatches = views.finish()
+        finally:
+            self.versions.close()
         self._check_books()
         for mismatch in mismatches:
             self.report(
@@ -302,15 +306,13 @@ class _Verifier:
 
     def _check_version(self, notification: Notification) -> None:
         ident = notification.originator_id
-        key = ident.int if isinstance(ident, UUID) else ident
+        key = ident.bytes if isinstance(ident, UUID) else str(ident)
         last = self.versions.get(key, 0)
-        if notification.originator_version != last + 1:
-            self.report(
-                notification.id,
-                "out_of_order",
-                f"version {notification.originator_version} of {ident} follows version {last}",
-            )
-        self.versions[key] = max(last, notification.originator_version)
+        version = notification.originator_version
+        if version != last + 1:
+            detail = f"version {version} of {ident} follows version {last}"
+            self.report(notification.id, "out_of_order", detail)
+        self.versions[key] = max(last, version)
 
     # The books -------------------------------------------------------------------------
 
