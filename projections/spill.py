@@ -26,8 +26,8 @@ _MISSING: Any = object()
 
 
 class Spill:
-    def __init__(self, limit: int = LIMIT) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = LIMIT if limit is None else limit
         self._recent: dict[Key, Any] = {}
         self._db: sqlite3.Connection | None = None  # opened on the first move
 
