@@ -68,11 +68,12 @@ class Spill:
             self._db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
             self._db.execute("PRAGMA journal_mode = OFF")
             self._db.execute("PRAGMA synchronous = OFF")
-            self._db.execute("CREATE TABLE spill (k PRIMARY KEY, v BLOB) WITHOUT ROWID")
+            self._db.execute("CREATE TABLE spill (k PRIMARY KEY, v TEXT) WITHOUT ROWID")
         self._db.execute("BEGIN")
         self._db.executemany(
             "INSERT OR REPLACE INTO spill VALUES (?, ?)",
-            [(key, orjson.dumps(value)) for key, value in self._recent.items()],
+            # As text: orjson's bytes keep the whole buffer it wrote into, a page each.
+            [(key, orjson.dumps(value).decode()) for key, value in self._recent.items()],
         )
         self._db.execute("COMMIT")
         self._recent.clear()
