@@ -1,10 +1,11 @@
 """For auditors: replay balances from the event store alone, and verify the whole ledger.
 
-Both stream the notification log a page at a time. Replay's memory grows with the number
-of members and open items, never with the number of events; verify's also holds one row per
-service log (the fresh directory it compares with the stored one, which it reads as a
-digest rather than a second copy). Verify returns its findings as data and never stops at a
-damaged event: it reports it and goes on.
+Both stream the notification log a page at a time, and their memory grows with the number
+of members and open items, never with the number of events: what verify must remember of
+every aggregate, credited service log and service day goes to a `projections.spill.Spill`
+past a fixed number of entries, and the views folded afresh go to a temporary file
+(`projections.compare`). Verify returns its findings as data and never stops at a damaged
+event: it reports it and goes on.
 """
 
 from __future__ import annotations
