@@ -1,14 +1,16 @@
 """For auditors: replay balances from the event store alone, and verify the whole ledger.
 
-Both stream the notification log a page at a time. Replay's memory grows with the number
-of members and open items, never with the number of events; verify's also holds one row per
-service log (the fresh directory it compares with the stored one, which it reads as a
-digest rather than a second copy). Verify returns its findings as data and never stops at a
-damaged event: it reports it and goes on.
+Both stream the notification log a page at a time, and their memory grows with the number
+of members and open items, never with the number of events: what verify must remember of
+every aggregate, credited service log and service day goes to a `projections.spill.Spill`
+past a fixed number of entries, and the views folded afresh go to a temporary file
+(`projections.compare`). Verify returns its findings as data and never stops at a damaged
+event: it reports it and goes on.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from projections.log import PAGE_SIZE, notifications
 from projections.queries import Reader
 from projections.redaction import SECRET_FIELDS
 from projections.runner import AUDIT_ONLY, ProjectionRunner
+from projections.spill import Spill
 from projections.store import AUDIT, ViewStore, view_positions
 from projections.text import id_text
 from timebank.accounts import EXPIRED, ISSUANCE, REDEEMED, Account, account_code
@@ -167,6 +170,12 @@ def rebuild_audit_trail(
     return runner.catch_up(progress=progress)
 
 
+COLLECT_EVERY = 2_000
+"""Events between two passes of the cyclic collector over the young objects: verify runs
+with it paused (see `projections.collector`), yet folding the views afresh leaves some
+cycles behind each page, which would otherwise add up with the length of the log."""
+
+
 class _Verifier:
     def __init__(self, app: TimeBank, store: ViewStore, watch: Watch | None = None) -> None:
         self.app = app
@@ -179,16 +188,19 @@ class _Verifier:
         self.problems: list[Finding] = []
         self.balances = balances.Balances()
         self.open_transfers: dict[UUID, tuple[int, str, str]] = {}
-        self.versions: dict[int | str, int] = {}  # last version by aggregate (UUID's int)
+        self.versions = Spill()  # the last version of each aggregate, by its id's bytes
         self.checked = 0
 
     def report(self, position: int | None, kind: str, detail: str) -> None:
         self.problems.append(Finding(position, kind, detail))
 
     def run(self) -> Report:
-        with ViewComparison(self.app, self.store) as views:
-            self._check_log(views)
-            mismatches = views.finish()
+        try:
+            with ViewComparison(self.app, self.store) as views:
+                self._check_log(views)
+                mismatches = views.finish()
+        finally:
+            self.versions.close()
         self._check_books()
         for mismatch in mismatches:
             self.report(
@@ -224,6 +236,8 @@ class _Verifier:
                 if isinstance(decoded[0], AggregateEvent):
                     views.feed(Logged(notification.id, decoded[0], notification))
             self._observe(notification, None if decoded is None else decoded[1])
+            if self.checked % COLLECT_EVERY == 0:
+                gc.collect(1)  # the young generations only: what lives on is not walked again
         while expected is not None:
             self.report(expected.entry.position, "missing", "audited event no longer stored")
             expected = next(audited, None)
@@ -302,15 +316,13 @@ class _Verifier:
 
     def _check_version(self, notification: Notification) -> None:
         ident = notification.originator_id
-        key = ident.int if isinstance(ident, UUID) else ident
+        key = ident.bytes if isinstance(ident, UUID) else str(ident)
         last = self.versions.get(key, 0)
-        if notification.originator_version != last + 1:
-            self.report(
-                notification.id,
-                "out_of_order",
-                f"version {notification.originator_version} of {ident} follows version {last}",
-            )
-        self.versions[key] = max(last, notification.originator_version)
+        version = notification.originator_version
+        if version != last + 1:
+            detail = f"version {version} of {ident} follows version {last}"
+            self.report(notification.id, "out_of_order", detail)
+        self.versions[key] = max(last, version)
 
     # The books -------------------------------------------------------------------------
 

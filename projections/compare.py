@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, select
+from sqlalchemy import Connection, Row, String, Table, select
+from sqlalchemy import column as sql_column
 
 from projections import registry
 from projections.base import Logged, Sealer
@@ -131,23 +132,37 @@ class ViewComparison:
 
 
 def _compare(table: Table, stored: Connection, fresh: Connection, sealer: Sealer) -> str | None:
-    """None when the table's rows are the same in both; else which rows differ."""
-    keys = [column.name for column in table.primary_key.columns]
+    """None when the table's rows are the same in both; else which rows differ.
+
+    Rows are read as the database stores them (on SQLite: ids as hex text, instants as
+    text), and most pairs are equal as read. Only where stored forms differ are the values
+    made what SQLAlchemy reads them as (sealed text opened), and compared as such."""
+    names = [column.name for column in table.columns]
+    keys = [names.index(column.name) for column in table.primary_key.columns]
+    left, right = _Side(table, stored, sealer), _Side(table, fresh, sealer)
     differing: list[str] = []
     count = 0
-    left, right = _rows(table, stored, sealer), _rows(table, fresh, sealer)
-    a, b = next(left, None), next(right, None)
+    a, b = next(left.rows, None), next(right.rows, None)
     while a is not None or b is not None:
-        key_a = None if a is None else tuple(a[k] for k in keys)
-        key_b = None if b is None else tuple(b[k] for k in keys)
+        problem = ""
+        if a is not None and b is not None and a == b:
+            a, b = next(left.rows, None), next(right.rows, None)
+            continue
+        key_a = None if a is None else left.key(a, keys)
+        key_b = None if b is None else right.key(b, keys)
         if key_b is None or (key_a is not None and key_a < key_b):
-            problem, a = f"{_named(key_a)} is stored but follows from no event", next(left, None)
+            problem = f"{_named(key_a)} is stored but follows from no event"
+            a = next(left.rows, None)
         elif key_a is None or key_b < key_a:
-            problem, b = f"{_named(key_b)} is missing", next(right, None)
-        else:
-            columns = [] if a is None or b is None else [n for n in a if a[n] != b[n]]
+            problem, b = f"{_named(key_b)} is missing", next(right.rows, None)
+        elif a is not None and b is not None:
+            columns = [
+                names[i]
+                for i in range(len(names))
+                if a[i] != b[i] and left.value(i, a[i]) != right.value(i, b[i])
+            ]
             problem = f"{_named(key_a)} differs in {', '.join(columns)}" if columns else ""
-            a, b = next(left, None), next(right, None)
+            a, b = next(left.rows, None), next(right.rows, None)
         if problem:
             count += 1
             if len(differing) < MISMATCHES_NAMED:
@@ -158,22 +173,44 @@ def _compare(table: Table, stored: Connection, fresh: Connection, sealer: Sealer
     return "; ".join(differing) + more
 
 
-def _rows(table: Table, conn: Connection, sealer: Sealer) -> Iterator[dict[str, Any]]:
-    """The table's rows in key order (ids by their bytes, dates and numbers as such, text by
-    code point, as Python compares them), sealed text opened, streamed in pages."""
-    sealed = [column.name for column in table.columns if column.info.get("sealed")]
-    order = [
-        column.collate("C")
-        if conn.dialect.name == "postgresql" and isinstance(column.type, String)
-        else column
-        for column in table.primary_key.columns
-    ]
-    result = conn.execution_options(yield_per=2000).execute(select(table).order_by(*order))
-    for row in result:
-        values = dict(row._mapping)
-        for name in sealed:
-            values[name] = sealer.open(values[name])
-        yield values
+class _Side:
+    """One database's rows of a table in key order (ids by their bytes, dates and numbers
+    as such, text by code point, as Python compares them), as stored, streamed in pages;
+    and how to read a stored value as SQLAlchemy would."""
+
+    def __init__(self, table: Table, conn: Connection, sealer: Sealer) -> None:
+        dialect = conn.dialect
+        self.sealer = sealer
+        self.sealed = [bool(column.info.get("sealed")) for column in table.columns]
+        # On SQLite the columns are selected untyped, so the rows come as the driver reads
+        # them; elsewhere the driver's own types (uuid, datetime) are read as they are.
+        raw = dialect.name == "sqlite"
+        self.processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) if raw else None
+            for column in table.columns
+        ]
+        order = [
+            column.collate("C")
+            if dialect.name == "postgresql" and isinstance(column.type, String)
+            else column
+            for column in table.primary_key.columns
+        ]
+        query = (
+            select(*(sql_column(column.name) for column in table.columns)).select_from(table)
+            if raw
+            else select(table)
+        )
+        result = conn.execution_options(yield_per=PAGE).execute(query.order_by(*order))
+        self.rows: Iterator[Row[Any]] = iter(result)
+
+    def value(self, index: int, stored: Any) -> Any:
+        if self.sealed[index]:
+            return self.sealer.open(stored)
+        process = self.processors[index]
+        return stored if process is None else process(stored)
+
+    def key(self, row: Row[Any], keys: list[int]) -> tuple[Any, ...]:
+        return tuple(self.value(i, row[i]) for i in keys)
 
 
 def _named(key: tuple[Any, ...] | None) -> str:

@@ -14,7 +14,9 @@ reports as `rule_breach`:
   holds is due), and an expiry of minutes that were not due.
 
 Decisions stored before rules were kept in the ledger name version 0 and are not judged.
-Memory grows with the members and the days each was credited for, never with the events.
+Memory grows with the members and their lots, never with the events: the minutes credited
+per member and service day, which a credit for any earlier day may still need, are kept in
+a `Spill`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from projections.spill import Spill
 from timebank import lots
 from timebank.policies import Rules
 
@@ -31,14 +34,14 @@ RULE_BREACH = "rule_breach"
 
 
 class _Account:
-    __slots__ = ("balance", "daily", "held", "lots", "member")
+    __slots__ = ("balance", "held", "index", "lots", "member")
 
-    def __init__(self, member: str) -> None:
+    def __init__(self, member: str, index: int) -> None:
         self.member = member
+        self.index = index  # the account's part of its keys in `RuleCheck._daily`
         self.balance = 0
         self.lots: lots.Lots = {}
         self.held: dict[str, list[lots.Part]] = {}
-        self.daily: dict[str, int] = {}
 
 
 class RuleCheck:
@@ -50,6 +53,8 @@ class RuleCheck:
         self._versions: list[tuple[int, str, Rules]] = []  # number, effective day, rules
         self._accounts: dict[str, _Account] = {}
         self._births: dict[str, str | None] = {}
+        self._daily = Spill()  # "account index:service day" -> minutes credited for it
+        self._opened_count = 0
         self._handlers: dict[str, Callable[[int, str, Mapping[str, Any]], None]] = {
             "timebank:Policies.Adopted": self._adopted,
             "timebank:Member.Registered": self._registered,
@@ -67,6 +72,10 @@ class RuleCheck:
 
     def handles(self, topic: str) -> bool:
         return topic in self._handlers
+
+    def close(self) -> None:
+        """The log ended: let go of the minutes per day."""
+        self._daily.close()
 
     def apply(self, position: int, topic: str, aggregate_id: str, data: Mapping[str, Any]) -> None:
         handler = self._handlers.get(topic)
@@ -115,7 +124,8 @@ class RuleCheck:
         self._births[member] = birth if isinstance(birth, str) else None
 
     def _opened(self, _: int, account: str, data: Mapping[str, Any]) -> None:
-        self._accounts[account] = _Account(str(data["member_id"]))
+        self._opened_count += 1
+        self._accounts[account] = _Account(str(data["member_id"]), self._opened_count)
 
     def _account(self, position: int, account_id: str, data: Mapping[str, Any]) -> _Account:
         """The account, its lots due by the event's day checked: nothing moves while
@@ -141,7 +151,7 @@ class RuleCheck:
         if rules is not None:
             self._check_cap(position, account, minutes, rules, "a credit")
             if isinstance(served, str):
-                already = account.daily.get(served, 0)
+                already = self._daily.get(f"{account.index}:{served}", 0)
                 if already + minutes > rules.daily_limit_minutes:
                     self._breach(
                         position,
@@ -159,7 +169,8 @@ class RuleCheck:
         account.balance += minutes
         lots.add(account.lots, expires if isinstance(expires, str) else lots.NEVER, minutes)
         if isinstance(served, str):
-            account.daily[served] = account.daily.get(served, 0) + minutes
+            key = f"{account.index}:{served}"
+            self._daily[key] = self._daily.get(key, 0) + minutes
 
     def _reversed(self, position: int, account_id: str, data: Mapping[str, Any]) -> None:
         account = self._account(position, account_id, data)
@@ -167,7 +178,8 @@ class RuleCheck:
         account.balance -= minutes
         lots.take(account.lots, minutes)
         if isinstance(served, str):
-            account.daily[served] = account.daily.get(served, 0) - minutes
+            key = f"{account.index}:{served}"
+            self._daily[key] = self._daily.get(key, 0) - minutes
 
     def _held(self, position: int, account_id: str, data: Mapping[str, Any]) -> None:
         account = self._account(position, account_id, data)

@@ -19,8 +19,9 @@ their topics and stored data, which verify and verify-export both have) and repo
 - and, through `projections.rule_check`, every decision against the community's rules in
   force when it was made.
 
-Memory grows with the open items (service logs that are pending or credited, redemptions
-held, members with agents or cards), never with the number of events.
+Memory grows with the members and the open items (service logs pending review or awaiting
+their credit, redemptions held, gifts half posted), never with the number of events: what
+must be kept of every credited log, should it be reversed later, goes to a `Spill`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 import orjson
 
 from projections.rule_check import RuleCheck
+from projections.spill import Spill
 from timebank.rules import MAX_MINUTES_PER_LOG
 
 Finding = tuple[int | None, str, str]
@@ -44,7 +46,6 @@ RULE_BREACH = "rule_breach"  # a decision the ledger's rules of trust forbid
 
 _PENDING, _APPROVED = 1, 2  # a service log awaiting review; approved, awaiting its credit
 _REQUESTED, _HELD, _FULFILLED, _CANCELLED = 1, 2, 3, 4
-_PACK = 1 << 40  # a credited log is kept as one int: member index * _PACK + minutes
 
 
 class _Log:
@@ -97,7 +98,7 @@ class Meaning:
         self._member_ids: list[str] = []
         self._owners: dict[str, int] = {}  # account id -> member index
         self._logs: dict[str, _Log] = {}
-        self._credited: dict[int, int | tuple[int, int]] = {}  # log id's int -> packed
+        self._credited = Spill()  # log id -> (member, minutes) of its credit
         self._reversing: dict[str, tuple[int, int, Any, int]] = {}  # log -> member, minutes, by
         self._redemptions: dict[str, _Redemption] = {}
         self._transfers: dict[str, _Transfer] = {}
@@ -177,6 +178,8 @@ class Meaning:
         self._reversing.clear()
         self._redemptions.clear()
         self._transfers.clear()
+        self._credited.close()
+        self.rules.close()
 
     # Service logs and their credits ------------------------------------------------------
 
@@ -259,16 +262,16 @@ class Meaning:
                 f"the credit of service log {log_id} (approved at position {log.position}): "
                 + "; ".join(problems),
             )
-        self._credited[_id_int(log_id)] = _pack(log.volunteer, minutes or 0)
+        self._credited[_id_key(log_id)] = (log.volunteer, minutes or 0)
 
     def _reversed(self, position: int, log_id: str, data: Mapping[str, Any]) -> None:
-        packed = self._credited.pop(_id_int(log_id), None)
-        if packed is None:
+        credit = self._credited.pop(_id_key(log_id), None)
+        if credit is None:
             self._report(
                 position, UNBACKED, f"reverses service log {log_id}, which holds no credit"
             )
             return
-        member, minutes = _unpack(packed)
+        member, minutes = credit
         if data.get("actor_id") == self._member_ids[member]:
             self._report(position, RULE_BREACH, f"reverses service log {log_id}: their own service")
         self._reversing[log_id] = (member, minutes, data.get("actor_id"), position)
@@ -550,21 +553,10 @@ def _minutes(data: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _id_int(ident: str) -> int:
-    """An id as a number (a third of the memory of its text), for the credited logs kept
-    until they are reversed; text that is not an id is kept as its hash, which is enough
-    to find it again."""
+def _id_key(ident: str) -> bytes | str:
+    """An id as its 16 bytes (less than half its text), for the credited logs kept until
+    they are reversed; text that is not an id is kept as it is."""
     try:
-        return int(ident.replace("-", ""), 16)
+        return bytes.fromhex(ident.replace("-", ""))
     except ValueError:
-        return hash(ident)
-
-
-def _pack(member: int, minutes: int) -> int | tuple[int, int]:
-    return member * _PACK + minutes if 0 <= minutes < _PACK else (member, minutes)
-
-
-def _unpack(packed: int | tuple[int, int]) -> tuple[int, int]:
-    if isinstance(packed, tuple):
-        return packed
-    return divmod(packed, _PACK)
+        return ident

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from eventsourcing.domain import AggregateEvent
 
-from projections import balances, compare
+from projections import balances, compare, spill
 from projections.audit import AuditEntry
 from projections.auditor import (
     Report,
@@ -221,6 +221,26 @@ def test_reordered_events_are_reported(ledger_file: Ledger) -> None:
     report = verify(app, store)
     assert {(first, "altered"), (second, "altered")} <= kinds(report)
     assert any(kind == "out_of_order" for _, kind in kinds(report))
+
+
+def test_verify_finds_the_same_when_what_it_keeps_goes_to_disk_at_once(
+    ledger_file: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Versions, credits (one reversed) and daily totals all moved to disk after every
+    entry: the same findings as with everything in memory, reordered events included."""
+    app, store, path = ledger_file.app, ledger_file.store, ledger_file.path
+    first, _ = stored(path, "timebank:ServiceLog.Logged")
+    tamper(
+        path,
+        (
+            "UPDATE stored_events SET originator_version = originator_version + 10 WHERE rowid = ?",
+            (first,),
+        ),
+    )
+    in_memory = verify(app, store).problems
+    assert any(p.kind == "out_of_order" for p in in_memory)
+    monkeypatch.setattr(spill, "LIMIT", 1)
+    assert verify(app, store).problems == in_memory
 
 
 def test_an_undecodable_event_is_reported_and_verify_goes_on(ledger_file: Ledger) -> None:
