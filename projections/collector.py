@@ -39,14 +39,14 @@ _PAUSES = _Pauses()
 def collector_paused() -> Iterator[None]:
     """Cyclic garbage collection off for the block, then as it was.
 
-    Folding events makes next to no garbage cycles: what a page of events builds either
-    lives on in the views or is freed by reference counting once the page is done. The
-    collector's passes meanwhile are wasted work, and worse: each page's objects, alive
-    while it is folded, get promoted to the oldest generation, whose growth then sets off
-    full passes over everything the views hold. At a million events such a pass takes half
-    a second, and one catch-up in three met one (0.30 -> 0.33x scan); a sixth of a views
-    rebuild, a tenth of a verify. The pause is process-wide: in a server, cycles that
-    requests leave meanwhile wait for the block to end.
+    Folding a page of events makes few garbage cycles: what a page builds either lives on
+    in the views or is freed by reference counting once the page is done. The collector's
+    passes meanwhile are wasted work, and worse: each page's objects, alive while it is
+    folded, get promoted to the oldest generation, whose growth then sets off full passes
+    over everything the process holds (BENCHMARKS.md: catch-up, rebuild and verify). A long
+    block that does leave cycles behind (verify folds the whole log into a scratch copy)
+    collects the young generations itself now and then. The pause is process-wide: in a
+    server, cycles that requests leave meanwhile wait for the block to end.
     """
     _PAUSES.begin()
     try:
