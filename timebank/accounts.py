@@ -199,12 +199,13 @@ class Account(ValueAttributes, Aggregate):
         self.daily: dict[str, int] = {}  # service day (ISO) -> minutes credited for it
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        """The copy a command changes: its dictionaries are its own."""
+        """The copy a command changes: the dictionaries its appliers change in place are
+        its own. `daily` is shared: its appliers replace it, never change it (it holds a
+        day for every day ever served, and only a credit or its reversal touches it)."""
         copied = super().__deepcopy__(memo)
         copied.holds = dict(self.holds)
         copied.held_lots = dict(self.held_lots)
         copied.lots = dict(self.lots)
-        copied.daily = dict(self.daily)
         return copied
 
     @property

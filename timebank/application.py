@@ -548,7 +548,7 @@ class TimeBank(CoordinatorWork, RuleMaking, Certifying, Ledger):
                 today=self.today(),
                 action=f"redeem minutes of member {member.id}",
             )
-            policy = self.rules_in_force()
+            policy = self._rules_in_force()
             self._check_redemption_age(actor, member, policy, hardship)
             redemption = Redemption.request(
                 actor_id=actor.id,
@@ -685,7 +685,7 @@ class TimeBank(CoordinatorWork, RuleMaking, Certifying, Ledger):
                 from_member_id=giver_id,
                 minutes=minutes,
                 given=given,
-                policy=self.rules_in_force(),
+                policy=self._rules_in_force(),
                 today=self.today(),
             )
             return transfer, [transfer, giver, receiver]

@@ -97,7 +97,7 @@ class Certifying(Ledger):
                 team=team,
                 community=community,
             )
-            policy = self.rules_in_force()
+            policy = self._rules_in_force()
             today = self.today()
             book = self._book(actor, policy.rules.certificate_prefix, today.year)
             number, _ = book.take(actor_id=actor.id)

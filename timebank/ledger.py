@@ -336,11 +336,12 @@ class Ledger(Application[UUID]):
                         return earlier  # type: ignore[return-value]
                 actor = self._actor(actor_id)
                 # A new ledger's first command stores the rules it is decided by.
-                first = self._policies() is None
-                book = Policies.start(actor_id=SYSTEM_ACTOR_ID, seed=self.policy.seed)
+                book = None
+                if self._policies() is None:
+                    book = Policies.start(actor_id=SYSTEM_ACTOR_ID, seed=self.policy.seed)
                 result, changed = decide(actor)
                 records: list[Aggregate] = list(changed)
-                if first and not any(isinstance(a, Policies) for a in records):
+                if book is not None and not any(isinstance(a, Policies) for a in records):
                     records.insert(0, book)
             if request_id is not None:
                 records.append(
@@ -435,7 +436,7 @@ class Ledger(Application[UUID]):
             service_log_id=log.id,
             minutes=log.credited_minutes,
             service_date=log.service_date,
-            policy=self.rules_in_force(),
+            policy=self._rules_in_force(),
             today=self.today(),
         )
         # Service older than the rules' validity is credited, and expires at once.
@@ -462,6 +463,11 @@ class Ledger(Application[UUID]):
     def rules_in_force(self, day: date | None = None) -> PolicyVersion:
         """The rules that decide on `day` (today by default): the ledger's own, or, before
         a new ledger's first command stored them, the seed this process would store."""
+        return self._rules_in_force(day)
+
+    def _rules_in_force(self, day: date | None = None) -> PolicyVersion:
+        """`rules_in_force` for a command, which already reads the ledger as of one moment:
+        the book as the command's other reads saw it, without a read block of its own."""
         book = self._policies()
         if book is None:
             return seed_version(self.policy.seed)
