@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Protocol
@@ -23,12 +23,17 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Dialect,
+    Integer,
     MetaData,
     Table,
     TypeDecorator,
     Uuid,
+    and_,
     bindparam,
+    column,
+    select,
 )
+from sqlalchemy import values as values_list
 from sqlalchemy.dialects import postgresql, sqlite
 
 METADATA = MetaData()
@@ -115,7 +120,9 @@ class Batch:
     `conn` is the transaction; `sealer` seals personal text; `events` are the page's
     events in log order. Models write their rows through `conn` as they fold, so a
     model folded later in the same batch reads what an earlier one wrote (the rankings
-    read the service logs)."""
+    read the service logs); `created` holds, by table name and key, the rows a model
+    created in this batch as it stored them, for a later model to take from there rather
+    than read them back."""
 
     def __init__(
         self, conn: Connection, sealer: Sealer, mapper: Mapper[UUID], events: Sequence[Logged]
@@ -124,10 +131,31 @@ class Batch:
         self.sealer = sealer
         self.mapper = mapper  # for what must be read from an event as it was stored
         self.events = events
+        self.created: dict[str, dict[Any, dict[str, Any]]] = {}
+        self._by_class: dict[type[Any], list[Logged]] = {}
+        for logged in events:
+            self._by_class.setdefault(type(logged.event), []).append(logged)
 
     def of(self, *kinds: type[Any]) -> list[Logged]:
-        """The page's events of these classes, in log order."""
-        return [logged for logged in self.events if isinstance(logged.event, kinds)]
+        """The page's events of these classes, in log order. Every model asks for its own
+        few classes of a page that holds many: the page is grouped by class once."""
+        found = [events for cls, events in self._by_class.items() if issubclass(cls, kinds)]
+        if len(found) == 1:
+            return list(found[0])
+        return sorted((logged for events in found for logged in events), key=_position)
+
+    def rows_by_keys(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        keys: Sequence[tuple[Any, ...]],
+        *,
+        key: Sequence[str] | None = None,
+    ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        """The `columns` of the rows whose `key` columns (the primary key's by default)
+        hold one of `keys`, by key; keys no row holds are left out. See `rows_by_keys`."""
+        names = key if key is not None else [c.name for c in table.primary_key.columns]
+        return rows_by_keys(self.conn, table, names, columns, keys)
 
     def upsert(self, table: Table, rows: Sequence[dict[str, Any]], *, keys: Sequence[str]) -> None:
         """Insert rows, or replace every other column of the rows whose keys exist."""
@@ -143,6 +171,18 @@ class Batch:
 
     def insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         execute_many(self.conn, ("insert", table.name), table.insert, rows)
+
+    def delete(self, table: Table, keys: Sequence[tuple[Any, ...]]) -> None:
+        """Delete the rows of these primary keys (each in the primary key's column order)."""
+        names = [c.name for c in table.primary_key.columns]
+
+        def statement() -> Any:
+            # Bound names differ from the columns' own: SQLAlchemy reserves those.
+            where = [table.c[name] == bindparam(f"k_{name}") for name in names]
+            return table.delete().where(*where)
+
+        rows = [{f"k_{name}": part for name, part in zip(names, key, strict=True)} for key in keys]
+        execute_many(self.conn, ("delete", table.name), statement, rows)
 
 
 _COMPILED: dict[tuple[Any, ...], tuple[str, list[str], list[Any]]] = {}
@@ -183,6 +223,90 @@ def execute_many(
         for column, process in zip(columns, processors, strict=True)
     ]
     conn.exec_driver_sql(sql, list(zip(*converted, strict=True)))
+
+
+def _position(logged: Logged) -> int:
+    return logged.position
+
+
+def rows_by_keys(
+    conn: Connection,
+    table: Table,
+    key: Sequence[str],
+    columns: Sequence[str],
+    keys: Sequence[tuple[Any, ...]],
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """The `columns` of the rows whose `key` columns hold one of `keys`, by key.
+
+    The keys are joined as a list of values with the table, one index lookup each: a
+    row-value `IN` list, as in `(a, b) IN ((?, ?), ...)`, is not looked up by the index
+    (SQLite scans the whole table for it, PostgreSQL every row sharing the first column),
+    so a batch's reads would grow with everything folded before it."""
+    found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    if not keys:
+        return found
+    read = _sqlite_rows_by_keys if conn.dialect.name == "sqlite" else _rows_by_keys
+    for chunk in chunks(keys, 500):
+        for index, row in read(conn, table, key, columns, chunk):
+            found[chunk[index]] = row
+    return found
+
+
+def _rows_by_keys(
+    conn: Connection,
+    table: Table,
+    key: Sequence[str],
+    columns: Sequence[str],
+    keys: Sequence[tuple[Any, ...]],
+) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    wanted = values_list(
+        column("i_", Integer),
+        *(column(f"k_{name}", table.c[name].type) for name in key),
+        name="wanted",
+    ).data([(index, *values) for index, values in enumerate(keys)])
+    query = select(wanted.c.i_, *(table.c[name] for name in columns)).select_from(
+        wanted.join(table, and_(*(table.c[name] == wanted.c[f"k_{name}"] for name in key)))
+    )
+    for row in conn.execute(query):
+        yield row[0], tuple(row)[1:]
+
+
+def _sqlite_rows_by_keys(
+    conn: Connection,
+    table: Table,
+    key: Sequence[str],
+    columns: Sequence[str],
+    keys: Sequence[tuple[Any, ...]],
+) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """As `_rows_by_keys`, written out for SQLite (which names no columns of a list of
+    values in a FROM clause): a CTE, and CROSS JOIN, which keeps the lookups in its order."""
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in key]
+    results = [
+        table.c[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in columns
+    ]
+    placeholder = "(" + ", ".join("?" * (len(key) + 1)) + ")"
+    names = ", ".join(f"k{n}" for n in range(len(key)))
+    sql = (
+        f"WITH wanted(i_, {names}) AS (VALUES {', '.join([placeholder] * len(keys))}) "  # noqa: S608
+        f"SELECT wanted.i_, {', '.join(f't.{quote(name)}' for name in columns)} "
+        f"FROM wanted CROSS JOIN {quote(table.name)} AS t ON "
+        + " AND ".join(f"t.{quote(name)} = wanted.k{n}" for n, name in enumerate(key))
+    )
+    parameters: list[Any] = []
+    for index, wanted in enumerate(keys):
+        parameters.append(index)
+        for value, process in zip(wanted, processors, strict=True):
+            parameters.append(value if process is None else process(value))
+    for row in conn.exec_driver_sql(sql, tuple(parameters)):
+        yield (
+            row[0],
+            tuple(
+                value if process is None else process(value)
+                for value, process in zip(row[1:], results, strict=True)
+            ),
+        )
 
 
 def _insert(conn: Connection, table: Table) -> Any:
