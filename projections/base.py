@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Protocol
@@ -23,17 +23,12 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Dialect,
-    Integer,
     MetaData,
     Table,
     TypeDecorator,
     Uuid,
-    and_,
     bindparam,
-    column,
-    select,
 )
-from sqlalchemy import values as values_list
 from sqlalchemy.dialects import postgresql, sqlite
 
 METADATA = MetaData()
@@ -145,17 +140,10 @@ class Batch:
         return sorted((logged for events in found for logged in events), key=_position)
 
     def rows_by_keys(
-        self,
-        table: Table,
-        columns: Sequence[str],
-        keys: Sequence[tuple[Any, ...]],
-        *,
-        key: Sequence[str] | None = None,
+        self, table: Table, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
     ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-        """The `columns` of the rows whose `key` columns (the primary key's by default)
-        hold one of `keys`, by key; keys no row holds are left out. See `rows_by_keys`."""
-        names = key if key is not None else [c.name for c in table.primary_key.columns]
-        return rows_by_keys(self.conn, table, names, columns, keys)
+        """See `rows_by_keys`: read in this batch's transaction."""
+        return rows_by_keys(self.conn, table, columns, keys)
 
     def upsert(self, table: Table, rows: Sequence[dict[str, Any]], *, keys: Sequence[str]) -> None:
         """Insert rows, or replace every other column of the rows whose keys exist."""
@@ -230,45 +218,62 @@ def _position(logged: Logged) -> int:
 
 
 def rows_by_keys(
-    conn: Connection,
-    table: Table,
-    key: Sequence[str],
-    columns: Sequence[str],
-    keys: Sequence[tuple[Any, ...]],
+    conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
 ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    """The `columns` of the rows whose `key` columns hold one of `keys`, by key.
+    """The `columns` of the rows whose primary keys are among `keys`, by key (each in the
+    primary key's column order); keys no row holds are left out.
 
-    The keys are joined as a list of values with the table, one index lookup each: a
+    The keys are a list of values the table is joined with, one index lookup each: a
     row-value `IN` list, as in `(a, b) IN ((?, ?), ...)`, is not looked up by the index
     (SQLite scans the whole table for it, PostgreSQL every row sharing the first column),
-    so a batch's reads would grow with everything folded before it."""
+    so a batch's reads would grow with everything folded before it. The statement is
+    written out, not built with SQLAlchemy's `values()`, which compiles anew for every
+    list of keys."""
     found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     if not keys:
         return found
-    read = _sqlite_rows_by_keys if conn.dialect.name == "sqlite" else _rows_by_keys
+    dialect = conn.dialect
+    key = [c.name for c in table.primary_key.columns]
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in key]
+    results = [
+        table.c[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in columns
+    ]
+    read = _postgres_rows_by_keys if dialect.name == "postgresql" else _sqlite_rows_by_keys
     for chunk in chunks(keys, 500):
-        for index, row in read(conn, table, key, columns, chunk):
-            found[chunk[index]] = row
+        parts = [
+            [part if process is None else process(part) for part in column]
+            for column, process in zip(zip(*chunk, strict=True), processors, strict=True)
+        ]
+        for row in read(conn, table, key, columns, parts):
+            found[chunk[row[0]]] = tuple(
+                value if process is None else process(value)
+                for value, process in zip(row[1:], results, strict=True)
+            )
     return found
 
 
-def _rows_by_keys(
+def _postgres_rows_by_keys(
     conn: Connection,
     table: Table,
     key: Sequence[str],
     columns: Sequence[str],
-    keys: Sequence[tuple[Any, ...]],
-) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    wanted = values_list(
-        column("i_", Integer),
-        *(column(f"k_{name}", table.c[name].type) for name in key),
-        name="wanted",
-    ).data([(index, *values) for index, values in enumerate(keys)])
-    query = select(wanted.c.i_, *(table.c[name] for name in columns)).select_from(
-        wanted.join(table, and_(*(table.c[name] == wanted.c[f"k_{name}"] for name in key)))
+    parts: list[list[Any]],
+) -> Any:
+    """The keys as arrays, one per key column (a statement of a few parameters, however
+    many keys), unnested beside their index; LIMIT 1 (a key names one row) keeps the
+    planner from hashing the whole table rather than looking each key up."""
+    dialect = conn.dialect
+    quote, typed = dialect.identifier_preparer.quote, dialect.type_compiler_instance.process
+    arrays = ", ".join(f"%s::{typed(table.c[name].type)}[]" for name in key)
+    names = ", ".join(f"k{n}" for n in range(len(key)))
+    matched = " AND ".join(f"t.{quote(name)} = wanted.k{n}" for n, name in enumerate(key))
+    sql = (
+        f"SELECT wanted.i_, found.* FROM unnest(%s::INTEGER[], {arrays}) "  # noqa: S608
+        f"AS wanted(i_, {names}) CROSS JOIN LATERAL "
+        f"(SELECT {', '.join(f't.{quote(name)}' for name in columns)} "
+        f"FROM {quote(table.name)} AS t WHERE {matched} LIMIT 1) AS found"
     )
-    for row in conn.execute(query):
-        yield row[0], tuple(row)[1:]
+    return conn.exec_driver_sql(sql, (list(range(len(parts[0]))), *parts))
 
 
 def _sqlite_rows_by_keys(
@@ -276,37 +281,23 @@ def _sqlite_rows_by_keys(
     table: Table,
     key: Sequence[str],
     columns: Sequence[str],
-    keys: Sequence[tuple[Any, ...]],
-) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """As `_rows_by_keys`, written out for SQLite (which names no columns of a list of
-    values in a FROM clause): a CTE, and CROSS JOIN, which keeps the lookups in its order."""
-    dialect = conn.dialect
-    quote = dialect.identifier_preparer.quote
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in key]
-    results = [
-        table.c[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in columns
-    ]
-    placeholder = "(" + ", ".join("?" * (len(key) + 1)) + ")"
+    parts: list[list[Any]],
+) -> Any:
+    """The keys as a list of values in a CTE (SQLite names no columns of a list of values
+    in a FROM clause); CROSS JOIN keeps the lookups in the order written: each key, then
+    the table by its index."""
+    quote = conn.dialect.identifier_preparer.quote
+    count = len(parts[0])
     names = ", ".join(f"k{n}" for n in range(len(key)))
+    row = "(" + ", ".join(["?"] * (len(key) + 1)) + ")"
+    matched = " AND ".join(f"t.{quote(name)} = wanted.k{n}" for n, name in enumerate(key))
     sql = (
-        f"WITH wanted(i_, {names}) AS (VALUES {', '.join([placeholder] * len(keys))}) "  # noqa: S608
+        f"WITH wanted(i_, {names}) AS (VALUES {', '.join([row] * count)}) "  # noqa: S608
         f"SELECT wanted.i_, {', '.join(f't.{quote(name)}' for name in columns)} "
-        f"FROM wanted CROSS JOIN {quote(table.name)} AS t ON "
-        + " AND ".join(f"t.{quote(name)} = wanted.k{n}" for n, name in enumerate(key))
+        f"FROM wanted CROSS JOIN {quote(table.name)} AS t ON {matched}"
     )
-    parameters: list[Any] = []
-    for index, wanted in enumerate(keys):
-        parameters.append(index)
-        for value, process in zip(wanted, processors, strict=True):
-            parameters.append(value if process is None else process(value))
-    for row in conn.exec_driver_sql(sql, tuple(parameters)):
-        yield (
-            row[0],
-            tuple(
-                value if process is None else process(value)
-                for value, process in zip(row[1:], results, strict=True)
-            ),
-        )
+    parameters = [value for wanted in zip(range(count), *parts, strict=True) for value in wanted]
+    return conn.exec_driver_sql(sql, tuple(parameters))
 
 
 def _insert(conn: Connection, table: Table) -> Any:
