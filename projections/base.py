@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Protocol
@@ -27,9 +27,9 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     Uuid,
-    bindparam,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+
+from projections import writes
 
 METADATA = MetaData()
 """Every view table, in the database of the events (the views' schema on PostgreSQL)."""
@@ -142,169 +142,23 @@ class Batch:
     def rows_by_keys(
         self, table: Table, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
     ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-        """See `rows_by_keys`: read in this batch's transaction."""
-        return rows_by_keys(self.conn, table, columns, keys)
+        """See `writes.rows_by_keys`: read in this batch's transaction."""
+        return writes.rows_by_keys(self.conn, table, columns, keys)
 
     def upsert(self, table: Table, rows: Sequence[dict[str, Any]], *, keys: Sequence[str]) -> None:
         """Insert rows, or replace every other column of the rows whose keys exist."""
-
-        def statement() -> Any:
-            insert = _insert(self.conn, table)
-            updated = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
-            if not updated:
-                return insert.on_conflict_do_nothing(index_elements=list(keys))
-            return insert.on_conflict_do_update(index_elements=list(keys), set_=updated)
-
-        execute_many(self.conn, ("upsert", table.name, tuple(keys)), statement, rows)
+        writes.upsert(self.conn, table, rows, keys)
 
     def insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        execute_many(self.conn, ("insert", table.name), table.insert, rows)
+        writes.insert(self.conn, table, rows)
 
     def delete(self, table: Table, keys: Sequence[tuple[Any, ...]]) -> None:
         """Delete the rows of these primary keys (each in the primary key's column order)."""
-        names = [c.name for c in table.primary_key.columns]
-
-        def statement() -> Any:
-            # Bound names differ from the columns' own: SQLAlchemy reserves those.
-            where = [table.c[name] == bindparam(f"k_{name}") for name in names]
-            return table.delete().where(*where)
-
-        rows = [{f"k_{name}": part for name, part in zip(names, key, strict=True)} for key in keys]
-        execute_many(self.conn, ("delete", table.name), statement, rows)
-
-
-_COMPILED: dict[tuple[Any, ...], tuple[str, list[str], list[Any]]] = {}
-
-
-def execute_many(
-    conn: Connection,
-    key: tuple[Any, ...],
-    statement: Callable[[], Any],
-    rows: Sequence[dict[str, Any]],
-) -> None:
-    """Execute a statement once per row, as one `executemany`.
-
-    On SQLite the statement is compiled once per process and each row's values go through
-    their columns' own bind processors straight to the driver: SQLAlchemy's per-row
-    parameter handling was most of a batch's time (a rebuild at 40k events: 0.18x the
-    library's scan-and-decode before, see BENCHMARKS.md). On PostgreSQL SQLAlchemy's own
-    executemany sends many rows per statement, which is what counts there."""
-    if not rows:
-        return
-    dialect = conn.dialect
-    if dialect.name != "sqlite":
-        conn.execute(statement(), list(rows))
-        return
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        done = statement().compile(dialect=dialect)
-        names = list(done.positiontup or ())
-        processors = [
-            done.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-        ]
-        compiled = _COMPILED.setdefault(key, (str(done), names, processors))
-    sql, names, processors = compiled
-    # Column by column: each column's processor is mapped over it in one C loop.
-    columns = [[row[name] for row in rows] for name in names]
-    converted = [
-        column if process is None else list(map(process, column))
-        for column, process in zip(columns, processors, strict=True)
-    ]
-    conn.exec_driver_sql(sql, list(zip(*converted, strict=True)))
+        writes.delete(self.conn, table, keys)
 
 
 def _position(logged: Logged) -> int:
     return logged.position
-
-
-def rows_by_keys(
-    conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
-) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    """The `columns` of the rows whose primary keys are among `keys`, by key (each in the
-    primary key's column order); keys no row holds are left out.
-
-    The keys are a list of values the table is joined with, one index lookup each: a
-    row-value `IN` list, as in `(a, b) IN ((?, ?), ...)`, is not looked up by the index
-    (SQLite scans the whole table for it, PostgreSQL every row sharing the first column),
-    so a batch's reads would grow with everything folded before it. The statement is
-    written out, not built with SQLAlchemy's `values()`, which compiles anew for every
-    list of keys."""
-    found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    if not keys:
-        return found
-    dialect = conn.dialect
-    key = [c.name for c in table.primary_key.columns]
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in key]
-    results = [
-        table.c[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in columns
-    ]
-    read = _postgres_rows_by_keys if dialect.name == "postgresql" else _sqlite_rows_by_keys
-    for chunk in chunks(keys, 500):
-        parts = [
-            [part if process is None else process(part) for part in column]
-            for column, process in zip(zip(*chunk, strict=True), processors, strict=True)
-        ]
-        for row in read(conn, table, key, columns, parts):
-            found[chunk[row[0]]] = tuple(
-                value if process is None else process(value)
-                for value, process in zip(row[1:], results, strict=True)
-            )
-    return found
-
-
-def _postgres_rows_by_keys(
-    conn: Connection,
-    table: Table,
-    key: Sequence[str],
-    columns: Sequence[str],
-    parts: list[list[Any]],
-) -> Any:
-    """The keys as arrays, one per key column (a statement of a few parameters, however
-    many keys), unnested beside their index; LIMIT 1 (a key names one row) keeps the
-    planner from hashing the whole table rather than looking each key up."""
-    dialect = conn.dialect
-    quote, typed = dialect.identifier_preparer.quote, dialect.type_compiler_instance.process
-    arrays = ", ".join(f"%s::{typed(table.c[name].type)}[]" for name in key)
-    names = ", ".join(f"k{n}" for n in range(len(key)))
-    matched = " AND ".join(f"t.{quote(name)} = wanted.k{n}" for n, name in enumerate(key))
-    sql = (
-        f"SELECT wanted.i_, found.* FROM unnest(%s::INTEGER[], {arrays}) "  # noqa: S608
-        f"AS wanted(i_, {names}) CROSS JOIN LATERAL "
-        f"(SELECT {', '.join(f't.{quote(name)}' for name in columns)} "
-        f"FROM {quote(table.name)} AS t WHERE {matched} LIMIT 1) AS found"
-    )
-    return conn.exec_driver_sql(sql, (list(range(len(parts[0]))), *parts))
-
-
-def _sqlite_rows_by_keys(
-    conn: Connection,
-    table: Table,
-    key: Sequence[str],
-    columns: Sequence[str],
-    parts: list[list[Any]],
-) -> Any:
-    """The keys as a list of values in a CTE (SQLite names no columns of a list of values
-    in a FROM clause); CROSS JOIN keeps the lookups in the order written: each key, then
-    the table by its index."""
-    quote = conn.dialect.identifier_preparer.quote
-    count = len(parts[0])
-    names = ", ".join(f"k{n}" for n in range(len(key)))
-    row = "(" + ", ".join(["?"] * (len(key) + 1)) + ")"
-    matched = " AND ".join(f"t.{quote(name)} = wanted.k{n}" for n, name in enumerate(key))
-    sql = (
-        f"WITH wanted(i_, {names}) AS (VALUES {', '.join([row] * count)}) "  # noqa: S608
-        f"SELECT wanted.i_, {', '.join(f't.{quote(name)}' for name in columns)} "
-        f"FROM wanted CROSS JOIN {quote(table.name)} AS t ON {matched}"
-    )
-    parameters = [value for wanted in zip(range(count), *parts, strict=True) for value in wanted]
-    return conn.exec_driver_sql(sql, tuple(parameters))
-
-
-def _insert(conn: Connection, table: Table) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 class Projection(Protocol):
@@ -361,28 +215,10 @@ class Entities:
         target.update(values)
 
     def flush(self, conn: Connection) -> None:
-        if self.created:
-            rows = list(self.created.values())
-            execute_many(conn, ("insert", self.table.name), self.table.insert, rows)
+        writes.insert(conn, self.table, list(self.created.values()))
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for ident, values in self.changed.items():
-            columns = tuple(sorted(values))
-            row = {f"v_{name}": value for name, value in values.items()}
-            by_columns.setdefault(columns, []).append({"k_": ident, **row})
+            by_columns.setdefault(tuple(sorted(values)), []).append({self.key: ident, **values})
         for columns, rows in by_columns.items():
-
-            def statement(columns: tuple[str, ...] = columns) -> Any:
-                # Bound names differ from the columns' own: SQLAlchemy reserves those.
-                return (
-                    self.table.update()
-                    .where(self.table.c[self.key] == bindparam("k_"))
-                    .values({name: bindparam(f"v_{name}") for name in columns})
-                )
-
-            execute_many(conn, ("update", self.table.name, columns), statement, rows)
+            writes.update(conn, self.table, self.key, columns, rows)
         self.created, self.changed = {}, {}
-
-
-def insert_or_ignore(conn: Connection, table: Table, **values: Any) -> None:
-    """Insert a row unless one with its key is there already."""
-    conn.execute(_insert(conn, table).values(**values).on_conflict_do_nothing())
