@@ -159,10 +159,11 @@ def rows_by_keys(
 
 
 def _unnest(conn: Connection, table: Table, names: Sequence[str]) -> str:
-    """`unnest(%s::type[], ...) AS v(name, ...)`: rows from one array per column."""
+    """`unnest(%b::type[], ...) AS v(name, ...)`: rows from one array per column, each
+    sent in binary (`%b`), which the driver writes several times faster than as text."""
     dialect = conn.dialect
     quote, typed = dialect.identifier_preparer.quote, dialect.type_compiler_instance.process
-    arrays = ", ".join(f"%s::{typed(table.c[name].type)}[]" for name in names)
+    arrays = ", ".join(f"%b::{typed(table.c[name].type)}[]" for name in names)
     return f"unnest({arrays}) AS v({', '.join(quote(name) for name in names)})"
 
 
@@ -202,7 +203,7 @@ def _postgres_rows_by_keys(
     quote = conn.dialect.identifier_preparer.quote
     matched = " AND ".join(f"t.{quote(name)} = v.{quote(name)}" for name in names)
     selected = ", ".join(f"t.{quote(name)}" for name in columns)
-    unnest = _unnest(conn, table, names).replace("unnest(", "unnest(%s::INTEGER[], ", 1)
+    unnest = _unnest(conn, table, names).replace("unnest(", "unnest(%b::INTEGER[], ", 1)
     unnest = unnest.replace("AS v(", "AS v(i_, ", 1)
     sql = (
         f"SELECT v.i_, found.* FROM {unnest} CROSS JOIN LATERAL "  # noqa: S608
