@@ -29,7 +29,7 @@ from timebank.application import TimeBank
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 4000
 GROUPS: tuple[tuple[str, tuple[Projection, ...]], ...] = (
     (VIEWS, registry.VIEWS),
     (AUDIT, (registry.AUDIT,)),
