@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Protocol
@@ -27,9 +27,9 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     Uuid,
-    bindparam,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+
+from projections import writes
 
 METADATA = MetaData()
 """Every view table, in the database of the events (the views' schema on PostgreSQL)."""
@@ -115,7 +115,9 @@ class Batch:
     `conn` is the transaction; `sealer` seals personal text; `events` are the page's
     events in log order. Models write their rows through `conn` as they fold, so a
     model folded later in the same batch reads what an earlier one wrote (the rankings
-    read the service logs)."""
+    read the service logs); `created` holds, by table name and key, the rows a model
+    created in this batch as it stored them, for a later model to take from there rather
+    than read them back."""
 
     def __init__(
         self, conn: Connection, sealer: Sealer, mapper: Mapper[UUID], events: Sequence[Logged]
@@ -124,72 +126,39 @@ class Batch:
         self.sealer = sealer
         self.mapper = mapper  # for what must be read from an event as it was stored
         self.events = events
+        self.created: dict[str, dict[Any, dict[str, Any]]] = {}
+        self._by_class: dict[type[Any], list[Logged]] = {}
+        for logged in events:
+            self._by_class.setdefault(type(logged.event), []).append(logged)
 
     def of(self, *kinds: type[Any]) -> list[Logged]:
-        """The page's events of these classes, in log order."""
-        return [logged for logged in self.events if isinstance(logged.event, kinds)]
+        """The page's events of these classes, in log order. Every model asks for its own
+        few classes of a page that holds many: the page is grouped by class once."""
+        found = [events for cls, events in self._by_class.items() if issubclass(cls, kinds)]
+        if len(found) == 1:
+            return list(found[0])
+        return sorted((logged for events in found for logged in events), key=_position)
+
+    def rows_by_keys(
+        self, table: Table, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        """See `writes.rows_by_keys`: read in this batch's transaction."""
+        return writes.rows_by_keys(self.conn, table, columns, keys)
 
     def upsert(self, table: Table, rows: Sequence[dict[str, Any]], *, keys: Sequence[str]) -> None:
         """Insert rows, or replace every other column of the rows whose keys exist."""
-
-        def statement() -> Any:
-            insert = _insert(self.conn, table)
-            updated = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
-            if not updated:
-                return insert.on_conflict_do_nothing(index_elements=list(keys))
-            return insert.on_conflict_do_update(index_elements=list(keys), set_=updated)
-
-        execute_many(self.conn, ("upsert", table.name, tuple(keys)), statement, rows)
+        writes.upsert(self.conn, table, rows, keys)
 
     def insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        execute_many(self.conn, ("insert", table.name), table.insert, rows)
+        writes.insert(self.conn, table, rows)
+
+    def delete(self, table: Table, keys: Sequence[tuple[Any, ...]]) -> None:
+        """Delete the rows of these primary keys (each in the primary key's column order)."""
+        writes.delete(self.conn, table, keys)
 
 
-_COMPILED: dict[tuple[Any, ...], tuple[str, list[str], list[Any]]] = {}
-
-
-def execute_many(
-    conn: Connection,
-    key: tuple[Any, ...],
-    statement: Callable[[], Any],
-    rows: Sequence[dict[str, Any]],
-) -> None:
-    """Execute a statement once per row, as one `executemany`.
-
-    On SQLite the statement is compiled once per process and each row's values go through
-    their columns' own bind processors straight to the driver: SQLAlchemy's per-row
-    parameter handling was most of a batch's time (a rebuild at 40k events: 0.18x the
-    library's scan-and-decode before, see BENCHMARKS.md). On PostgreSQL SQLAlchemy's own
-    executemany sends many rows per statement, which is what counts there."""
-    if not rows:
-        return
-    dialect = conn.dialect
-    if dialect.name != "sqlite":
-        conn.execute(statement(), list(rows))
-        return
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        done = statement().compile(dialect=dialect)
-        names = list(done.positiontup or ())
-        processors = [
-            done.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-        ]
-        compiled = _COMPILED.setdefault(key, (str(done), names, processors))
-    sql, names, processors = compiled
-    # Column by column: each column's processor is mapped over it in one C loop.
-    columns = [[row[name] for row in rows] for name in names]
-    converted = [
-        column if process is None else list(map(process, column))
-        for column, process in zip(columns, processors, strict=True)
-    ]
-    conn.exec_driver_sql(sql, list(zip(*converted, strict=True)))
-
-
-def _insert(conn: Connection, table: Table) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+def _position(logged: Logged) -> int:
+    return logged.position
 
 
 class Projection(Protocol):
@@ -246,28 +215,10 @@ class Entities:
         target.update(values)
 
     def flush(self, conn: Connection) -> None:
-        if self.created:
-            rows = list(self.created.values())
-            execute_many(conn, ("insert", self.table.name), self.table.insert, rows)
+        writes.insert(conn, self.table, list(self.created.values()))
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for ident, values in self.changed.items():
-            columns = tuple(sorted(values))
-            row = {f"v_{name}": value for name, value in values.items()}
-            by_columns.setdefault(columns, []).append({"k_": ident, **row})
+            by_columns.setdefault(tuple(sorted(values)), []).append({self.key: ident, **values})
         for columns, rows in by_columns.items():
-
-            def statement(columns: tuple[str, ...] = columns) -> Any:
-                # Bound names differ from the columns' own: SQLAlchemy reserves those.
-                return (
-                    self.table.update()
-                    .where(self.table.c[self.key] == bindparam("k_"))
-                    .values({name: bindparam(f"v_{name}") for name in columns})
-                )
-
-            execute_many(conn, ("update", self.table.name, columns), statement, rows)
+            writes.update(conn, self.table, self.key, columns, rows)
         self.created, self.changed = {}, {}
-
-
-def insert_or_ignore(conn: Connection, table: Table, **values: Any) -> None:
-    """Insert a row unless one with its key is there already."""
-    conn.execute(_insert(conn, table).values(**values).on_conflict_do_nothing())

@@ -31,11 +31,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    select,
-    tuple_,
 )
 
-from projections.base import ID, METADATA, Batch, chunks
+from projections.base import ID, METADATA, Batch
 from projections.service_logs import service_logs
 from timebank.service_logs import ServiceLog
 
@@ -180,16 +178,22 @@ class RankingsProjection:
 
 def _logs(batch: Batch, ids: Iterable[Any]) -> dict[Any, tuple[Any, ...]]:
     """The logs' team, volunteer, day, session and approved minutes, as stored (the service
-    logs are folded first, so this batch's new logs are there too)."""
+    logs are folded first: this batch's new logs are in `batch.created`, as written)."""
+    created = batch.created.get(service_logs.name, {})
     found: dict[Any, tuple[Any, ...]] = {}
-    c = service_logs.c
-    for chunk in chunks(ids):
-        query = select(
-            c.log_id, c.team_id, c.volunteer_id, c.service_date, c.session, c.approved_minutes
-        ).where(c.log_id.in_(chunk))
-        for row in batch.conn.execute(query):
-            found[row.log_id] = tuple(row)[1:]
+    stored: list[tuple[Any, ...]] = []
+    for ident in ids:
+        row = created.get(ident)
+        if row is None:
+            stored.append((ident,))
+        else:
+            found[ident] = tuple(row[name] for name in _LOG_COLUMNS)
+    for (ident,), values in batch.rows_by_keys(service_logs, _LOG_COLUMNS, stored).items():
+        found[ident] = values
     return found
+
+
+_LOG_COLUMNS = ("team_id", "volunteer_id", "service_date", "session", "approved_minutes")
 
 
 def _apply(
@@ -204,15 +208,8 @@ def _apply(
     the rows back, deleting those no longer alive; return, per key, +1 where a row came
     alive, -1 where it died (keys whose aliveness did not change are left out)."""
     key_columns = list(table.primary_key.columns)
-    keys = list(deltas)
-    current: dict[Key, list[int]] = {}
-    for chunk in chunks(keys, 200):
-        query = select(*key_columns, *(table.c[name] for name in counters)).where(
-            tuple_(*key_columns).in_(chunk)
-        )
-        for row in batch.conn.execute(query):
-            values = tuple(row)
-            current[values[: len(key_columns)]] = list(values[len(key_columns) :])
+    stored = batch.rows_by_keys(table, counters, list(deltas))
+    current = {key: list(values) for key, values in stored.items()}
     changes: dict[Key, int] = {}
     kept: list[dict[str, Any]] = []
     gone: list[Key] = []
@@ -232,6 +229,5 @@ def _apply(
         elif key in current:
             gone.append(key)
     batch.upsert(table, kept, keys=[c.name for c in key_columns])
-    for chunk in chunks(gone, 200):
-        batch.conn.execute(table.delete().where(tuple_(*key_columns).in_(chunk)))
+    batch.delete(table, gone)
     return changes

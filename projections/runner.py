@@ -29,7 +29,11 @@ from timebank.application import TimeBank
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 4000
+"""Events per page and write transaction. A page's cost is mostly per event, but each also
+reads and writes back the tallies and accounts it touches and commits once: larger pages
+share that among more events. Following the log, a page holds what arrived since the
+last poll, which is far fewer."""
 GROUPS: tuple[tuple[str, tuple[Projection, ...]], ...] = (
     (VIEWS, registry.VIEWS),
     (AUDIT, (registry.AUDIT,)),

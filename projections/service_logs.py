@@ -109,6 +109,7 @@ class ServiceLogsProjection:
                         reviewed_by=event.actor_id,
                         reviewed_at=event.timestamp,
                     )
+        batch.created[service_logs.name] = rows.created  # for the rankings, folded next
         rows.flush(batch.conn)
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import (
     or_,
 )
 
-from projections.base import ID, METADATA, Batch, Instant, insert_or_ignore
+from projections.base import ID, METADATA, Batch, Instant
+from projections.writes import insert_or_ignore
 from timebank.teams import Team
 
 teams = Table(
