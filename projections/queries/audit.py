@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from projections.audit import AuditEntry, audit_trail, entry_of_row
 from projections.balances import system_accounts
@@ -28,7 +28,8 @@ class AuditReads(ReaderBase):
         return Page(shown, shown[-1].position if len(entries) > limit else None)
 
     def audit_entries(self, *, after: int, limit: int) -> list[AuditEntry]:
-        return audit_entries(self.store, after=after, limit=limit)
+        with self._read() as conn:
+            return _entries(conn, self.store, after=after, limit=limit)
 
     def system_accounts(self) -> dict[str, int]:
         with self._read() as conn:
@@ -39,10 +40,14 @@ def audit_entries(store: ViewStore, *, after: int, limit: int) -> list[AuditEntr
     """Audit entries after a position, their data opened (for verify and export, which
     apply no reader's rule: they are the auditor's own tools)."""
     with store.read() as conn:
-        rows = conn.execute(
-            select(audit_trail)
-            .where(audit_trail.c.position > after)
-            .order_by(audit_trail.c.position)
-            .limit(limit)
-        ).all()
+        return _entries(conn, store, after=after, limit=limit)
+
+
+def _entries(conn: Connection, store: ViewStore, *, after: int, limit: int) -> list[AuditEntry]:
+    rows = conn.execute(
+        select(audit_trail)
+        .where(audit_trail.c.position > after)
+        .order_by(audit_trail.c.position)
+        .limit(limit)
+    ).all()
     return [entry_of_row(row, store.sealer.opened(row.data)) for row in rows]
