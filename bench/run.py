@@ -606,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     # without one, a fresh SQLite file rather than the default ledger in the working dir.
     settings = Settings()
     configured = settings.database_url if "database_url" in settings.model_fields_set else None
-    shown = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
+    shown = " ".join(["python -m bench", *_measuring(argv if argv is not None else sys.argv[1:])])
     if configured and urlsplit(configured).scheme.startswith("postgres"):
         shown = f"TIMEBANK_DATABASE_URL={_shown_url(configured)} {shown}"
     report = run(
@@ -619,3 +619,17 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(report.to_json(), encoding="utf-8")
     print(report.markdown())
     return 1 if report.problems else 0
+
+
+def _measuring(argv: list[str]) -> list[str]:
+    """The arguments that decide what is measured: not where the figures are written."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--out", "--json"):
+            skip = True
+        elif not arg.startswith(("--out=", "--json=")):
+            kept.append(arg)
+    return kept
