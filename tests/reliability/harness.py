@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
 import signal
@@ -391,6 +392,7 @@ class Write:
     answer: JSON | None = None
     dropped: int = 0  # attempts that ended in a broken connection
     busy: int = 0  # attempts answered 503 (nothing changed, retry)
+    busy_codes: list[str] = field(default_factory=list)  # the code of each 503 answer
 
     @property
     def acknowledged(self) -> bool:
@@ -416,6 +418,7 @@ class Write:
             return False
         if response.status_code == 503:
             self.busy += 1
+            self.busy_codes.append(response.json().get("code", "?"))
             return False
         assert response.status_code in (200, 201), (
             f"{self.kind} {self.key}: {response.status_code} {response.text}"
@@ -426,12 +429,17 @@ class Write:
 
 
 class Journal:
-    """Every write the clients sent, in the order they were first sent."""
+    """Every write the clients sent, in the order they were first sent, and how far ahead of
+    the main thread's last wait the clients may write (so none runs out of writes while a
+    slow restart keeps the main thread waiting)."""
+
+    AHEAD = 40  # acknowledged writes the clients may make beyond the awaited number
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.writes: list[Write] = []
         self.acknowledged = 0
+        self.allowance = 0  # acknowledged writes after which the clients wait
 
     def sent(self, write: Write) -> None:
         with self.lock:
@@ -444,6 +452,29 @@ class Journal:
     def count(self) -> int:
         with self.lock:
             return self.acknowledged
+
+    def await_more(self, count: int) -> int:
+        """Let the clients write `count` more (and AHEAD beyond); the count to wait for."""
+        with self.lock:
+            target = self.acknowledged + count
+            self.allowance = target + self.AHEAD
+            self.lock.notify_all()
+            return target
+
+    def admit(self, stop: threading.Event) -> bool:
+        """Wait until one more write is allowed; False once the load is stopping."""
+        with self.lock:
+            self.lock.wait_for(lambda: stop.is_set() or self.acknowledged < self.allowance)
+        return not stop.is_set()
+
+    def wake(self) -> None:
+        with self.lock:
+            self.lock.notify_all()
+
+    def busy_codes(self) -> dict[str, int]:
+        """How many 503 answers of each code the writes got so far."""
+        with self.lock:
+            return dict(Counter(code for write in self.writes for code in write.busy_codes))
 
 
 @dataclass
@@ -460,7 +491,6 @@ class Client:
     seed: int
     journal: Journal
     stop: threading.Event
-    max_writes: int = 400
 
     def run(self) -> None:
         rng = random.Random(self.seed)
@@ -468,8 +498,8 @@ class Client:
         spendable = INITIAL_MINUTES  # acknowledged approvals minus every spend sent
         client = httpx.Client(base_url=self.base, timeout=REQUEST_SECONDS)
         try:
-            for n in range(self.max_writes):
-                if self.stop.is_set():
+            for n in itertools.count():
+                if not self.journal.admit(self.stop):
                     return
                 write = self._next(rng, n, unreviewed, spendable)
                 if write.kind in ("redeem", "transfer"):
@@ -545,7 +575,7 @@ class Load:
 
     def wait_for_acknowledgements(self, count: int, timeout: float = 60) -> None:
         """Until `count` more writes are acknowledged; a failed client fails at once."""
-        target = self.journal.count() + count
+        target = self.journal.await_more(count)
         wait_until(
             lambda: self.journal.count() >= target or any(f.done() for f in self.futures),
             timeout=timeout,
@@ -554,7 +584,9 @@ class Load:
         for future in self.futures:
             if future.done():
                 future.result()  # raises what failed the client
-        assert self.journal.count() >= target, "a client ran out of writes"
+        assert self.journal.count() >= target, (
+            f"a client stopped writing; 503 answers by code: {self.journal.busy_codes()}"
+        )
 
     def __exit__(
         self,
@@ -563,6 +595,7 @@ class Load:
         traceback: TracebackType | None,
     ) -> None:
         self.stop.set()
+        self.journal.wake()
         done, running = wait_futures(self.futures, timeout=STARTUP_SECONDS + REQUEST_SECONDS)
         self.pool.shutdown(wait=not running, cancel_futures=True)
         if kind is None:
