@@ -74,36 +74,28 @@ def _same_secret(given: str, expected: str) -> bool:
 BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def get_store_follower(request: Request) -> StoreFollower:
-    follower: StoreFollower = request.app.state.store_follower
-    return follower
-
-
-Follower = Annotated[StoreFollower, Depends(get_store_follower)]
-
-
-async def authenticated_actor(
-    request: Request,
-    ledger: Ledger,
-    settings: AppSettings,
-    credentials: BearerToken,
-    follower: Follower,
-) -> UUID:
+async def authenticated_actor(request: Request, credentials: BearerToken) -> UUID:
     """The member the bearer token signs in; the admin token acts as the system itself.
-    (Once per request: every dependency that needs the caller depends on this one.)"""
-    return await _signed_in(request, ledger, settings, credentials, follower)
+    (Once per request: every dependency that needs the caller depends on this one. What
+    it needs of the application it takes from the application's state rather than through
+    dependencies of its own: each dependency costs every request its resolution.)"""
+    state = request.app.state
+    return await _signed_in(
+        request, state.ledger, state.settings, credentials, state.store_follower
+    )
 
 
 ActorId = Annotated[UUID, Depends(authenticated_actor)]
 
 
-async def get_reader(request: Request, ledger: Ledger, actor_id: ActorId) -> Reader:
+async def get_reader(request: Request, actor_id: ActorId) -> Reader:
     """The read side for this request: its reads include every event this process's
     commands saved and the caller's own last write, whichever process served it, so a read
     after a successful write sees the write (the views' writer folds it at once; another
     process waits for the writer, bounded). The check is the first query of the read's
     own snapshot (`Reader.fresh_for`): no worker-thread hop of its own."""
     runner: ProjectionRunner = request.app.state.projections
+    ledger: TimeBank = request.app.state.ledger
 
     def wait(position: int) -> None:
         if not runner.wait_for(position):
@@ -134,9 +126,10 @@ async def get_reads_after_write(request: Request, ledger: Ledger) -> Callable[[]
 ReadsAfterWrite = Annotated[Callable[[], Reader], Depends(get_reads_after_write)]
 
 
-async def current_actor(ledger: Ledger, actor_id: ActorId) -> Actor:
+async def current_actor(request: Request, actor_id: ActorId) -> Actor:
     """The caller with the global roles they hold right now: from memory, as of the store
     question signing in asked (see `_signed_in`), else in a worker thread."""
+    ledger: TimeBank = request.app.state.ledger
     try:
         with ledger.reading_from_memory():
             return ledger.actor(actor_id)
@@ -272,7 +265,7 @@ async def client_request_id(
 RequestId = Annotated[str | None, Depends(client_request_id)]
 
 
-def one_value_per_query_parameter(request: Request) -> None:
+async def one_value_per_query_parameter(request: Request) -> None:
     """Every query parameter of this API takes one value. A repeated one is ambiguous
     (which of them would filter?), so it is refused rather than the last silently taken,
     as unknown parameters are; like the body size limit, before authentication."""

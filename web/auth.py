@@ -112,9 +112,9 @@ def signed_in(request: Request, ledger: Ledger) -> Visitor:
 SignedIn = Annotated[Visitor, Depends(signed_in)]
 
 
-async def page_reader(request: Request, ledger: Ledger, visitor: SignedIn) -> Reader:
+async def page_reader(request: Request, visitor: SignedIn) -> Reader:
     """The API's read side, fresh for this reader's own last write (api.dependencies)."""
-    return await get_reader(request, ledger, visitor.actor.id)
+    return await get_reader(request, visitor.actor.id)
 
 
 PageReads = Annotated[Reader, Depends(page_reader)]
