@@ -37,6 +37,9 @@ from timebank.lots import expiring
 from timebank.members import normalised_code
 from timebank.stars import star_level
 
+# The statement lines whose reference is a service log (projections.balances).
+SERVICE_KINDS = frozenset({"earned", "earning_reversed"})
+
 
 class MemberReads(ReaderBase):
     """Reads of members."""
@@ -148,24 +151,36 @@ class MemberReads(ReaderBase):
             require_member(conn, viewer, member_id, day)
             if not self._member_exists(conn, member_id):
                 raise NotFoundError("member", member_id)
+            line = statement_lines.c
             rows = conn.execute(
-                select(statement_lines)
-                .where(statement_lines.c.member_id == member_id, statement_lines.c.position > after)
-                .order_by(statement_lines.c.position)
-                .limit(limit + 1)
-            ).all()[: limit + 1]
-            shown = rows[:limit]
-            services = {
-                row.log_id: row
-                for row in conn.execute(
-                    select(
-                        service_logs.c.log_id,
-                        service_logs.c.service_date,
-                        service_logs.c.activity,
-                        service_logs.c.team_id,
-                    ).where(service_logs.c.log_id.in_([line.reference_id for line in shown]))
+                select(
+                    line.position,
+                    line.recorded_at,
+                    line.kind,
+                    line.reference_id,
+                    line.counterparty,
+                    line.minutes,
+                    line.balance_minutes,
                 )
-            }
+                .where(line.member_id == member_id, line.position > after)
+                .order_by(line.position)
+                .limit(limit + 1)
+            ).all()
+            shown = rows[:limit]
+            log = service_logs.c
+            wanted = [row.reference_id for row in shown if row.kind in SERVICE_KINDS]
+            services = (
+                {
+                    row.log_id: row
+                    for row in conn.execute(
+                        select(log.log_id, log.service_date, log.activity, log.team_id).where(
+                            log.log_id.in_(wanted)
+                        )
+                    ).all()
+                }
+                if wanted
+                else {}
+            )
             others = {
                 line.counterparty: UUID(line.counterparty.partition(":")[2])
                 for line in shown
@@ -179,7 +194,7 @@ class MemberReads(ReaderBase):
             other = others.get(row.counterparty)
             lines.append(
                 StatementLine(
-                    member_id=row.member_id,
+                    member_id=member_id,
                     position=row.position,
                     recorded_at=row.recorded_at,
                     kind=row.kind,
