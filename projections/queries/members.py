@@ -111,16 +111,24 @@ class MemberReads(ReaderBase):
         """Pending, earned, redeemed, held, received, given, expired, balance and
         available, and what of the balance will expire when."""
         day = self.today()
+        pending_minutes = (
+            select(func.coalesce(func.sum(service_logs.c.minutes), 0))
+            .where(service_logs.c.volunteer_id == member_id, service_logs.c.status == "pending")
+            .scalar_subquery()
+        )
         with self._read() as conn:
             require_member(conn, viewer, member_id, day)
-            row = conn.execute(select(balances).where(balances.c.member_id == member_id)).first()
-            if row is None and not self._member_exists(conn, member_id):
-                raise NotFoundError("member", member_id)
-            pending = conn.execute(
-                select(func.coalesce(func.sum(service_logs.c.minutes), 0)).where(
-                    service_logs.c.volunteer_id == member_id, service_logs.c.status == "pending"
+            row = conn.execute(  # one round trip: the balance and the minutes pending
+                select(balances, pending_minutes.label("pending")).where(
+                    balances.c.member_id == member_id
                 )
-            ).scalar()
+            ).first()
+            if row is not None:
+                pending = row.pending
+            elif self._member_exists(conn, member_id):  # no account yet
+                pending = conn.execute(select(pending_minutes)).scalar()
+            else:
+                raise NotFoundError("member", member_id)
         if row is None:
             return Balance(member_id, int(pending or 0), 0, 0, 0, 0, 0, 0, 0)
         earned, redeemed, held = int(row.earned), int(row.redeemed), int(row.held)

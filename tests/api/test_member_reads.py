@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests.api.conftest import ADMIN_TOKEN, World, bearer, make_settings
-from tests.support import TODAY, fixed_clock
+from tests.support import SINCE, TODAY, fixed_clock
+from timebank import TeamRole, TimeBank
 
 NOBODY = "3f0c1a52-8f6b-4a2e-9d7c-2b1e5a6c9d10"
 
@@ -179,6 +180,34 @@ def test_a_balance_shows_every_kind_of_minute(world: World) -> None:
         "expired_minutes": 0,
         "expiring": [],
     }
+
+
+def test_a_newcomers_first_log_shows_as_pending_before_any_minutes_moved(world: World) -> None:
+    ledger: TimeBank = world.client.app.state.ledger  # type: ignore[attr-defined]
+    zhao = ledger.register_member(actor_id=world.admin, name="Zhao").id
+    ledger.add_team_member(
+        actor_id=world.admin,
+        team_id=world.care_team,
+        member_id=zhao,
+        role=TeamRole.VOLUNTEER,
+        effective_date=SINCE,
+    )
+    ledger.log_service(
+        actor_id=world.coordinator,
+        team_id=world.care_team,
+        volunteer_id=zhao,
+        service_date=TODAY,
+        minutes=25,
+        activity="home care",
+    )
+
+    shown = balance(world, zhao, role="admin")
+
+    assert (shown["pending_minutes"], shown["earned_minutes"], shown["balance_minutes"]) == (
+        25,
+        0,
+        0,
+    )
 
 
 def test_an_approval_over_http_shows_in_the_balance_at_once(world: World) -> None:
