@@ -23,8 +23,21 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    and_,
+    exists,
+    false,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 
+from projections.base import ID
 from projections.members import agents
 from projections.teams import acceptances, memberships, teams
 from timebank.errors import PermissionDeniedError
@@ -41,11 +54,12 @@ class Viewer:
     sees_everything: bool
 
 
-def covers(day: date) -> ColumnElement[bool]:
-    """A membership stretch that holds on the day."""
+def covers(day: date, stretches: FromClause = memberships) -> ColumnElement[bool]:
+    """A membership stretch that holds on the day (of `stretches`: the memberships or an
+    alias of them)."""
     return and_(
-        memberships.c.since <= day,
-        or_(memberships.c.until.is_(None), memberships.c.until > day),
+        stretches.c.since <= day,
+        or_(stretches.c.until.is_(None), stretches.c.until > day),
     )
 
 
@@ -83,31 +97,68 @@ def may_read_member(conn: Connection, viewer: Viewer, member_id: UUID, day: date
     """Their profile, balance and statement."""
     if viewer.sees_everything or viewer.id == member_id:
         return True
-    agency = exists().where(
-        agents.c.member_id == member_id,
-        agents.c.agent_id == viewer.id,
-        agents.c.since <= day,
-        or_(agents.c.until.is_(None), agents.c.until > day),
+    return bool(conn.execute(select(reads_member(viewer, literal(member_id, ID), day))).scalar())
+
+
+def reads_member(viewer: Viewer, member: ColumnElement[UUID], day: date) -> ColumnElement[bool]:
+    """Whether the reader may read the data of the member in a column (`may_read_member`
+    for every row of a query at once)."""
+    if viewer.sees_everything:
+        return true()
+    agency = (
+        exists()
+        .where(
+            agents.c.member_id == member,
+            agents.c.agent_id == viewer.id,
+            agents.c.since <= day,
+            or_(agents.c.until.is_(None), agents.c.until > day),
+        )
+        .correlate_except(agents)
     )
     theirs = memberships.alias("theirs")
     mine = memberships.alias("mine")
     looked_after = (
         exists()
         .where(
-            theirs.c.member_id == member_id,
-            theirs.c.since <= day,
-            or_(theirs.c.until.is_(None), theirs.c.until > day),
+            theirs.c.member_id == member,
+            covers(day, theirs),
             mine.c.team_id == theirs.c.team_id,
             mine.c.member_id == viewer.id,
             mine.c.role == "coordinator",
-            mine.c.since <= day,
-            or_(mine.c.until.is_(None), mine.c.until > day),
+            covers(day, mine),
             acceptances.c.team_id == theirs.c.team_id,
-            acceptances.c.member_id == member_id,
+            acceptances.c.member_id == member,
         )
         .correlate_except(theirs, mine, acceptances)
     )
-    return bool(conn.execute(select(or_(agency, looked_after))).scalar())
+    return or_(member == viewer.id, agency, looked_after)
+
+
+def named_in_rankings(
+    viewer: Viewer, member: ColumnElement[UUID], anonymous: ColumnElement[bool], day: date
+) -> ColumnElement[bool]:
+    """Whether a ranking names the member in a column to the reader: the reader may read
+    the member's data, or serves on the day in a community the member has served in and
+    the member did not choose to appear anonymously."""
+    if viewer.sees_everything:
+        return true()
+    theirs = memberships.alias("theirs")
+    mine = memberships.alias("mine")
+    their_teams = teams.alias("their_teams")
+    my_teams = teams.alias("my_teams")
+    fellow = (
+        exists()
+        .where(
+            theirs.c.member_id == member,
+            their_teams.c.team_id == theirs.c.team_id,
+            my_teams.c.community == their_teams.c.community,
+            mine.c.team_id == my_teams.c.team_id,
+            mine.c.member_id == viewer.id,
+            covers(day, mine),
+        )
+        .correlate_except(theirs, mine, their_teams, my_teams)
+    )
+    return or_(reads_member(viewer, member, day), and_(not_(anonymous), fellow))
 
 
 def require_member(conn: Connection, viewer: Viewer, member_id: UUID, day: date) -> None:

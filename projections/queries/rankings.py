@@ -28,20 +28,12 @@ from projections.queries.records import (
     Page,
     TeamRank,
     VolunteerRank,
-    _chunks,
     _competition_ranks,
     _page,
 )
 from projections.rankings import team_tallies, volunteer_tallies
-from projections.teams import acceptances, memberships, teams
-from projections.visibility import (
-    ANONYMOUS,
-    Viewer,
-    communities,
-    coordinated,
-    covers,
-    principals,
-)
+from projections.teams import memberships, teams
+from projections.visibility import ANONYMOUS, Viewer, named_in_rankings
 from timebank.errors import NotFoundError
 
 _DRIFT = 64
@@ -128,22 +120,32 @@ class RankingReads(ReaderBase):
                 scope = scope.where(teams.c.community == community)
             in_scope = None if team_id is None and community is None else scope
             ranked = _volunteer_totals(period, in_scope)
-            query = select(ranked).order_by(ranked.c.minutes.desc(), ranked.c.member_id)
+            query = select(ranked)
             start: tuple[int, UUID] | None = None
             if after is not None:
                 start = self._resolve(conn, viewer, day, (period, in_scope), after)
                 query = query.where(_following(ranked, *start))
-            rows = conn.execute(query.limit(limit + 1)).all()
+            # The rule is asked of the page's rows only, in the query that reads them.
+            page = (
+                query.order_by(ranked.c.minutes.desc(), ranked.c.member_id)
+                .limit(limit + 1)
+                .subquery("page")
+            )
+            rows = conn.execute(
+                select(
+                    page,
+                    named_in_rankings(viewer, page.c.member_id, page.c.anonymous, day).label(
+                        "shown"
+                    ),
+                ).order_by(page.c.minutes.desc(), page.c.member_id)
+            ).all()
             shown_rows = rows[:limit]
             ranks, places = _ranks(conn, ranked, [int(row.minutes) for row in shown_rows], start)
-            shown = self._names_shown(
-                conn, viewer, day, {row.member_id: bool(row.anonymous) for row in shown_rows}
-            )
         items = [
             VolunteerRank(
                 rank,
-                row.member_id if row.member_id in shown else None,
-                self._open(row.name) if row.member_id in shown else ANONYMOUS,
+                row.member_id if row.shown else None,
+                self._open(row.name) if row.shown else ANONYMOUS,
                 int(row.minutes),
                 int(row.person_times),
                 int(row.sessions),
@@ -155,7 +157,7 @@ class RankingReads(ReaderBase):
         last = shown_rows[-1]
         cursor = (
             last.member_id
-            if last.member_id in shown
+            if last.shown
             else pseudonyms.pseudonym(
                 viewer.id, last.member_id, int(last.minutes), places[-1] - ranks[-1] + 1
             )
@@ -176,11 +178,10 @@ class RankingReads(ReaderBase):
         stands."""
         period, scope = ranking
         alone = _volunteer_totals(period, scope, only=after)
-        found = conn.execute(select(alone.c.minutes, alone.c.anonymous)).first()
-        if found is not None and self._names_shown(
-            conn, viewer, day, {after: bool(found.anonymous)}
-        ):
-            return int(found.minutes), after
+        shown = named_in_rankings(viewer, alone.c.member_id, alone.c.anonymous, day)
+        found = conn.execute(select(alone.c.minutes).where(shown)).scalar()
+        if found is not None:
+            return int(found), after
         place = pseudonyms.place(after)
         if place is not None:
             minutes, tie, tag = place
@@ -196,48 +197,6 @@ class RankingReads(ReaderBase):
                 if pseudonyms.tag(viewer.id, member_id) == tag:
                     return minutes, member_id
         raise CursorError()
-
-    def _names_shown(
-        self, conn: Connection, viewer: Viewer, day: date, people: dict[UUID, bool]
-    ) -> set[UUID]:
-        """Of these members (each with whether they chose to appear anonymously), those
-        whose names the reader sees (see the class's rule)."""
-        if viewer.sees_everything:
-            return set(people)
-        mine = communities(conn, viewer.id, day)
-        readable = {viewer.id} | set(principals(conn, viewer, day))
-        teams_led = coordinated(conn, viewer, day)
-        served: set[UUID] = set()
-        for chunk in _chunks(list(people)):
-            if teams_led:
-                query = (
-                    select(memberships.c.member_id)
-                    .join(
-                        acceptances,
-                        and_(
-                            acceptances.c.team_id == memberships.c.team_id,
-                            acceptances.c.member_id == memberships.c.member_id,
-                        ),
-                    )
-                    .where(
-                        memberships.c.member_id.in_(chunk),
-                        memberships.c.team_id.in_(teams_led),
-                        covers(day),
-                    )
-                )
-                readable |= set(conn.execute(query).scalars())
-            if mine:
-                query = (
-                    select(memberships.c.member_id)
-                    .join(teams, teams.c.team_id == memberships.c.team_id)
-                    .where(memberships.c.member_id.in_(chunk), teams.c.community.in_(mine))
-                )
-                served |= set(conn.execute(query).scalars())
-        return {
-            member_id
-            for member_id, anonymous in people.items()
-            if member_id in readable or (not anonymous and member_id in served)
-        }
 
 
 def _volunteer_totals(
