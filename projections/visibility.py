@@ -54,7 +54,9 @@ class Viewer:
     sees_everything: bool
 
 
-def covers(day: date, stretches: FromClause = memberships) -> ColumnElement[bool]:
+def covers(
+    day: date | ColumnElement[date], stretches: FromClause = memberships
+) -> ColumnElement[bool]:
     """A membership stretch that holds on the day (of `stretches`: the memberships or an
     alias of them)."""
     return and_(
@@ -97,19 +99,23 @@ def may_read_member(conn: Connection, viewer: Viewer, member_id: UUID, day: date
     """Their profile, balance and statement."""
     if viewer.sees_everything or viewer.id == member_id:
         return True
-    return bool(conn.execute(select(reads_member(viewer, literal(member_id, ID), day))).scalar())
+    clause = reads_member(viewer.id, literal(member_id, ID), day)
+    return bool(conn.execute(select(clause)).scalar())
 
 
-def reads_member(viewer: Viewer, member: ColumnElement[UUID], day: date) -> ColumnElement[bool]:
-    """Whether the reader may read the data of the member in a column (`may_read_member`
-    for every row of a query at once)."""
-    if viewer.sees_everything:
-        return true()
+def reads_member(
+    viewer_id: UUID | ColumnElement[UUID],
+    member: ColumnElement[UUID],
+    day: date | ColumnElement[date],
+) -> ColumnElement[bool]:
+    """Whether a reader who does not read everything may read the data of the member in a
+    column (`may_read_member` for every row of a query at once); the reader and the day
+    may be values or bound parameters."""
     agency = (
         exists()
         .where(
             agents.c.member_id == member,
-            agents.c.agent_id == viewer.id,
+            agents.c.agent_id == viewer_id,
             agents.c.since <= day,
             or_(agents.c.until.is_(None), agents.c.until > day),
         )
@@ -123,7 +129,7 @@ def reads_member(viewer: Viewer, member: ColumnElement[UUID], day: date) -> Colu
             theirs.c.member_id == member,
             covers(day, theirs),
             mine.c.team_id == theirs.c.team_id,
-            mine.c.member_id == viewer.id,
+            mine.c.member_id == viewer_id,
             mine.c.role == "coordinator",
             covers(day, mine),
             acceptances.c.team_id == theirs.c.team_id,
@@ -131,17 +137,19 @@ def reads_member(viewer: Viewer, member: ColumnElement[UUID], day: date) -> Colu
         )
         .correlate_except(theirs, mine, acceptances)
     )
-    return or_(member == viewer.id, agency, looked_after)
+    return or_(member == viewer_id, agency, looked_after)
 
 
 def named_in_rankings(
-    viewer: Viewer, member: ColumnElement[UUID], anonymous: ColumnElement[bool], day: date
+    viewer_id: UUID | ColumnElement[UUID],
+    member: ColumnElement[UUID],
+    anonymous: ColumnElement[bool],
+    day: date | ColumnElement[date],
 ) -> ColumnElement[bool]:
-    """Whether a ranking names the member in a column to the reader: the reader may read
-    the member's data, or serves on the day in a community the member has served in and
-    the member did not choose to appear anonymously."""
-    if viewer.sees_everything:
-        return true()
+    """Whether a ranking names the member in a column to a reader who does not read
+    everything: the reader may read the member's data, or serves on the day in a
+    community the member has served in and the member did not choose to appear
+    anonymously."""
     theirs = memberships.alias("theirs")
     mine = memberships.alias("mine")
     their_teams = teams.alias("their_teams")
@@ -153,12 +161,12 @@ def named_in_rankings(
             their_teams.c.team_id == theirs.c.team_id,
             my_teams.c.community == their_teams.c.community,
             mine.c.team_id == my_teams.c.team_id,
-            mine.c.member_id == viewer.id,
+            mine.c.member_id == viewer_id,
             covers(day, mine),
         )
         .correlate_except(theirs, mine, their_teams, my_teams)
     )
-    return or_(reads_member(viewer, member, day), and_(not_(anonymous), fellow))
+    return or_(reads_member(viewer_id, member, day), and_(not_(anonymous), fellow))
 
 
 def require_member(conn: Connection, viewer: Viewer, member_id: UUID, day: date) -> None:

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
+    BindParameter,
     ColumnElement,
     Connection,
+    Date,
     Integer,
     Select,
+    String,
     Subquery,
+    Text,
     and_,
+    bindparam,
     func,
     literal,
     or_,
     select,
+    true,
     union_all,
 )
 
+from projections.base import ID
 from projections.members import members
 from projections.periods import Period
 from projections.queries import pseudonyms
@@ -111,36 +121,36 @@ class RankingReads(ReaderBase):
         member's row pages on with a cursor that does not name them."""
         day = self.today()
         with self._read() as conn:
-            scope = select(teams.c.team_id)
             if team_id is not None:
-                scope = scope.where(teams.c.team_id == team_id)
-                if conn.execute(scope).first() is None:
+                found = select(teams.c.team_id).where(teams.c.team_id == team_id)
+                if conn.execute(found).first() is None:
                     raise NotFoundError("team", team_id)
-            if community is not None:
-                scope = scope.where(teams.c.community == community)
-            in_scope = None if team_id is None and community is None else scope
-            ranked = _volunteer_totals(period, in_scope)
-            query = select(ranked)
+            scope = _scope(team_id, community)
             start: tuple[int, UUID] | None = None
             if after is not None:
-                start = self._resolve(conn, viewer, day, (period, in_scope), after)
-                query = query.where(_following(ranked, *start))
-            # The rule is asked of the page's rows only, in the query that reads them.
-            page = (
-                query.order_by(ranked.c.minutes.desc(), ranked.c.member_id)
-                .limit(limit + 1)
-                .subquery("page")
+                start = self._resolve(conn, viewer, day, (period, scope), after)
+            query = _page_query(
+                (team_id is not None, community is not None),
+                start is not None,
+                viewer.sees_everything,
             )
             rows = conn.execute(
-                select(
-                    page,
-                    named_in_rankings(viewer, page.c.member_id, page.c.anonymous, day).label(
-                        "shown"
-                    ),
-                ).order_by(page.c.minutes.desc(), page.c.member_id)
+                query,
+                {
+                    "period": period.name,
+                    "team_id": team_id,
+                    "community": community,
+                    "after_minutes": None if start is None else start[0],
+                    "after_member": None if start is None else start[1],
+                    "viewer": viewer.id,
+                    "day": day,
+                    "limit": limit + 1,
+                },
             ).all()
             shown_rows = rows[:limit]
-            ranks, places = _ranks(conn, ranked, [int(row.minutes) for row in shown_rows], start)
+            minutes = [int(row.minutes) for row in shown_rows]
+            before = None if start is None else (_volunteer_totals(period.name, scope), start)
+            ranks, places = _ranks(conn, minutes, before)
         items = [
             VolunteerRank(
                 rank,
@@ -177,15 +187,19 @@ class RankingReads(ReaderBase):
         refused like an unknown one, so that a cursor never tells where a hidden member
         stands."""
         period, scope = ranking
-        alone = _volunteer_totals(period, scope, only=after)
-        shown = named_in_rankings(viewer, alone.c.member_id, alone.c.anonymous, day)
-        found = conn.execute(select(alone.c.minutes).where(shown)).scalar()
+        alone = _volunteer_totals(period.name, scope, only=after)
+        query = select(alone.c.minutes)
+        if not viewer.sees_everything:
+            query = query.where(
+                named_in_rankings(viewer.id, alone.c.member_id, alone.c.anonymous, day)
+            )
+        found = conn.execute(query).scalar()
         if found is not None:
             return int(found), after
         place = pseudonyms.place(after)
         if place is not None:
             minutes, tie, tag = place
-            ranked = _volunteer_totals(period, scope)
+            ranked = _volunteer_totals(period.name, scope)
             nearby = (
                 select(ranked.c.member_id)
                 .where(ranked.c.minutes == minutes)
@@ -199,8 +213,66 @@ class RankingReads(ReaderBase):
         raise CursorError()
 
 
+def _scope(
+    team_id: UUID | BindParameter[UUID] | None, community: str | BindParameter[str] | None
+) -> Select[tuple[UUID]] | None:
+    """The teams a ranking is of: one team, a community's, or (None) every team."""
+    if team_id is None and community is None:
+        return None
+    scope = select(teams.c.team_id)
+    if team_id is not None:
+        scope = scope.where(teams.c.team_id == team_id)
+    if community is not None:
+        scope = scope.where(teams.c.community == community)
+    return scope
+
+
+@cache
+def _page_query(scoped: tuple[bool, bool], paged: bool, everything: bool) -> Select[Any]:
+    """A page of the volunteer rankings with, for each row, whether the reader sees the
+    member's name: built once for each form a request takes (scoped to a team, to a
+    community; after a row; for a reader who sees every name), its values bound as it
+    runs (period, team_id, community, after_minutes, after_member, viewer, day, limit).
+    The rule is asked of the page's rows only, in the query that reads them."""
+    ranked = _volunteer_totals(
+        bindparam("period", type_=String),
+        _scope(
+            bindparam("team_id", type_=ID) if scoped[0] else None,
+            bindparam("community", type_=Text) if scoped[1] else None,
+        ),
+    )
+    query = select(ranked)
+    if paged:
+        query = query.where(
+            _following(
+                ranked,
+                bindparam("after_minutes", type_=BigInteger),
+                bindparam("after_member", type_=ID),
+            )
+        )
+    page = (
+        query.order_by(ranked.c.minutes.desc(), ranked.c.member_id)
+        .limit(bindparam("limit", type_=Integer))
+        .subquery("page")
+    )
+    shown = (
+        true()
+        if everything
+        else named_in_rankings(
+            bindparam("viewer", type_=ID),
+            page.c.member_id,
+            page.c.anonymous,
+            bindparam("day", type_=Date),
+        )
+    )
+    return select(page, shown.label("shown")).order_by(page.c.minutes.desc(), page.c.member_id)
+
+
 def _volunteer_totals(
-    period: Period, scope: Select[tuple[UUID]] | None, *, only: UUID | None = None
+    period: str | BindParameter[str],
+    scope: Select[tuple[UUID]] | None,
+    *,
+    only: UUID | None = None,
 ) -> Subquery:
     """Every member of a team in scope (every team, without one) or credited there in the
     period, with their minutes, person-times and sessions there, and their stored name and
@@ -212,7 +284,7 @@ def _volunteer_totals(
         v.minutes.label("minutes"),
         v.person_times.label("person_times"),
         v.sessions.label("sessions"),
-    ).where(v.period == period.name)
+    ).where(v.period == period)
     enrolled = select(
         m.member_id,
         literal(0, Integer).label("minutes"),
@@ -243,7 +315,11 @@ def _volunteer_totals(
     )
 
 
-def _following(ranked: Subquery, minutes: int, member_id: UUID) -> ColumnElement[bool]:
+def _following(
+    ranked: Subquery,
+    minutes: int | BindParameter[int],
+    member_id: UUID | BindParameter[UUID],
+) -> ColumnElement[bool]:
     """The rows after (minutes, member id) in the ranking's order."""
     return or_(
         ranked.c.minutes < minutes,
@@ -252,16 +328,17 @@ def _following(ranked: Subquery, minutes: int, member_id: UUID) -> ColumnElement
 
 
 def _ranks(
-    conn: Connection, ranked: Subquery, minutes: list[int], start: tuple[int, UUID] | None
+    conn: Connection, minutes: list[int], following: tuple[Subquery, tuple[int, UUID]] | None
 ) -> tuple[list[int], list[int]]:
     """The competition ranks and the places (from 1) of a page's rows, whose minutes are
-    given in order, the page following the row `start` (None: the first page). A page after
+    given in order, the page following a row of a ranking (None: the first page). A page after
     the first counts, in one pass, the rows before it and those with more minutes than its
     first row; within the page, a row ties with the one before it or ranks at its place."""
     if not minutes:
         return [], []
     first_place, rank = 1, 1
-    if start is not None:
+    if following is not None:
+        ranked, start = following
         before, higher = conn.execute(
             select(
                 func.count(),
