@@ -188,10 +188,10 @@ class RankingReads(ReaderBase):
         stands."""
         period, scope = ranking
         alone = _volunteer_totals(period.name, scope, only=after)
-        query = select(alone.c.minutes)
+        query = select(alone.c.minutes).join(members, members.c.member_id == alone.c.member_id)
         if not viewer.sees_everything:
             query = query.where(
-                named_in_rankings(viewer.id, alone.c.member_id, alone.c.anonymous, day)
+                named_in_rankings(viewer.id, alone.c.member_id, members.c.anonymous, day)
             )
         found = conn.execute(query).scalar()
         if found is not None:
@@ -261,11 +261,15 @@ def _page_query(scoped: tuple[bool, bool], paged: bool, everything: bool) -> Sel
         else named_in_rankings(
             bindparam("viewer", type_=ID),
             page.c.member_id,
-            page.c.anonymous,
+            members.c.anonymous,
             bindparam("day", type_=Date),
         )
     )
-    return select(page, shown.label("shown")).order_by(page.c.minutes.desc(), page.c.member_id)
+    return (
+        select(page, members.c.name, shown.label("shown"))
+        .join(members, members.c.member_id == page.c.member_id)
+        .order_by(page.c.minutes.desc(), page.c.member_id)
+    )
 
 
 def _volunteer_totals(
@@ -275,9 +279,9 @@ def _volunteer_totals(
     only: UUID | None = None,
 ) -> Subquery:
     """Every member of a team in scope (every team, without one) or credited there in the
-    period, with their minutes, person-times and sessions there, and their stored name and
-    choice of anonymity: one grouped read of the period's tallies and the memberships
-    (or, with `only`, of that member's rows alone)."""
+    period, with their minutes, person-times and sessions there: one grouped read of the
+    period's tallies and the memberships (or, with `only`, of that member's rows alone).
+    Names are joined to the rows read, not to the whole ranking."""
     v, m = volunteer_tallies.c, memberships.c
     credited = select(
         v.volunteer_id.label("member_id"),
@@ -298,7 +302,7 @@ def _volunteer_totals(
         credited = credited.where(v.volunteer_id == only)
         enrolled = enrolled.where(m.member_id == only)
     both = union_all(credited, enrolled).subquery("credited")
-    totals = (
+    return (
         select(
             both.c.member_id,
             func.sum(both.c.minutes).label("minutes"),
@@ -306,11 +310,6 @@ def _volunteer_totals(
             func.sum(both.c.sessions).label("sessions"),
         )
         .group_by(both.c.member_id)
-        .subquery("totals")
-    )
-    return (
-        select(totals, members.c.name, members.c.anonymous)
-        .join(members, members.c.member_id == totals.c.member_id)
         .subquery("ranked")
     )
 
