@@ -26,8 +26,10 @@ from uuid import UUID
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Date,
     FromClause,
     and_,
+    bindparam,
     exists,
     false,
     literal,
@@ -67,20 +69,25 @@ def covers(
 
 def coordinated(conn: Connection, viewer: Viewer, day: date) -> frozenset[UUID]:
     """The teams the reader coordinates on the day."""
-    query = select(memberships.c.team_id).where(
-        memberships.c.member_id == viewer.id, memberships.c.role == "coordinator", covers(day)
-    )
-    return frozenset(conn.execute(query).scalars())
+    return frozenset(conn.execute(_COORDINATED, {"viewer": viewer.id, "day": day}).scalars())
 
 
 def principals(conn: Connection, viewer: Viewer, day: date) -> frozenset[UUID]:
     """The members the reader acts for as their agent on the day."""
-    query = select(agents.c.member_id).where(
-        agents.c.agent_id == viewer.id,
-        agents.c.since <= day,
-        or_(agents.c.until.is_(None), agents.c.until > day),
-    )
-    return frozenset(conn.execute(query).scalars())
+    return frozenset(conn.execute(_PRINCIPALS, {"viewer": viewer.id, "day": day}).scalars())
+
+
+# Nearly every read asks these two first: built once, their values bound as they run.
+_COORDINATED = select(memberships.c.team_id).where(
+    memberships.c.member_id == bindparam("viewer", type_=ID),
+    memberships.c.role == "coordinator",
+    covers(bindparam("day", type_=Date)),
+)
+_PRINCIPALS = select(agents.c.member_id).where(
+    agents.c.agent_id == bindparam("viewer", type_=ID),
+    agents.c.since <= bindparam("day", type_=Date),
+    or_(agents.c.until.is_(None), agents.c.until > bindparam("day", type_=Date)),
+)
 
 
 def communities(conn: Connection, member_id: UUID, day: date | None) -> frozenset[str]:
