@@ -37,6 +37,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 
 from projections.base import ID
@@ -77,6 +78,17 @@ def principals(conn: Connection, viewer: Viewer, day: date) -> frozenset[UUID]:
     return frozenset(conn.execute(_PRINCIPALS, {"viewer": viewer.id, "day": day}).scalars())
 
 
+def coordinated_and_principals(
+    conn: Connection, viewer: Viewer, day: date
+) -> tuple[frozenset[UUID], frozenset[UUID]]:
+    """`coordinated` and `principals` in one query."""
+    teams_led: set[UUID] = set()
+    acting_for: set[UUID] = set()
+    for ident, agency in conn.execute(_BOTH, {"viewer": viewer.id, "day": day}):
+        (acting_for if agency else teams_led).add(ident)
+    return frozenset(teams_led), frozenset(acting_for)
+
+
 # Nearly every read asks these two first: built once, their values bound as they run.
 _COORDINATED = select(memberships.c.team_id).where(
     memberships.c.member_id == bindparam("viewer", type_=ID),
@@ -87,6 +99,10 @@ _PRINCIPALS = select(agents.c.member_id).where(
     agents.c.agent_id == bindparam("viewer", type_=ID),
     agents.c.since <= bindparam("day", type_=Date),
     or_(agents.c.until.is_(None), agents.c.until > bindparam("day", type_=Date)),
+)
+_BOTH = union_all(
+    _COORDINATED.add_columns(literal(False).label("agency")),
+    _PRINCIPALS.add_columns(literal(True).label("agency")),
 )
 
 

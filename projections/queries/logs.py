@@ -39,6 +39,7 @@ from projections.teams import teams
 from projections.visibility import (
     Viewer,
     coordinated,
+    coordinated_and_principals,
     parties_clause,
     principals,
 )
@@ -69,8 +70,7 @@ class LogReads(ReaderBase):
         c = service_logs.c
         day = self.today()
         with self._read() as conn:
-            day_teams = coordinated(conn, viewer, day)
-            acting_for = principals(conn, viewer, day)
+            day_teams, acting_for = coordinated_and_principals(conn, viewer, day)
             people = [] if viewer.sees_everything else sorted({viewer.id, *acting_for})
             teams_led = [] if viewer.sees_everything else sorted(day_teams)
             values: dict[str, Any] = {
