@@ -23,8 +23,24 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    FromClause,
+    and_,
+    bindparam,
+    exists,
+    false,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
+from projections.base import ID
 from projections.members import agents
 from projections.teams import acceptances, memberships, teams
 from timebank.errors import PermissionDeniedError
@@ -41,30 +57,53 @@ class Viewer:
     sees_everything: bool
 
 
-def covers(day: date) -> ColumnElement[bool]:
-    """A membership stretch that holds on the day."""
+def covers(
+    day: date | ColumnElement[date], stretches: FromClause = memberships
+) -> ColumnElement[bool]:
+    """A membership stretch that holds on the day (of `stretches`: the memberships or an
+    alias of them)."""
     return and_(
-        memberships.c.since <= day,
-        or_(memberships.c.until.is_(None), memberships.c.until > day),
+        stretches.c.since <= day,
+        or_(stretches.c.until.is_(None), stretches.c.until > day),
     )
 
 
 def coordinated(conn: Connection, viewer: Viewer, day: date) -> frozenset[UUID]:
     """The teams the reader coordinates on the day."""
-    query = select(memberships.c.team_id).where(
-        memberships.c.member_id == viewer.id, memberships.c.role == "coordinator", covers(day)
-    )
-    return frozenset(conn.execute(query).scalars())
+    return frozenset(conn.execute(_COORDINATED, {"viewer": viewer.id, "day": day}).scalars())
 
 
 def principals(conn: Connection, viewer: Viewer, day: date) -> frozenset[UUID]:
     """The members the reader acts for as their agent on the day."""
-    query = select(agents.c.member_id).where(
-        agents.c.agent_id == viewer.id,
-        agents.c.since <= day,
-        or_(agents.c.until.is_(None), agents.c.until > day),
-    )
-    return frozenset(conn.execute(query).scalars())
+    return frozenset(conn.execute(_PRINCIPALS, {"viewer": viewer.id, "day": day}).scalars())
+
+
+def coordinated_and_principals(
+    conn: Connection, viewer: Viewer, day: date
+) -> tuple[frozenset[UUID], frozenset[UUID]]:
+    """`coordinated` and `principals` in one query."""
+    teams_led: set[UUID] = set()
+    acting_for: set[UUID] = set()
+    for ident, agency in conn.execute(_BOTH, {"viewer": viewer.id, "day": day}):
+        (acting_for if agency else teams_led).add(ident)
+    return frozenset(teams_led), frozenset(acting_for)
+
+
+# Nearly every read asks these two first: built once, their values bound as they run.
+_COORDINATED = select(memberships.c.team_id).where(
+    memberships.c.member_id == bindparam("viewer", type_=ID),
+    memberships.c.role == "coordinator",
+    covers(bindparam("day", type_=Date)),
+)
+_PRINCIPALS = select(agents.c.member_id).where(
+    agents.c.agent_id == bindparam("viewer", type_=ID),
+    agents.c.since <= bindparam("day", type_=Date),
+    or_(agents.c.until.is_(None), agents.c.until > bindparam("day", type_=Date)),
+)
+_BOTH = union_all(
+    _COORDINATED.add_columns(literal(False).label("agency")),
+    _PRINCIPALS.add_columns(literal(True).label("agency")),
+)
 
 
 def communities(conn: Connection, member_id: UUID, day: date | None) -> frozenset[str]:
@@ -83,31 +122,74 @@ def may_read_member(conn: Connection, viewer: Viewer, member_id: UUID, day: date
     """Their profile, balance and statement."""
     if viewer.sees_everything or viewer.id == member_id:
         return True
-    agency = exists().where(
-        agents.c.member_id == member_id,
-        agents.c.agent_id == viewer.id,
-        agents.c.since <= day,
-        or_(agents.c.until.is_(None), agents.c.until > day),
+    clause = reads_member(viewer.id, literal(member_id, ID), day)
+    return bool(conn.execute(select(clause)).scalar())
+
+
+def reads_member(
+    viewer_id: UUID | ColumnElement[UUID],
+    member: ColumnElement[UUID],
+    day: date | ColumnElement[date],
+) -> ColumnElement[bool]:
+    """Whether a reader who does not read everything may read the data of the member in a
+    column (`may_read_member` for every row of a query at once); the reader and the day
+    may be values or bound parameters."""
+    agency = (
+        exists()
+        .where(
+            agents.c.member_id == member,
+            agents.c.agent_id == viewer_id,
+            agents.c.since <= day,
+            or_(agents.c.until.is_(None), agents.c.until > day),
+        )
+        .correlate_except(agents)
     )
     theirs = memberships.alias("theirs")
     mine = memberships.alias("mine")
     looked_after = (
         exists()
         .where(
-            theirs.c.member_id == member_id,
-            theirs.c.since <= day,
-            or_(theirs.c.until.is_(None), theirs.c.until > day),
+            theirs.c.member_id == member,
+            covers(day, theirs),
             mine.c.team_id == theirs.c.team_id,
-            mine.c.member_id == viewer.id,
+            mine.c.member_id == viewer_id,
             mine.c.role == "coordinator",
-            mine.c.since <= day,
-            or_(mine.c.until.is_(None), mine.c.until > day),
+            covers(day, mine),
             acceptances.c.team_id == theirs.c.team_id,
-            acceptances.c.member_id == member_id,
+            acceptances.c.member_id == member,
         )
         .correlate_except(theirs, mine, acceptances)
     )
-    return bool(conn.execute(select(or_(agency, looked_after))).scalar())
+    return or_(member == viewer_id, agency, looked_after)
+
+
+def named_in_rankings(
+    viewer_id: UUID | ColumnElement[UUID],
+    member: ColumnElement[UUID],
+    anonymous: ColumnElement[bool],
+    day: date | ColumnElement[date],
+) -> ColumnElement[bool]:
+    """Whether a ranking names the member in a column to a reader who does not read
+    everything: the reader may read the member's data, or serves on the day in a
+    community the member has served in and the member did not choose to appear
+    anonymously."""
+    theirs = memberships.alias("theirs")
+    mine = memberships.alias("mine")
+    their_teams = teams.alias("their_teams")
+    my_teams = teams.alias("my_teams")
+    fellow = (
+        exists()
+        .where(
+            theirs.c.member_id == member,
+            their_teams.c.team_id == theirs.c.team_id,
+            my_teams.c.community == their_teams.c.community,
+            mine.c.team_id == my_teams.c.team_id,
+            mine.c.member_id == viewer_id,
+            covers(day, mine),
+        )
+        .correlate_except(theirs, mine, their_teams, my_teams)
+    )
+    return or_(reads_member(viewer_id, member, day), and_(not_(anonymous), fellow))
 
 
 def require_member(conn: Connection, viewer: Viewer, member_id: UUID, day: date) -> None:

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, and_, select, true, tuple_, union
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    Select,
+    String,
+    and_,
+    bindparam,
+    select,
+    true,
+    tuple_,
+    union,
+)
 
+from projections.base import ID, Instant
+from projections.members import members
 from projections.queries.base import ReaderBase
 from projections.queries.records import (
     CredentialRecord,
@@ -19,9 +35,11 @@ from projections.queries.records import (
 )
 from projections.records import credentials, redemptions, transfers
 from projections.service_logs import service_logs
+from projections.teams import teams
 from projections.visibility import (
     Viewer,
     coordinated,
+    coordinated_and_principals,
     parties_clause,
     principals,
 )
@@ -52,19 +70,19 @@ class LogReads(ReaderBase):
         c = service_logs.c
         day = self.today()
         with self._read() as conn:
-            day_teams = coordinated(conn, viewer, day)
-            acting_for = principals(conn, viewer, day)
-            filters: list[ColumnElement[bool]] = []
-            if status is not None:
-                filters.append(c.status == status)
-            if team_id is not None:
-                filters.append(c.team_id == team_id)
-            if volunteer_id is not None:
-                filters.append(c.volunteer_id == volunteer_id)
-            if served_from is not None:
-                filters.append(c.service_date >= served_from)
-            if served_until is not None:
-                filters.append(c.service_date <= served_until)
+            day_teams, acting_for = coordinated_and_principals(conn, viewer, day)
+            people = [] if viewer.sees_everything else sorted({viewer.id, *acting_for})
+            teams_led = [] if viewer.sees_everything else sorted(day_teams)
+            values: dict[str, Any] = {
+                "status": status,
+                "team_id": team_id,
+                "volunteer_id": volunteer_id,
+                "served_from": served_from,
+                "served_until": served_until,
+                "limit": limit + 1,
+                **{f"person_{i}": person for i, person in enumerate(people)},
+                **{f"team_{i}": team for i, team in enumerate(teams_led)},
+            }
             if after is not None:
                 visible = parties_clause(
                     viewer,
@@ -78,32 +96,25 @@ class LogReads(ReaderBase):
                 ).scalar()
                 if start is None:
                     raise CursorError()
-                filters.append(tuple_(c.recorded_at, c.log_id) > tuple_(start, after))
-            branches = [
-                select(c.recorded_at, c.log_id)
-                .where(anchor, *filters)
-                .order_by(c.recorded_at, c.log_id)
-                .limit(limit + 1)
-                .subquery()
-                for anchor in _anchors(
-                    viewer,
-                    day_teams,
-                    acting_for,
-                    status=status,
-                    team_id=team_id,
-                    volunteer_id=volunteer_id,
-                )
-            ]
-            merged = union(*(select(b.c.recorded_at, b.c.log_id) for b in branches)).subquery()
-            first = (
-                select(merged.c.log_id)
-                .order_by(merged.c.recorded_at, merged.c.log_id)
-                .limit(limit + 1)
+                values |= {"after_at": start, "after_id": after}
+            form = _ListForm(
+                viewer.sees_everything,
+                len(people),
+                len(teams_led),
+                status is not None,
+                team_id is not None,
+                volunteer_id is not None,
+                served_from is not None,
+                served_until is not None,
+                after is not None,
             )
-            rows = conn.execute(
-                select(service_logs).where(c.log_id.in_(first)).order_by(c.recorded_at, c.log_id)
-            ).all()
-            logs = self._logs(conn, rows[:limit])
+            rows = conn.execute(_list_query(form), values).all()
+        names: dict[str | None, str] = {}
+        logs = []
+        for row in rows[:limit]:
+            if row.volunteer_name not in names:
+                names[row.volunteer_name] = self._open(row.volunteer_name)
+            logs.append(self._log(row, names[row.volunteer_name], row.team_name or ""))
         return Page(logs, logs[-1].id if len(rows) > limit else None)
 
     def service_log(self, viewer: Viewer, log_id: UUID) -> LogRecord:
@@ -237,35 +248,90 @@ class LogReads(ReaderBase):
         )
 
 
-def _anchors(
-    viewer: Viewer,
-    day_teams: frozenset[UUID],
-    acting_for: frozenset[UUID],
-    *,
-    status: str | None,
-    team_id: UUID | None,
-    volunteer_id: UUID | None,
-) -> list[ColumnElement[bool]]:
+class _ListForm(NamedTuple):
+    """The form a request for a list of logs takes: which filters it has, and how many
+    people and teams the reader's logs are of."""
+
+    everything: bool  # the reader sees every log
+    people: int  # the reader and the members they act for
+    teams: int  # the teams they coordinate today
+    status: bool
+    team_id: bool
+    volunteer_id: bool
+    served_from: bool
+    served_until: bool
+    after: bool
+
+
+@lru_cache(maxsize=256)  # readers acting for many members each make a form of their own
+def _list_query(form: _ListForm) -> Select[Any]:
+    """A page of the logs a reader sees, with each log's volunteer's stored name and team's
+    name, built once for each form a request takes; its values are bound as it runs
+    (`person_0`, ... and `team_0`, ... for the reader's people and teams, the filters,
+    `after_at` and `after_id`, `limit`).
+
+    The reader's logs are read as a union of index ranges (`_anchors`), and then whole
+    with their names for the page only."""
+    c = service_logs.c
+    filters: list[ColumnElement[bool]] = []
+    if form.status:
+        filters.append(c.status == bindparam("status", type_=String))
+    if form.team_id:
+        filters.append(c.team_id == bindparam("team_id", type_=ID))
+    if form.volunteer_id:
+        filters.append(c.volunteer_id == bindparam("volunteer_id", type_=ID))
+    if form.served_from:
+        filters.append(c.service_date >= bindparam("served_from", type_=Date))
+    if form.served_until:
+        filters.append(c.service_date <= bindparam("served_until", type_=Date))
+    if form.after:
+        start = tuple_(bindparam("after_at", type_=Instant), bindparam("after_id", type_=ID))
+        filters.append(tuple_(c.recorded_at, c.log_id) > start)
+    limit = bindparam("limit", type_=Integer)
+    branches = [
+        select(c.recorded_at, c.log_id)
+        .where(anchor, *filters)
+        .order_by(c.recorded_at, c.log_id)
+        .limit(limit)
+        .subquery()
+        for anchor in _anchors(form)
+    ]
+    merged = union(*(select(b.c.recorded_at, b.c.log_id) for b in branches)).subquery()
+    first = select(merged.c.log_id).order_by(merged.c.recorded_at, merged.c.log_id).limit(limit)
+    return (
+        select(
+            service_logs,
+            members.c.name.label("volunteer_name"),
+            teams.c.name.label("team_name"),
+        )
+        .outerjoin(members, members.c.member_id == c.volunteer_id)
+        .outerjoin(teams, teams.c.team_id == c.team_id)
+        .where(c.log_id.in_(first))
+        .order_by(c.recorded_at, c.log_id)
+    )
+
+
+def _anchors(form: _ListForm) -> list[ColumnElement[bool]]:
     """The reader's logs as a union of index ranges, each already in recorded order: one
     per way a log may concern them (they served or logged it, or a member they act for
     did, or it is of a team they coordinate), rather than one OR the database would answer
     by reading every log in order. Without a status, each range is split by status, since
     the indexes lead with the party and then the status."""
     c = service_logs.c
-    if viewer.sees_everything:
-        if team_id is not None:
-            anchors = [c.team_id == team_id]
-        elif volunteer_id is not None:
-            anchors = [c.volunteer_id == volunteer_id]
+    if form.everything:
+        if form.team_id:
+            anchors = [c.team_id == bindparam("team_id", type_=ID)]
+        elif form.volunteer_id:
+            anchors = [c.volunteer_id == bindparam("volunteer_id", type_=ID)]
         else:
             return [true()]
     else:
-        people = sorted({viewer.id, *acting_for})
+        people = [bindparam(f"person_{i}", type_=ID) for i in range(form.people)]
         anchors = [
             *(c.volunteer_id == person for person in people),
             *(c.logged_by == person for person in people),
-            *(c.team_id == team for team in sorted(day_teams)),
+            *(c.team_id == bindparam(f"team_{i}", type_=ID) for i in range(form.teams)),
         ]
-    if status is not None:
+    if form.status:
         return anchors
     return [and_(anchor, c.status == each.value) for anchor in anchors for each in ServiceStatus]

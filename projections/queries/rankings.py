@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
+    BindParameter,
     ColumnElement,
     Connection,
+    Date,
     Integer,
     Select,
+    String,
     Subquery,
+    Text,
     and_,
+    bindparam,
     func,
     literal,
     or_,
     select,
+    true,
     union_all,
 )
 
+from projections.base import ID
 from projections.members import members
 from projections.periods import Period
 from projections.queries import pseudonyms
@@ -28,20 +38,12 @@ from projections.queries.records import (
     Page,
     TeamRank,
     VolunteerRank,
-    _chunks,
     _competition_ranks,
     _page,
 )
 from projections.rankings import team_tallies, volunteer_tallies
-from projections.teams import acceptances, memberships, teams
-from projections.visibility import (
-    ANONYMOUS,
-    Viewer,
-    communities,
-    coordinated,
-    covers,
-    principals,
-)
+from projections.teams import memberships, teams
+from projections.visibility import ANONYMOUS, Viewer, named_in_rankings
 from timebank.errors import NotFoundError
 
 _DRIFT = 64
@@ -119,31 +121,41 @@ class RankingReads(ReaderBase):
         member's row pages on with a cursor that does not name them."""
         day = self.today()
         with self._read() as conn:
-            scope = select(teams.c.team_id)
             if team_id is not None:
-                scope = scope.where(teams.c.team_id == team_id)
-                if conn.execute(scope).first() is None:
+                found = select(teams.c.team_id).where(teams.c.team_id == team_id)
+                if conn.execute(found).first() is None:
                     raise NotFoundError("team", team_id)
-            if community is not None:
-                scope = scope.where(teams.c.community == community)
-            in_scope = None if team_id is None and community is None else scope
-            ranked = _volunteer_totals(period, in_scope)
-            query = select(ranked).order_by(ranked.c.minutes.desc(), ranked.c.member_id)
+            scope = _scope(team_id, community)
             start: tuple[int, UUID] | None = None
             if after is not None:
-                start = self._resolve(conn, viewer, day, (period, in_scope), after)
-                query = query.where(_following(ranked, *start))
-            rows = conn.execute(query.limit(limit + 1)).all()
-            shown_rows = rows[:limit]
-            ranks, places = _ranks(conn, ranked, [int(row.minutes) for row in shown_rows], start)
-            shown = self._names_shown(
-                conn, viewer, day, {row.member_id: bool(row.anonymous) for row in shown_rows}
+                start = self._resolve(conn, viewer, day, (period, scope), after)
+            query = _page_query(
+                (team_id is not None, community is not None),
+                start is not None,
+                viewer.sees_everything,
             )
+            rows = conn.execute(
+                query,
+                {
+                    "period": period.name,
+                    "team_id": team_id,
+                    "community": community,
+                    "after_minutes": None if start is None else start[0],
+                    "after_member": None if start is None else start[1],
+                    "viewer": viewer.id,
+                    "day": day,
+                    "limit": limit + 1,
+                },
+            ).all()
+            shown_rows = rows[:limit]
+            minutes = [int(row.minutes) for row in shown_rows]
+            before = None if start is None else (_volunteer_totals(period.name, scope), start)
+            ranks, places = _ranks(conn, minutes, before)
         items = [
             VolunteerRank(
                 rank,
-                row.member_id if row.member_id in shown else None,
-                self._open(row.name) if row.member_id in shown else ANONYMOUS,
+                row.member_id if row.shown else None,
+                self._open(row.name) if row.shown else ANONYMOUS,
                 int(row.minutes),
                 int(row.person_times),
                 int(row.sessions),
@@ -155,7 +167,7 @@ class RankingReads(ReaderBase):
         last = shown_rows[-1]
         cursor = (
             last.member_id
-            if last.member_id in shown
+            if last.shown
             else pseudonyms.pseudonym(
                 viewer.id, last.member_id, int(last.minutes), places[-1] - ranks[-1] + 1
             )
@@ -175,16 +187,19 @@ class RankingReads(ReaderBase):
         refused like an unknown one, so that a cursor never tells where a hidden member
         stands."""
         period, scope = ranking
-        alone = _volunteer_totals(period, scope, only=after)
-        found = conn.execute(select(alone.c.minutes, alone.c.anonymous)).first()
-        if found is not None and self._names_shown(
-            conn, viewer, day, {after: bool(found.anonymous)}
-        ):
-            return int(found.minutes), after
+        alone = _volunteer_totals(period.name, scope, only=after)
+        query = select(alone.c.minutes).join(members, members.c.member_id == alone.c.member_id)
+        if not viewer.sees_everything:
+            query = query.where(
+                named_in_rankings(viewer.id, alone.c.member_id, members.c.anonymous, day)
+            )
+        found = conn.execute(query).scalar()
+        if found is not None:
+            return int(found), after
         place = pseudonyms.place(after)
         if place is not None:
             minutes, tie, tag = place
-            ranked = _volunteer_totals(period, scope)
+            ranked = _volunteer_totals(period.name, scope)
             nearby = (
                 select(ranked.c.member_id)
                 .where(ranked.c.minutes == minutes)
@@ -197,63 +212,83 @@ class RankingReads(ReaderBase):
                     return minutes, member_id
         raise CursorError()
 
-    def _names_shown(
-        self, conn: Connection, viewer: Viewer, day: date, people: dict[UUID, bool]
-    ) -> set[UUID]:
-        """Of these members (each with whether they chose to appear anonymously), those
-        whose names the reader sees (see the class's rule)."""
-        if viewer.sees_everything:
-            return set(people)
-        mine = communities(conn, viewer.id, day)
-        readable = {viewer.id} | set(principals(conn, viewer, day))
-        teams_led = coordinated(conn, viewer, day)
-        served: set[UUID] = set()
-        for chunk in _chunks(list(people)):
-            if teams_led:
-                query = (
-                    select(memberships.c.member_id)
-                    .join(
-                        acceptances,
-                        and_(
-                            acceptances.c.team_id == memberships.c.team_id,
-                            acceptances.c.member_id == memberships.c.member_id,
-                        ),
-                    )
-                    .where(
-                        memberships.c.member_id.in_(chunk),
-                        memberships.c.team_id.in_(teams_led),
-                        covers(day),
-                    )
-                )
-                readable |= set(conn.execute(query).scalars())
-            if mine:
-                query = (
-                    select(memberships.c.member_id)
-                    .join(teams, teams.c.team_id == memberships.c.team_id)
-                    .where(memberships.c.member_id.in_(chunk), teams.c.community.in_(mine))
-                )
-                served |= set(conn.execute(query).scalars())
-        return {
-            member_id
-            for member_id, anonymous in people.items()
-            if member_id in readable or (not anonymous and member_id in served)
-        }
+
+def _scope(
+    team_id: UUID | BindParameter[UUID] | None, community: str | BindParameter[str] | None
+) -> Select[tuple[UUID]] | None:
+    """The teams a ranking is of: one team, a community's, or (None) every team."""
+    if team_id is None and community is None:
+        return None
+    scope = select(teams.c.team_id)
+    if team_id is not None:
+        scope = scope.where(teams.c.team_id == team_id)
+    if community is not None:
+        scope = scope.where(teams.c.community == community)
+    return scope
+
+
+@cache
+def _page_query(scoped: tuple[bool, bool], paged: bool, everything: bool) -> Select[Any]:
+    """A page of the volunteer rankings with, for each row, whether the reader sees the
+    member's name: built once for each form a request takes (scoped to a team, to a
+    community; after a row; for a reader who sees every name), its values bound as it
+    runs (period, team_id, community, after_minutes, after_member, viewer, day, limit).
+    The rule is asked of the page's rows only, in the query that reads them."""
+    ranked = _volunteer_totals(
+        bindparam("period", type_=String),
+        _scope(
+            bindparam("team_id", type_=ID) if scoped[0] else None,
+            bindparam("community", type_=Text) if scoped[1] else None,
+        ),
+    )
+    query = select(ranked)
+    if paged:
+        query = query.where(
+            _following(
+                ranked,
+                bindparam("after_minutes", type_=BigInteger),
+                bindparam("after_member", type_=ID),
+            )
+        )
+    page = (
+        query.order_by(ranked.c.minutes.desc(), ranked.c.member_id)
+        .limit(bindparam("limit", type_=Integer))
+        .subquery("page")
+    )
+    shown = (
+        true()
+        if everything
+        else named_in_rankings(
+            bindparam("viewer", type_=ID),
+            page.c.member_id,
+            members.c.anonymous,
+            bindparam("day", type_=Date),
+        )
+    )
+    return (
+        select(page, members.c.name, shown.label("shown"))
+        .join(members, members.c.member_id == page.c.member_id)
+        .order_by(page.c.minutes.desc(), page.c.member_id)
+    )
 
 
 def _volunteer_totals(
-    period: Period, scope: Select[tuple[UUID]] | None, *, only: UUID | None = None
+    period: str | BindParameter[str],
+    scope: Select[tuple[UUID]] | None,
+    *,
+    only: UUID | None = None,
 ) -> Subquery:
     """Every member of a team in scope (every team, without one) or credited there in the
-    period, with their minutes, person-times and sessions there, and their stored name and
-    choice of anonymity: one grouped read of the period's tallies and the memberships
-    (or, with `only`, of that member's rows alone)."""
+    period, with their minutes, person-times and sessions there: one grouped read of the
+    period's tallies and the memberships (or, with `only`, of that member's rows alone).
+    Names are joined to the rows read, not to the whole ranking."""
     v, m = volunteer_tallies.c, memberships.c
     credited = select(
         v.volunteer_id.label("member_id"),
         v.minutes.label("minutes"),
         v.person_times.label("person_times"),
         v.sessions.label("sessions"),
-    ).where(v.period == period.name)
+    ).where(v.period == period)
     enrolled = select(
         m.member_id,
         literal(0, Integer).label("minutes"),
@@ -267,7 +302,7 @@ def _volunteer_totals(
         credited = credited.where(v.volunteer_id == only)
         enrolled = enrolled.where(m.member_id == only)
     both = union_all(credited, enrolled).subquery("credited")
-    totals = (
+    return (
         select(
             both.c.member_id,
             func.sum(both.c.minutes).label("minutes"),
@@ -275,16 +310,15 @@ def _volunteer_totals(
             func.sum(both.c.sessions).label("sessions"),
         )
         .group_by(both.c.member_id)
-        .subquery("totals")
-    )
-    return (
-        select(totals, members.c.name, members.c.anonymous)
-        .join(members, members.c.member_id == totals.c.member_id)
         .subquery("ranked")
     )
 
 
-def _following(ranked: Subquery, minutes: int, member_id: UUID) -> ColumnElement[bool]:
+def _following(
+    ranked: Subquery,
+    minutes: int | BindParameter[int],
+    member_id: UUID | BindParameter[UUID],
+) -> ColumnElement[bool]:
     """The rows after (minutes, member id) in the ranking's order."""
     return or_(
         ranked.c.minutes < minutes,
@@ -293,16 +327,17 @@ def _following(ranked: Subquery, minutes: int, member_id: UUID) -> ColumnElement
 
 
 def _ranks(
-    conn: Connection, ranked: Subquery, minutes: list[int], start: tuple[int, UUID] | None
+    conn: Connection, minutes: list[int], following: tuple[Subquery, tuple[int, UUID]] | None
 ) -> tuple[list[int], list[int]]:
     """The competition ranks and the places (from 1) of a page's rows, whose minutes are
-    given in order, the page following the row `start` (None: the first page). A page after
+    given in order, the page following a row of a ranking (None: the first page). A page after
     the first counts, in one pass, the rows before it and those with more minutes than its
     first row; within the page, a row ties with the one before it or ranks at its place."""
     if not minutes:
         return [], []
     first_place, rank = 1, 1
-    if start is not None:
+    if following is not None:
+        ranked, start = following
         before, higher = conn.execute(
             select(
                 func.count(),

@@ -96,6 +96,25 @@ def test_a_coordinators_pending_list_pages_in_recorded_order_each_log_once(
         assert [x.status for x in everything] == ["pending", "pending", "pending", "approved"]
 
 
+def test_a_coordinator_acting_for_a_member_lists_both_kinds_of_logs_with_their_names(
+    community: Community,
+) -> None:
+    c = community
+    c.app.register_agent(actor_id=c.zhao, member_id=c.zhao, agent_id=c.care_coordinator)
+    lis = log(c, c.li, TODAY, 30, "home care")
+    zhaos = log(c, c.zhao, TODAY, 60, "patrol")
+    approve(c, log(c, c.wang, TODAY, 10, "home care"), c.wang)
+    with views_of(c.app) as views:
+        reader = views.reader
+        pending = reader.service_logs(viewer(c.care_coordinator), status="pending").items
+        assert [(x.id, x.volunteer_name, x.team_name) for x in pending] == [
+            (lis, "Li", "Day care"),
+            (zhaos, "Zhao", "Night patrol"),
+        ]
+        theirs = reader.service_logs(viewer(c.patrol_coordinator), status="pending").items
+        assert [x.id for x in theirs] == [zhaos]
+
+
 def test_rankings_by_period_with_ties_late_approvals_and_reversals(community: Community) -> None:
     c = community
     march, november = date(2026, 3, 10), TODAY
