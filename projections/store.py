@@ -137,9 +137,7 @@ class ViewStore:
             temporary = database
             locks = ProcessLocks()
         engine = _sqlite_engine(database, pool_size=pool_size, begin="BEGIN")
-        writer = _sqlite_engine(
-            database, pool_size=1, begin="BEGIN IMMEDIATE", checkpoints_itself=False
-        )
+        writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE", writer=True)
         return cls(
             engine, writer, sealer, locks, temporary=temporary, checkpointer=Checkpointer(database)
         )
@@ -310,6 +308,10 @@ def _sealer(cipher: Cipher | None, key: str | None) -> Sealer:
     return Sealer(cipher, derived)
 
 
+WRITER_CACHE_KIB = 16_384
+"""The page cache of the views' writer on SQLite (readers keep SQLite's default)."""
+
+
 class Checkpointer:
     """Copies what the views' writer committed to a SQLite file's write-ahead log into the
     file itself, in a thread of its own, once each batch is stored.
@@ -371,12 +373,13 @@ def _sqlite_engine(
     pool_size: int,
     begin: str,
     durable: bool = True,
-    checkpoints_itself: bool = True,
+    writer: bool = False,
 ) -> Engine:
     """An engine on a SQLite file whose transactions begin as asked: pysqlite's own
     transaction handling begins only before a write, so reads would see no snapshot.
     Not `durable`: a scratch file nobody reads after a crash, written without a journal.
-    Not `checkpoints_itself`: its commits leave the write-ahead log to a `Checkpointer`."""
+    The views' `writer` has a larger page cache, and its commits on a durable file leave
+    the write-ahead log to a `Checkpointer`."""
     engine = create_engine(
         URL.create("sqlite", database=database),
         connect_args={"timeout": 30, "check_same_thread": False},
@@ -390,11 +393,15 @@ def _sqlite_engine(
         if durable:
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-            if not checkpoints_itself:
+            if writer:
                 dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
         else:
             dbapi_connection.execute("PRAGMA journal_mode=OFF")
             dbapi_connection.execute("PRAGMA synchronous=OFF")
+        if writer:
+            # A batch touches pages all over the views' indexes (rows keyed by ids):
+            # SQLite's default cache of 2 MiB would read most of them in again.
+            dbapi_connection.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
 
     @event.listens_for(engine, "begin")
     def _begun(conn: Connection) -> None:
@@ -409,5 +416,7 @@ def scratch_store(sealer: Sealer) -> ViewStore:
     handle, database = tempfile.mkstemp(prefix="timebank-verify-", suffix=".db")
     os.close(handle)
     engine = _sqlite_engine(database, pool_size=2, begin="BEGIN", durable=False)
-    writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE", durable=False)
+    writer = _sqlite_engine(
+        database, pool_size=1, begin="BEGIN IMMEDIATE", durable=False, writer=True
+    )
     return ViewStore(engine, writer, sealer, ProcessLocks(), temporary=database)
