@@ -19,10 +19,12 @@ Rows written in one statement have distinct keys (an upsert cannot touch a row t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy import Connection, Date, Dialect, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -227,9 +229,7 @@ def _sqlite_many(
     if compiled is None:
         done = statement().compile(dialect=dialect)
         names = list(done.positiontup or ())
-        processors = [
-            done.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-        ]
+        processors = [_sqlite_bind(done.binds[name].type, dialect) for name in names]
         compiled = _COMPILED.setdefault(key, (str(done), names, processors))
     sql, names, processors = compiled
     # Column by column: each column's processor is mapped over it in one C loop.
@@ -241,6 +241,20 @@ def _sqlite_many(
     conn.exec_driver_sql(sql, list(zip(*converted, strict=True)))
 
 
+def _sqlite_bind(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The type's bind processor; for a day, one that writes it out by `isoformat`, the
+    same text as SQLAlchemy's (which formats it through a dict, several times slower)."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    if type(type_) is not Date or process is None:
+        return process
+    generic = process
+
+    def day(value: Any) -> Any:
+        return value.isoformat() if type(value) is date else generic(value)
+
+    return day
+
+
 def _sqlite_rows_by_keys(
     conn: Connection, table: Table, names: Sequence[str], columns: Sequence[str], keys: list[Row]
 ) -> Any:
@@ -249,9 +263,7 @@ def _sqlite_rows_by_keys(
     the table by its index."""
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
-    processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    ]
+    processors = [_sqlite_bind(table.c[name].type, dialect) for name in names]
     aliases = ", ".join(f"k{n}" for n in range(len(names)))
     row = "(" + ", ".join(["?"] * (len(names) + 1)) + ")"
     matched = " AND ".join(f"t.{quote(name)} = v.k{n}" for n, name in enumerate(names))
