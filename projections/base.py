@@ -167,6 +167,10 @@ class Batch:
     def insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         writes.insert(self.conn, table, rows)
 
+    def insert_tuples(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert rows given as tuples of every column's value, in the table's order."""
+        writes.insert_tuples(self.conn, table, rows)
+
     def delete(self, table: Table, keys: Sequence[tuple[Any, ...]]) -> None:
         """Delete the rows of these primary keys (each in the primary key's column order)."""
         writes.delete(self.conn, table, keys)
