@@ -316,13 +316,12 @@ class Checkpointer:
     """Copies what the views' writer committed to a SQLite file's write-ahead log into the
     file itself, in a thread of its own, once each batch is stored.
 
-    SQLite does it otherwise in the commit that finds the log long enough: a batch's
-    commit would copy and sync the pages of its batch and of the ones before it, a cost as
-    big as reading the batch's events and growing with the views, since the larger the
-    tables, the more of their pages a batch's rows touch. The copying needs no lock the
-    writer or readers hold; one that cannot finish (a reader still needs the older pages)
-    is tried again after the next batch, and the ledger's own commits still copy the log
-    once it grows long, as before."""
+    SQLite does it otherwise in the commit that finds the log long enough: that batch's
+    commit would copy and sync the pages of its batch and of the ones before it, in the
+    writer's own time, a cost that grows with the views (the larger the tables, the more
+    of their pages a batch's rows touch). Copying takes no lock the writer or readers
+    wait for; a copy that cannot finish (a reader still needs older pages) is tried again
+    after the next batch, and the ledger's own commits still copy a long log, as before."""
 
     def __init__(self, database: str) -> None:
         self.database = database
