@@ -312,25 +312,13 @@ class AuditProjection:
             select(audit_trail.c.hash).order_by(audit_trail.c.position.desc()).limit(1)
         ).scalar()
         previous = head or GENESIS_HASH
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         seal = batch.sealer.seal
         for logged in batch.events:
             row = row_of_event(previous, batch.mapper, logged.notification, logged.event)
             previous = row[-1]
-            rows.append(dict(zip(_AUDIT_COLUMNS, (*row[:6], seal(row[6]), row[7]), strict=True)))
-        batch.insert(audit_trail, rows)
-
-
-_AUDIT_COLUMNS = (
-    "position",
-    "topic",
-    "aggregate_id",
-    "aggregate_version",
-    "actor_id",
-    "recorded_at",
-    "data",
-    "hash",
-)
+            rows.append((*row[:6], seal(row[6]), row[7]))  # the table's columns, in order
+        batch.insert_tuples(audit_trail, rows)
 
 
 def entry_of_row(row: Any, opened: str) -> AuditEntry:

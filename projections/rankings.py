@@ -18,6 +18,7 @@ A row whose count falls to zero is deleted, so counting rows counts what is ther
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any, ClassVar
@@ -91,8 +92,10 @@ team_tallies = Table(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def periods_of(day: date) -> tuple[str, ...]:
-    """The periods a service date counts in: all time, its year, its month, its ISO week."""
+    """The periods a service date counts in: all time, its year, its month, its ISO week
+    (remembered for the last few thousand days: a batch asks for each of its days often)."""
     iso_year, week, _ = day.isocalendar()
     return (
         "all",
@@ -202,32 +205,28 @@ def _apply(
     counters: Sequence[str],
     deltas: dict[Key, list[int]],
     *,
-    alive: Callable[[list[int]], bool],
+    alive: Callable[[Sequence[int]], bool],
 ) -> dict[Key, int]:
     """Add the deltas to the rows of their keys (the table's key columns, in order), write
     the rows back, deleting those no longer alive; return, per key, +1 where a row came
     alive, -1 where it died (keys whose aliveness did not change are left out)."""
-    key_columns = list(table.primary_key.columns)
+    keys = [c.name for c in table.primary_key.columns]
+    names = (*keys, *counters)  # a row's columns: its key's, then its counters
     stored = batch.rows_by_keys(table, counters, list(deltas))
-    current = {key: list(values) for key, values in stored.items()}
+    none = (0,) * len(counters)
     changes: dict[Key, int] = {}
     kept: list[dict[str, Any]] = []
     gone: list[Key] = []
     for key, delta in deltas.items():
-        before = current.get(key, [0] * len(counters))
-        after = [b + d for b, d in zip(before, delta, strict=True)]
-        was, now = key in current and alive(before), alive(after)
+        before = stored.get(key)
+        after = [b + d for b, d in zip(before or none, delta, strict=True)]
+        was, now = before is not None and alive(before), alive(after)
         if was != now:
             changes[key] = 1 if now else -1
         if now:
-            kept.append(
-                {
-                    **{c.name: v for c, v in zip(key_columns, key, strict=True)},
-                    **dict(zip(counters, after, strict=True)),
-                }
-            )
-        elif key in current:
+            kept.append(dict(zip(names, (*key, *after), strict=True)))
+        elif before is not None:
             gone.append(key)
-    batch.upsert(table, kept, keys=[c.name for c in key_columns])
+    batch.upsert(table, kept, keys=keys)
     batch.delete(table, gone)
     return changes

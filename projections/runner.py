@@ -100,21 +100,22 @@ class ProjectionRunner:
         return applied
 
     def _fold_page(self, size: int, until: int | None) -> int:
+        # See `collector_paused`: folding makes no garbage cycles. The page is read and
+        # folded in a call of its own, so that its objects are freed before the collector
+        # resumes: a pass that found them still alive would walk every one of them.
+        with collector_paused():
+            return self._read_and_fold(size, until)
+
+    def _read_and_fold(self, size: int, until: int | None) -> int:
         positions = self.store.positions()
         start = min(positions[name] for name, _ in self.groups) + 1
-        with collector_paused():  # see `collector_paused`: folding makes no garbage cycles
-            page = self.app.recorder.select_notifications(start=start, limit=size, stop=until)
-            if not page:
-                return 0
-            logged = _decoded(self.app, page)
-            fold_page(
-                self.store,
-                self.app.mapper,
-                logged,
-                self.groups,
-                positions=positions,
-                last=page[-1].id,
-            )
+        page = self.app.recorder.select_notifications(start=start, limit=size, stop=until)
+        if not page:
+            return 0
+        logged = _decoded(self.app, page)
+        fold_page(
+            self.store, self.app.mapper, logged, self.groups, positions=positions, last=page[-1].id
+        )
         return len(page)
 
     def rebuild(self, *, progress: Callable[[int], None] | None = None) -> int:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -85,12 +87,14 @@ class ViewStore:
         locks: StoreLocks,
         *,
         temporary: str | None = None,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         self.engine = engine
         self._writer = writer
         self.sealer = sealer
         self.locks = locks
         self._temporary = temporary  # a file to remove on close (a ledger in memory)
+        self._checkpointer = checkpointer  # SQLite: see `Checkpointer`
         self.dialect = engine.dialect.name
 
     # Opening ---------------------------------------------------------------------------
@@ -133,8 +137,10 @@ class ViewStore:
             temporary = database
             locks = ProcessLocks()
         engine = _sqlite_engine(database, pool_size=pool_size, begin="BEGIN")
-        writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE")
-        return cls(engine, writer, sealer, locks, temporary=temporary)
+        writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE", writer=True)
+        return cls(
+            engine, writer, sealer, locks, temporary=temporary, checkpointer=Checkpointer(database)
+        )
 
     def prepare(self) -> bool:
         """Create the tables that are missing; if the views were written in another form,
@@ -212,6 +218,8 @@ class ViewStore:
         )
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.locks.release()
         self.engine.dispose()
         self._writer.dispose()
@@ -237,6 +245,8 @@ class ViewStore:
         """The writer's transaction (SQLite: BEGIN IMMEDIATE, so it never has to upgrade)."""
         with self._writer.begin() as conn:
             yield conn
+        if self._checkpointer is not None:
+            self._checkpointer.due()
 
     # Positions -------------------------------------------------------------------------
 
@@ -298,10 +308,77 @@ def _sealer(cipher: Cipher | None, key: str | None) -> Sealer:
     return Sealer(cipher, derived)
 
 
-def _sqlite_engine(database: str, *, pool_size: int, begin: str, durable: bool = True) -> Engine:
+WRITER_CACHE_KIB = 16_384
+"""The page cache of the views' writer on SQLite (readers keep SQLite's default)."""
+
+
+class Checkpointer:
+    """Copies what the views' writer committed to a SQLite file's write-ahead log into the
+    file itself, in a thread of its own, once each batch is stored.
+
+    SQLite does it otherwise in the commit that finds the log long enough: that batch's
+    commit would copy and sync the pages of its batch and of the ones before it, in the
+    writer's own time, a cost that grows with the views (the larger the tables, the more
+    of their pages a batch's rows touch). Copying takes no lock the writer or readers
+    wait for; a copy that cannot finish (a reader still needs older pages) is tried again
+    after the next batch, and the ledger's own commits still copy a long log, as before."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self._due = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+
+    def due(self) -> None:
+        """A batch was committed: copy the log into the file soon."""
+        with self._starting:
+            if self._closing:
+                return
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="views-checkpoint", daemon=True
+                )
+                self._thread.start()
+        self._due.set()
+
+    def close(self) -> None:
+        with self._starting:
+            self._closing = True
+            thread = self._thread
+        self._due.set()
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self.database, timeout=30, isolation_level=None)
+        try:
+            while True:
+                self._due.wait()
+                self._due.clear()
+                if self._closing:
+                    return
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as error:  # tried again after the next batch
+                    log.debug("checkpoint of the views failed: %s", error)
+        finally:
+            connection.close()
+
+
+def _sqlite_engine(
+    database: str,
+    *,
+    pool_size: int,
+    begin: str,
+    durable: bool = True,
+    writer: bool = False,
+) -> Engine:
     """An engine on a SQLite file whose transactions begin as asked: pysqlite's own
     transaction handling begins only before a write, so reads would see no snapshot.
-    Not `durable`: a scratch file nobody reads after a crash, written without a journal."""
+    Not `durable`: a scratch file nobody reads after a crash, written without a journal.
+    The views' `writer` has a larger page cache, and its commits on a durable file leave
+    the write-ahead log to a `Checkpointer`."""
     engine = create_engine(
         URL.create("sqlite", database=database),
         connect_args={"timeout": 30, "check_same_thread": False},
@@ -315,9 +392,15 @@ def _sqlite_engine(database: str, *, pool_size: int, begin: str, durable: bool =
         if durable:
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+            if writer:
+                dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
         else:
             dbapi_connection.execute("PRAGMA journal_mode=OFF")
             dbapi_connection.execute("PRAGMA synchronous=OFF")
+        if writer:
+            # A batch touches pages all over the views' indexes (rows keyed by ids):
+            # SQLite's default cache of 2 MiB would read most of them in again.
+            dbapi_connection.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
 
     @event.listens_for(engine, "begin")
     def _begun(conn: Connection) -> None:
@@ -332,5 +415,7 @@ def scratch_store(sealer: Sealer) -> ViewStore:
     handle, database = tempfile.mkstemp(prefix="timebank-verify-", suffix=".db")
     os.close(handle)
     engine = _sqlite_engine(database, pool_size=2, begin="BEGIN", durable=False)
-    writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE", durable=False)
+    writer = _sqlite_engine(
+        database, pool_size=1, begin="BEGIN IMMEDIATE", durable=False, writer=True
+    )
     return ViewStore(engine, writer, sealer, ProcessLocks(), temporary=database)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +276,37 @@ def test_the_views_of_a_sqlite_ledger_live_in_its_file(tmp_path: Path) -> None:
         "ledger.db.views-writer",
         "ledger.db.serving",
     }
+
+
+def test_a_sqlite_ledgers_views_reach_its_file_soon_after_each_batch(tmp_path: Path) -> None:
+    """The batch's commit leaves the write-ahead log to a thread of its own, which copies
+    it into the file: what the file alone holds (read past the log) catches up."""
+    path = tmp_path / "ledger.db"
+    app = open_ledger(f"sqlite:///{path}")
+    try:
+        store = ViewStore.open(app)
+        try:
+            store.prepare()
+            busy_community(app)
+            ProjectionRunner(app, store).catch_up()
+            folded = store.position()
+            deadline = time.monotonic() + 10
+            while _position_in_the_file_alone(path) != folded:
+                assert time.monotonic() < deadline, "the views never reached the file"
+                time.sleep(0.01)
+        finally:
+            store.close()
+    finally:
+        app.close()
+
+
+def _position_in_the_file_alone(path: Path) -> int | None:
+    """The views' position as the database file holds it, without its write-ahead log."""
+    with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as conn:
+        try:
+            row = conn.execute(
+                "SELECT min(position) FROM view_positions WHERE name IN ('views', 'audit')"
+            ).fetchone()
+        except sqlite3.DatabaseError:  # the tables are not in the file yet
+            return None
+    return None if row is None else row[0]
