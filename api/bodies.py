@@ -13,8 +13,9 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
+
+from api.threads import in_a_worker_thread
 
 
 class DuplicateKeyError(ValueError):
@@ -61,14 +62,14 @@ class StrictJSONRoute(APIRoute):
     """Every route of the API: a JSON body is parsed once, here, and a duplicate key is
     422 `invalid_request` naming the key; FastAPI then reads the body parsed.
 
-    A blocking (`def`) endpoint runs in a worker thread as FastAPI would run it, but from
-    a coroutine: FastAPI sends the answer of a blocking endpoint to a worker thread a second
+    A blocking (`def`) endpoint runs in a worker thread when its turn comes (api/threads.py),
+    from a coroutine: FastAPI sends the answer of a blocking endpoint to a worker thread a second
     time, to check it against the response model, and that hop costs more than the check
     (the endpoints return their response models already built)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _in_a_worker_thread(endpoint)
+            endpoint = _as_a_coroutine(endpoint)
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -83,13 +84,13 @@ class StrictJSONRoute(APIRoute):
         return strict
 
 
-def _in_a_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+def _as_a_coroutine(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """`endpoint` as a coroutine that runs it in a worker thread; FastAPI reads the
     parameters from the function it wraps."""
 
     @functools.wraps(endpoint)
     async def run(**values: Any) -> Any:
-        return await run_in_threadpool(endpoint, **values)
+        return await in_a_worker_thread(endpoint, **values)
 
     return run
 

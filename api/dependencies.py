@@ -11,12 +11,12 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from api.errors import InvalidQueryError, StaleViewsError, UnauthenticatedError
 from api.freshness import StoreFollower
 from api.settings import Settings
 from api.signins import SignInGuard
+from api.threads import in_a_worker_thread
 from projections.queries import Reader
 from projections.queries.base import Freshness
 from projections.runner import ProjectionRunner
@@ -139,7 +139,7 @@ async def current_actor(request: Request, actor_id: ActorId) -> Actor:
             with ledger.reading():
                 return ledger.actor(actor_id)
 
-        return await run_in_threadpool(from_the_store)
+        return await in_a_worker_thread(from_the_store)
 
 
 async def signed_in_credential(request: Request, actor_id: ActorId) -> UUID | None:
@@ -195,12 +195,12 @@ async def _signed_in(
             with ledger.reading():
                 return signed_in()
 
-        outcome = await run_in_threadpool(from_the_store)
+        outcome = await in_a_worker_thread(from_the_store)
     if not isinstance(outcome, _Refusal):
         return outcome
     store = request.app.state.projections.store
     address = request.client.host if request.client is not None else "unknown"
-    too_many = await run_in_threadpool(
+    too_many = await in_a_worker_thread(
         guard.refused, store, address, outcome.reason, outcome.credential_id
     )
     if too_many is not None:

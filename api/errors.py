@@ -13,11 +13,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import exc as sql
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.documents.fonts import MissingFontError
 from api.signins import TooManyAttemptsError
+from api.threads import in_a_worker_thread
 from projections.periods import PeriodError
 from projections.queries import CursorError
 from timebank.errors import (
@@ -293,7 +293,7 @@ def _localised(handler: Handler) -> Handler:
             return response
         body = json.loads(bytes(response.body))
         code = body["error"]["code"]
-        body["error"]["message"] = await run_in_threadpool(
+        body["error"]["message"] = await in_a_worker_thread(
             localised_message, request, exc, code, language
         )
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}

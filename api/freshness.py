@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from starlette.concurrency import run_in_threadpool
+from api.threads import in_a_worker_thread
 
 
 class StoreFollower:
@@ -42,7 +42,7 @@ class StoreFollower:
             while self._next is not None:
                 answer, self._next = self._next, None
                 try:
-                    await run_in_threadpool(self._ask)
+                    await in_a_worker_thread(self._ask)
                 except asyncio.CancelledError:  # the server is stopping
                     for waiting in (answer, self._next):
                         if waiting is not None:

@@ -14,12 +14,12 @@ from fastapi import Depends, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.dependencies import Ledger, _same_secret, get_reader
 from api.errors import StaleViewsError, ledger_status
 from api.settings import Settings
+from api.threads import in_a_worker_thread
 from projections.periods import PeriodError
 from projections.queries import CursorError, Reader
 from projections.runner import ProjectionRunner
@@ -198,7 +198,7 @@ async def error_page(request: Request, error: Exception) -> Response:
     status, code = _status_of(error)
     language: str = request.state.language
     if isinstance(error, TimebankError):
-        message = await run_in_threadpool(localised_message, request, error, code, language)
+        message = await in_a_worker_thread(localised_message, request, error, code, language)
     elif isinstance(error, RequestValidationError):
         fields = "、".join(
             dict.fromkeys(

@@ -1,0 +1,59 @@
+"""How many of one API process's blocking calls run Python at once.
+
+Reads and commands block (SQL, the event store), so each runs in a worker thread and a slow
+one never holds up the event loop. Python, though, runs one thread at a time, and every
+SQLite or PostgreSQL call hands the interpreter lock to another thread and must wait to get
+it back. With sixteen requests in sixteen threads on two cores, a request spends more of its
+time in those hand-overs than in its own work: under load, the statement page and the
+pending list cost about twice the CPU they cost one at a time (BENCHMARKS.md, "Worker
+threads").
+
+So at most `WIDTH` blocking calls run at once; the others wait for their turn on the event
+loop, in order of arrival, which costs nothing while they wait. A call that has run for
+`PATIENCE` without finishing (a long query, a wait for the views' writer, a lock) stops
+counting, and the next call starts beside it: a slow read never stalls the others, and a
+query that spends its time inside the database (which runs without the lock) still overlaps
+with the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+from weakref import WeakKeyDictionary
+
+from starlette.concurrency import run_in_threadpool
+
+WIDTH = 1
+PATIENCE = 0.02  # seconds
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# One gate per event loop: asyncio's primitives belong to the loop that first uses them.
+_gates: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = WeakKeyDictionary()
+
+
+async def in_a_worker_thread(call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """`call(*args, **kwargs)` in a worker thread, when its turn comes (see above)."""
+    loop = asyncio.get_running_loop()
+    turns = _gates.get(loop)
+    if turns is None:
+        turns = _gates[loop] = asyncio.Semaphore(WIDTH)
+    await turns.acquire()
+    counted = True
+
+    def stop_counting() -> None:
+        nonlocal counted
+        if counted:
+            counted = False
+            turns.release()
+
+    slow = loop.call_later(PATIENCE, stop_counting)
+    try:
+        return await run_in_threadpool(functools.partial(call, *args, **kwargs))
+    finally:
+        slow.cancel()
+        stop_counting()
