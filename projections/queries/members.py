@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from functools import cache
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import BigInteger, Connection, Integer, Select, and_, bindparam, func, or_, select
 
 from projections.balances import balances, statement_lines
+from projections.base import ID
 from projections.members import agents, member_roles, members
 from projections.queries.base import ReaderBase
 from projections.queries.records import (
@@ -159,46 +162,19 @@ class MemberReads(ReaderBase):
             require_member(conn, viewer, member_id, day)
             if not self._member_exists(conn, member_id):
                 raise NotFoundError("member", member_id)
-            line = statement_lines.c
             rows = conn.execute(
-                select(
-                    line.position,
-                    line.recorded_at,
-                    line.kind,
-                    line.reference_id,
-                    line.counterparty,
-                    line.minutes,
-                    line.balance_minutes,
-                )
-                .where(line.member_id == member_id, line.position > after)
-                .order_by(line.position)
-                .limit(limit + 1)
+                _statement_page(), {"member_id": member_id, "after": after, "limit": limit + 1}
             ).all()
             shown = rows[:limit]
-            log = service_logs.c
-            wanted = [row.reference_id for row in shown if row.kind in SERVICE_KINDS]
-            services = (
-                {
-                    row.log_id: row
-                    for row in conn.execute(
-                        select(log.log_id, log.service_date, log.activity, log.team_id).where(
-                            log.log_id.in_(wanted)
-                        )
-                    ).all()
-                }
-                if wanted
-                else {}
-            )
             others = {
                 line.counterparty: UUID(line.counterparty.partition(":")[2])
                 for line in shown
                 if line.counterparty.startswith("member:")
             }
             names = self._names(conn, others.values())
-            team_names = self._team_names(conn, (s.team_id for s in services.values()))
         lines = []
+        opened = self._open
         for row in shown:
-            service = services.get(row.reference_id)
             other = others.get(row.counterparty)
             lines.append(
                 StatementLine(
@@ -210,10 +186,10 @@ class MemberReads(ReaderBase):
                     counterparty=row.counterparty,
                     minutes=row.minutes,
                     balance_minutes=row.balance_minutes,
-                    service_date=None if service is None else service.service_date,
-                    activity=None if service is None else self._open(service.activity),
-                    team_id=None if service is None else service.team_id,
-                    team_name=None if service is None else team_names.get(service.team_id),
+                    service_date=row.service_date,
+                    activity=None if row.activity is None else opened(row.activity),
+                    team_id=row.team_id,
+                    team_name=row.team_name,
                     counterparty_name=None if other is None else names.get(other),
                 )
             )
@@ -327,3 +303,37 @@ class MemberReads(ReaderBase):
     def may_read_member(self, viewer: Viewer, member_id: UUID) -> bool:
         with self._read() as conn:
             return may_read_member(conn, viewer, member_id, self.today())
+
+
+@cache
+def _statement_page() -> Select[Any]:
+    """A page of a member's statement lines with what each service line was about (its
+    day, activity and team): one query, built once, its values bound as it runs."""
+    line, log = statement_lines.c, service_logs.c
+    about_a_service = and_(line.kind.in_(sorted(SERVICE_KINDS)), log.log_id == line.reference_id)
+    return (
+        select(
+            line.position,
+            line.recorded_at,
+            line.kind,
+            line.reference_id,
+            line.counterparty,
+            line.minutes,
+            line.balance_minutes,
+            log.service_date,
+            log.activity,
+            log.team_id,
+            teams.c.name.label("team_name"),
+        )
+        .select_from(
+            statement_lines.outerjoin(service_logs, about_a_service).outerjoin(
+                teams, teams.c.team_id == log.team_id
+            )
+        )
+        .where(
+            line.member_id == bindparam("member_id", type_=ID),
+            line.position > bindparam("after", type_=BigInteger),
+        )
+        .order_by(line.position)
+        .limit(bindparam("limit", type_=Integer))
+    )

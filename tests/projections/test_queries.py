@@ -59,6 +59,31 @@ def test_each_reader_reads_what_the_rule_lets_them(community: Community) -> None
         assert len(reader.service_logs(viewer(c.care_coordinator)).items) == 1
 
 
+def test_a_statement_says_what_each_line_was_about(community: Community) -> None:
+    """A service line names its day, activity and team; a gift names whom it went to;
+    a page ends where the next begins."""
+    c = community
+    c.earn(c.li, 90)
+    approve(c, log(c, c.li, TODAY, 30, "reading aloud"), c.li)
+    c.app.transfer(actor_id=c.li, to_member_id=c.wang, minutes=20)
+    with views_of(c.app) as views:
+        first = views.reader.statement(viewer(c.li), c.li, after=0, limit=2)
+        rest = views.reader.statement(viewer(c.li), c.li, after=first.next_after or 0, limit=2)
+    lines = [*first.items, *rest.items]
+    assert [(x.kind, x.minutes, x.balance_minutes) for x in lines] == [
+        ("earned", 90, 90),
+        ("earned", 30, 120),
+        ("gave", -20, 100),
+    ]
+    assert [(x.service_date, x.activity, x.team_name) for x in lines] == [
+        (TODAY, "home care", "Day care"),
+        (TODAY, "reading aloud", "Day care"),
+        (None, None, None),
+    ]
+    assert [x.counterparty_name for x in lines] == [None, None, "Wang"]
+    assert rest.next_after is None
+
+
 def test_a_coordinators_pending_list_pages_in_recorded_order_each_log_once(
     community: Community,
 ) -> None:
