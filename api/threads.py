@@ -4,9 +4,8 @@ Reads and commands block (SQL, the event store), so each runs in a worker thread
 one never holds up the event loop. Python, though, runs one thread at a time, and every
 SQLite or PostgreSQL call hands the interpreter lock to another thread and must wait to get
 it back. With sixteen requests in sixteen threads on two cores, a request spends more of its
-time in those hand-overs than in its own work: under load, the statement page and the
-pending list cost about twice the CPU they cost one at a time (BENCHMARKS.md, "Worker
-threads").
+time in those hand-overs than in its own work: under load, a statement page cost about
+twice the CPU it costs alone.
 
 So at most `WIDTH` blocking calls run at once; the others wait for their turn on the event
 loop, in order of arrival, which costs nothing while they wait. A call that has run for
