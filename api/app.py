@@ -35,6 +35,7 @@ from api.routers import (
     transfers,
 )
 from api.settings import Settings
+from api.threads import take_turns, width_for
 from projections.collector import settle_after_start
 from projections.queries import Reader
 from projections.runner import ProjectionRunner
@@ -92,6 +93,7 @@ def create_app(
         ledger = settings.open_ledger(clock=clock)
         _say_if_seed_set_aside(ledger)
         store = ViewStore.open(ledger, pool_size=settings.postgres_pool_size)
+        take_turns(width_for(store.dialect))
         store.locks.hold_serving()
         store.prepare()
         runner = ProjectionRunner(ledger, store)

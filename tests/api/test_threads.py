@@ -72,3 +72,19 @@ def test_a_failure_frees_the_turn(monkeypatch: pytest.MonkeyPatch) -> None:
         return await asyncio.wait_for(in_a_worker_thread(lambda: "next"), timeout=30)
 
     assert asyncio.run(scenario()) == "next"
+
+
+def test_a_wider_gate_lets_that_many_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL two calls run at once: each waits on the server part of its time."""
+    monkeypatch.setattr(threads, "PATIENCE", 60.0)
+    both_in = threading.Barrier(2, timeout=30)
+
+    def meet() -> str:
+        both_in.wait()  # broken (and raising) unless the other call runs at the same time
+        return "met"
+
+    async def scenario() -> list[str]:
+        threads.take_turns(threads.width_for("postgresql"))
+        return list(await asyncio.gather(in_a_worker_thread(meet), in_a_worker_thread(meet)))
+
+    assert asyncio.run(scenario()) == ["met", "met"]
