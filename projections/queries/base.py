@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any, Self
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, Select, bindparam, func, select
 
+from projections.base import ID
 from projections.members import members
 from projections.policies import policy_versions
 from projections.queries.records import LogRecord
@@ -39,16 +41,21 @@ class Freshness:
 
     def missing(self, conn: Connection) -> int | None:
         """The position this snapshot of the views lacks, if any (one query)."""
-        caller = (
-            select(caller_positions.c.position)
-            .where(caller_positions.c.caller == self.caller)
-            .scalar_subquery()
-        )
-        views, written_by_caller = conn.execute(
-            select(func.min(view_positions.c.position), caller)
-        ).one()
+        views, written_by_caller = conn.execute(_positions(), {"caller": self.caller}).one()
         needed = max(self.written, written_by_caller or 0)
         return needed if (views or 0) < needed else None
+
+
+@cache
+def _positions() -> Select[Any]:
+    """How far every view stands (the least of them) and how far the caller last wrote
+    (bound: `caller`): built once, as every read of the API begins with it."""
+    caller = (
+        select(caller_positions.c.position)
+        .where(caller_positions.c.caller == bindparam("caller", type_=ID))
+        .scalar_subquery()
+    )
+    return select(func.min(view_positions.c.position), caller)
 
 
 class ReaderBase:

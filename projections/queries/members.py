@@ -8,7 +8,18 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Connection, Integer, Select, and_, bindparam, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    ScalarSelect,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 
 from projections.balances import balances, statement_lines
 from projections.base import ID
@@ -114,22 +125,16 @@ class MemberReads(ReaderBase):
         """Pending, earned, redeemed, held, received, given, expired, balance and
         available, and what of the balance will expire when."""
         day = self.today()
-        pending_minutes = (
-            select(func.coalesce(func.sum(service_logs.c.minutes), 0))
-            .where(service_logs.c.volunteer_id == member_id, service_logs.c.status == "pending")
-            .scalar_subquery()
-        )
         with self._read() as conn:
             require_member(conn, viewer, member_id, day)
-            row = conn.execute(  # one round trip: the balance and the minutes pending
-                select(balances, pending_minutes.label("pending")).where(
-                    balances.c.member_id == member_id
-                )
-            ).first()
+            # One round trip: the balance and the minutes pending.
+            row = conn.execute(_balance_row(), {"member_id": member_id}).first()
             if row is not None:
                 pending = row.pending
             elif self._member_exists(conn, member_id):  # no account yet
-                pending = conn.execute(select(pending_minutes)).scalar()
+                pending = conn.execute(
+                    select(_pending_minutes()), {"member_id": member_id}
+                ).scalar()
             else:
                 raise NotFoundError("member", member_id)
         if row is None:
@@ -336,4 +341,23 @@ def _statement_page() -> Select[Any]:
         )
         .order_by(line.position)
         .limit(bindparam("limit", type_=Integer))
+    )
+
+
+@cache
+def _pending_minutes() -> ScalarSelect[Any]:
+    """The minutes of a member's service logs awaiting review (bound: `member_id`)."""
+    log = service_logs.c
+    return (
+        select(func.coalesce(func.sum(log.minutes), 0))
+        .where(log.volunteer_id == bindparam("member_id", type_=ID), log.status == "pending")
+        .scalar_subquery()
+    )
+
+
+@cache
+def _balance_row() -> Select[Any]:
+    """A member's balance row with the minutes pending (bound: `member_id`): built once."""
+    return select(balances, _pending_minutes().label("pending")).where(
+        balances.c.member_id == bindparam("member_id", type_=ID)
     )
