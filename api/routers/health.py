@@ -20,7 +20,9 @@ class Health(BaseModel):
 
 
 @router.get("/health", summary="The process is alive (it may still be waiting for its store)")
-def health() -> Health:
+async def health() -> Health:
+    """On the event loop: a probe never waits its turn behind the reads of a busy process
+    (api/threads.py), which could make a load balancer take a live process for dead."""
     return Health(status="ok")
 
 

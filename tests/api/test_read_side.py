@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api import threads
 from api.app import create_app
 from projections.queries import Reader
 from tests.api.conftest import ADMIN_TOKEN, World, bearer, make_settings
@@ -43,6 +44,33 @@ def test_a_slow_read_does_not_stall_another_read_of_the_same_process(
         release.set()
         stuck.join(timeout=30)
     assert answers == [200]
+
+
+def test_health_answers_while_every_turn_is_taken(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe does not queue behind reads (api/threads.py): here one read holds the only
+    turn for as long as the test keeps it stuck."""
+    monkeypatch.setattr(threads, "PATIENCE", 60.0)
+    entered, release = threading.Event(), threading.Event()
+    ranked = Reader.team_rankings
+
+    def slow(self: Reader, *args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        assert release.wait(timeout=30)
+        return ranked(self, *args, **kwargs)
+
+    monkeypatch.setattr(Reader, "team_rankings", slow)
+    stuck = threading.Thread(target=lambda: world.call("volunteer", "GET", "/rankings/teams"))
+    stuck.start()
+    try:
+        assert entered.wait(timeout=30)
+        probe = world.call("volunteer", "GET", "/health")
+        assert probe.json() == {"status": "ok"}
+        assert stuck.is_alive()
+    finally:
+        release.set()
+        stuck.join(timeout=30)
 
 
 def two_processes(tmp_path: Path) -> tuple[TestClient, TestClient]:
