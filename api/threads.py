@@ -7,8 +7,8 @@ it back. With sixteen requests in sixteen threads on two cores, a request spends
 time in those hand-overs than in its own work: under load, a statement page cost about
 twice the CPU it costs alone.
 
-So only a few blocking calls run at once (`width_for`); the others wait for their turn on the event
-loop, in order of arrival, which costs nothing while they wait. A call that has run for
+So only a few blocking calls run at once (`width_for`); the others wait for their turn on
+the event loop, in order of arrival, which costs nothing while they wait. A call that has run for
 `PATIENCE` without finishing (a long query, a wait for the views' writer, a lock) stops
 counting, and the next call starts beside it: a slow read never stalls the others, and a
 query that spends its time inside the database (which runs without the lock) still overlaps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from uuid import uuid4
 
@@ -18,6 +19,12 @@ from timebank import TimeBank
 # first example of a test can take half a second while modules warm up.
 settings.register_profile("timebank", deadline=None)
 settings.load_profile("timebank")
+
+# The library ends a PostgreSQL transaction left idle for 5 s. The test process on a busy
+# two-core machine can pause that long between two statements of one transaction (CI once
+# lost a test's table setup so, "terminating connection due to idle-in-transaction
+# timeout"), which says nothing about the code under test: tests allow a minute.
+os.environ.setdefault("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", "60")
 
 
 @pytest.fixture
