@@ -9,6 +9,7 @@ from datetime import datetime
 
 from fastapi import Depends, FastAPI
 
+from api.answers import KeptAnswers
 from api.availability import FailFast
 from api.dependencies import one_value_per_query_parameter
 from api.errors import error_responses, install_error_handlers
@@ -106,7 +107,12 @@ def create_app(
         app.state.ledger = ledger
         app.state.projections = runner
         app.state.reader = Reader(store, ledger.today)
-        app.state.store_follower = StoreFollower(ledger.follow_store)
+        answers = app.state.answers = KeptAnswers()
+
+        def follow() -> None:
+            answers.saw(ledger.follow_store(), store.position())
+
+        app.state.store_follower = StoreFollower(follow)
         app.state.sign_ins = settings.sign_in_guard()
         if serving:
             settle_after_start()

@@ -174,6 +174,7 @@ async def _signed_in(
     ):
         return SYSTEM_ACTOR_ID
     await follower.caught_up()
+    request.app.state.answers.settled_for(request)
     guard: SignInGuard = request.app.state.sign_ins
 
     def signed_in() -> UUID | _Refusal:

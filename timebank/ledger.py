@@ -245,12 +245,15 @@ class Ledger(Application[UUID]):
         else:
             yield
 
-    def follow_store(self) -> None:
+    def follow_store(self) -> int | None:
         """Let the aggregate cache see every event stored so far: one question to the store.
-        Reads in a `reading_from_memory()` block begun afterwards see at least as much."""
+        Reads in a `reading_from_memory()` block begun afterwards see at least as much.
+        Returns the log position seen up to (None without a cache: nothing was asked)."""
         repository = self.repository
-        if isinstance(repository, FollowedRepository):
-            repository.cache.catch_up()
+        if not isinstance(repository, FollowedRepository):
+            return None
+        repository.cache.catch_up()
+        return repository.cache.position
 
     @contextmanager
     def reading_from_memory(self) -> Iterator[None]:

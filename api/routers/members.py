@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
+from api.answers import answered
 from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, Ledger, Reads, RequestId, ViewerOf
 from api.errors import error_responses
@@ -95,29 +96,46 @@ def get_member(member_id: UUID, reader: Reads, viewer: ViewerOf) -> MemberProfil
 
 @router.get(
     "/{member_id}/balance",
+    response_model=BalanceOut,
     responses=error_responses(404),
     summary=f"Read a member's minutes ({_READERS})",
 )
-def get_balance(member_id: UUID, reader: Reads, viewer: ViewerOf) -> BalanceOut:
-    return BalanceOut.model_validate(reader.balance(viewer, member_id))
+async def get_balance(
+    member_id: UUID, request: Request, reader: Reads, viewer: ViewerOf
+) -> Response:
+    return await answered(
+        request,
+        viewer,
+        reader.today(),
+        lambda: BalanceOut.model_validate(reader.balance(viewer, member_id)),
+    )
 
 
 @router.get(
     "/{member_id}/statement",
+    response_model=StatementOut,
     responses=error_responses(404),
     summary=f"Read a member's statement, a page at a time ({_READERS})",
 )
-def get_statement(
-    member_id: UUID, reader: Reads, viewer: ViewerOf, page: Annotated[PositionPage, Query()]
-) -> StatementOut:
+async def get_statement(
+    member_id: UUID,
+    request: Request,
+    reader: Reads,
+    viewer: ViewerOf,
+    page: Annotated[PositionPage, Query()],
+) -> Response:
     """Every posting that changed the balance, in log order, with the balance after it.
     Holds are not postings: they show in the balance's `held_minutes`."""
-    lines = reader.statement(viewer, member_id, after=page.after, limit=page.limit)
-    return StatementOut(
-        member_id=member_id,
-        items=[StatementLineOut.model_validate(line) for line in lines.items],
-        next_after=lines.next_after,
-    )
+
+    def read() -> StatementOut:
+        lines = reader.statement(viewer, member_id, after=page.after, limit=page.limit)
+        return StatementOut(
+            member_id=member_id,
+            items=[StatementLineOut.model_validate(line) for line in lines.items],
+            next_after=lines.next_after,
+        )
+
+    return await answered(request, viewer, reader.today(), read)
 
 
 @router.post(

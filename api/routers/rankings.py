@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 
+from api.answers import answered
 from api.bodies import StrictJSONRoute
 from api.dependencies import Reads, ViewerOf
 from api.documents.tables import XLSX_TYPE
@@ -19,6 +20,7 @@ from api.schemas import (
     VolunteerRankingsQuery,
     VolunteerRankOut,
 )
+from api.threads import in_a_worker_thread
 from projections.periods import parse_period
 from projections.queries import reports
 
@@ -48,7 +50,8 @@ def _as_file(chosen: str | None, accept: str | None) -> bool:
     response_model=TeamRankingsOut,
     summary="Rank teams by approved minutes in a period (any member)",
 )
-def rank_teams(
+async def rank_teams(
+    request: Request,
     reader: Reads,
     viewer: ViewerOf,
     query: Annotated[TeamRankingsQuery, Query()],
@@ -58,16 +61,24 @@ def rank_teams(
     person-times (人次) and sessions (场次)."""
     chosen = parse_period(query.period)
     if _as_file(query.format, accept):
-        report = reports.team_rankings(reader, viewer, chosen, community=query.community)
-        return answer(report, query.format, accept)
-    page = reader.team_rankings(
-        viewer, chosen, community=query.community, after=query.after, limit=query.limit
-    )
-    return TeamRankingsOut(
-        period=chosen.name,
-        items=[TeamRankOut.model_validate(row) for row in page.items],
-        next_after=page.next_after,
-    )
+
+        def report() -> Any:
+            table = reports.team_rankings(reader, viewer, chosen, community=query.community)
+            return answer(table, query.format, accept)
+
+        return await in_a_worker_thread(report)
+
+    def read() -> TeamRankingsOut:
+        page = reader.team_rankings(
+            viewer, chosen, community=query.community, after=query.after, limit=query.limit
+        )
+        return TeamRankingsOut(
+            period=chosen.name,
+            items=[TeamRankOut.model_validate(row) for row in page.items],
+            next_after=page.next_after,
+        )
+
+    return await answered(request, viewer, reader.today(), read)
 
 
 @router.get(
@@ -76,7 +87,8 @@ def rank_teams(
     responses=error_responses(404),
     summary="Rank volunteers by approved minutes in a period (any member)",
 )
-def rank_volunteers(
+async def rank_volunteers(
+    request: Request,
     reader: Reads,
     viewer: ViewerOf,
     query: Annotated[VolunteerRankingsQuery, Query()],
@@ -88,20 +100,28 @@ def rank_volunteers(
     the member, their agent, their coordinators, auditors and admins always see them."""
     chosen = parse_period(query.period)
     if _as_file(query.format, accept):
-        report = reports.volunteer_rankings(
-            reader, viewer, chosen, team_id=query.team_id, community=query.community
+
+        def report() -> Any:
+            table = reports.volunteer_rankings(
+                reader, viewer, chosen, team_id=query.team_id, community=query.community
+            )
+            return answer(table, query.format, accept)
+
+        return await in_a_worker_thread(report)
+
+    def read() -> VolunteerRankingsOut:
+        page = reader.volunteer_rankings(
+            viewer,
+            chosen,
+            team_id=query.team_id,
+            community=query.community,
+            after=query.after,
+            limit=query.limit,
         )
-        return answer(report, query.format, accept)
-    page = reader.volunteer_rankings(
-        viewer,
-        chosen,
-        team_id=query.team_id,
-        community=query.community,
-        after=query.after,
-        limit=query.limit,
-    )
-    return VolunteerRankingsOut(
-        period=chosen.name,
-        items=[VolunteerRankOut.model_validate(row) for row in page.items],
-        next_after=page.next_after,
-    )
+        return VolunteerRankingsOut(
+            period=chosen.name,
+            items=[VolunteerRankOut.model_validate(row) for row in page.items],
+            next_after=page.next_after,
+        )
+
+    return await answered(request, viewer, reader.today(), read)

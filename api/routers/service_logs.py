@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
+from api.answers import answered
 from api.bodies import StrictJSONRoute
 from api.dependencies import ActorId, Ledger, Reads, RequestId, ViewerOf
 from api.errors import error_responses
@@ -80,31 +81,39 @@ def review_service_logs(
 
 @router.get(
     "",
+    response_model=ServiceLogsOut,
     summary=(
         "List the logs the caller may see, a page at a time (their own, their teams' "
         "for coordinators, all for auditors and admins)"
     ),
 )
-def list_service_logs(
-    reader: Reads, viewer: ViewerOf, query: Annotated[ServiceLogsQuery, Query()]
-) -> ServiceLogsOut:
+async def list_service_logs(
+    request: Request,
+    reader: Reads,
+    viewer: ViewerOf,
+    query: Annotated[ServiceLogsQuery, Query()],
+) -> Response:
     """The logs a volunteer served or logged (and those of members they act for), those
     of the teams a coordinator coordinates today, and every log for auditors and admins;
     filters narrow them down. In the order they were recorded."""
-    page = reader.service_logs(
-        viewer,
-        status=query.status,
-        team_id=query.team_id,
-        volunteer_id=query.volunteer_id,
-        served_from=query.served_from,
-        served_until=query.served_until,
-        after=query.after,
-        limit=query.limit,
-    )
-    return ServiceLogsOut(
-        items=[ServiceLogOut.model_validate(log) for log in page.items],
-        next_after=page.next_after,
-    )
+
+    def read() -> ServiceLogsOut:
+        page = reader.service_logs(
+            viewer,
+            status=query.status,
+            team_id=query.team_id,
+            volunteer_id=query.volunteer_id,
+            served_from=query.served_from,
+            served_until=query.served_until,
+            after=query.after,
+            limit=query.limit,
+        )
+        return ServiceLogsOut(
+            items=[ServiceLogOut.model_validate(log) for log in page.items],
+            next_after=page.next_after,
+        )
+
+    return await answered(request, viewer, reader.today(), read)
 
 
 @router.get(
