@@ -8,13 +8,16 @@ BIN := $(VENV)/bin
 run: $(VENV)/.installed
 	$(BIN)/timebank serve
 
+# Tests run in $(TEST_PROCESSES) processes, each taking the next test as it finishes one.
+TEST_PROCESSES ?= 2
+
 test: $(VENV)/.installed lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist worksteal
 
 # The quick lane while working: lint, then every test but those marked slow (crash, fuzz,
 # benchmark smoke, multi-process and full-demo tests). `make test` still runs everything.
 test-fast: $(VENV)/.installed lint
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist worksteal -m "not slow"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

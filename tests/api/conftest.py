@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -42,8 +43,15 @@ def bearer(token: str | None) -> dict[str, str]:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    """A fresh server on its own SQLite file; "today" is 2026-11-20 in Asia/Shanghai."""
+def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """A fresh server on its own SQLite file; "today" is 2026-11-20 in Asia/Shanghai. For a
+    test that wants the `world`, the file is a copy of the world's ledger."""
+    if "world" in request.fixturenames:
+        built: BuiltWorld = request.getfixturevalue("world_ledger")
+        for suffix in ("", "-wal", "-shm"):
+            stored = built.database.with_name(built.database.name + suffix)
+            if stored.exists():
+                shutil.copyfile(stored, tmp_path / stored.name)
     with TestClient(create_app(make_settings(tmp_path), clock=fixed_clock)) as test_client:
         yield test_client
 
@@ -103,8 +111,33 @@ class World:
         return response
 
 
+@dataclass(frozen=True)
+class BuiltWorld:
+    """The world's ledger, built once per test process: its database file, and every field
+    of a `World` but its client."""
+
+    database: Path
+    fields: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def world_ledger(tmp_path_factory: pytest.TempPathFactory) -> BuiltWorld:
+    """Each test that wants the world gets a copy of this file (see `client`): building it
+    takes some forty commands, which hundreds of tests would otherwise each run again."""
+    folder = tmp_path_factory.mktemp("world")
+    with TestClient(create_app(make_settings(folder), clock=fixed_clock)) as test_client:
+        built = _build_world(test_client)
+    kept = {f.name: getattr(built, f.name) for f in fields(World) if f.name != "client"}
+    return BuiltWorld(folder / "timebank.db", kept)
+
+
 @pytest.fixture
-def world(client: TestClient) -> World:
+def world(client: TestClient, world_ledger: BuiltWorld) -> World:
+    """The world, in the test's own copy of its ledger, served by the test's client."""
+    return World(client=client, **world_ledger.fields)
+
+
+def _build_world(client: TestClient) -> World:
     ledger: TimeBank = client.app.state.ledger  # type: ignore[attr-defined]
     tokens: dict[str, str] = {}
 

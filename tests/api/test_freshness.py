@@ -60,10 +60,11 @@ def test_reading_from_memory_answers_what_the_cache_holds_and_refuses_the_rest(
     world: World, other: TimeBank
 ) -> None:
     ledger: TimeBank = world.client.app.state.ledger  # type: ignore[attr-defined]
+    assert world.call("auditor", "GET", "/audit/events").status_code == 200
     newcomer = other.register_member(actor_id=world.admin, name="Newcomer").id
     ledger.follow_store()
     with ledger.reading_from_memory():
-        assert ledger.actor(world.auditor).is_auditor  # read by the world's commands
+        assert ledger.actor(world.auditor).is_auditor  # read to sign them in
         with pytest.raises(NotInMemoryError):
             ledger.actor(newcomer)  # never read here: only the store knows
     assert not ledger.actor(newcomer).is_admin  # outside the block, read from the store

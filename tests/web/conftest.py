@@ -7,9 +7,9 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import World, client, world
+from tests.api.conftest import World, client, world, world_ledger
 
-__all__ = ["World", "client", "csrf_of", "sign_in", "world"]
+__all__ = ["World", "client", "csrf_of", "sign_in", "world", "world_ledger"]
 
 
 def csrf_of(html: str) -> str:
