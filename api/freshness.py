@@ -8,6 +8,8 @@ query itself; requests that arrive while a query is out instead share the next o
 begins after all of them arrived. Signing in and looking up the caller then happen on the
 event loop, from memory (`TimeBank.reading_from_memory`), when the cache holds what they
 need: a server under load asks the store about twice per wave of requests, not once each.
+The API's question also reads how far the views stand, which decides whether the requests
+it answers may take a kept answer (api/answers.py).
 """
 
 from __future__ import annotations
