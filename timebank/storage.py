@@ -116,6 +116,9 @@ def persistence_env(
         query = parse_qs(parts.query)
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # The library's recorder, but a large write (an import) skips the pipeline,
+            # which hangs on one (see timebank.postgres).
+            "APPLICATION_RECORDER_TOPIC": "timebank.postgres:LedgerRecorder",
             "POSTGRES_DBNAME": dbname,
             "POSTGRES_HOST": parts.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parts.port or 5432),
