@@ -12,9 +12,6 @@ from datetime import UTC, date, datetime, time
 from typing import Literal
 
 import segno
-from fpdf import FPDF
-from fpdf.enums import WrapMode, XPos, YPos
-from fpdf.fonts import FontFace
 
 from api.documents.fonts import cjk_font
 from projections.queries.certificates import CertificateRecord
@@ -94,6 +91,12 @@ def printed_code(code: str) -> str:
 
 
 def certificate_pdf(record: CertificateRecord, *, language: Language, public_url: str) -> bytes:
+    # fpdf is imported here, when a certificate is printed: it is slow to import, and every
+    # start of the server would pay for it otherwise (see the cold start in BENCHMARKS.md).
+    from fpdf import FPDF  # noqa: PLC0415
+    from fpdf.enums import WrapMode, XPos, YPos  # noqa: PLC0415
+    from fpdf.fonts import FontFace  # noqa: PLC0415
+
     labels = LABELS[language]
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_creation_date(datetime.combine(record.issued_on, time(), UTC))

@@ -6,10 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-from fpdf.fonts import FontFace
-
 from api.documents.certificate import Language, hours_text
 from api.documents.fonts import cjk_font
 from projections.queries.reports import HonourWall
@@ -88,6 +84,11 @@ def honour_wall_html(wall: HonourWall, language: Language) -> str:
 
 def honour_wall_pdf(wall: HonourWall, language: Language) -> bytes:
     """A4, for the notice board; the same wall is the same bytes."""
+    # fpdf is imported when a wall is printed, as for certificates (api.documents.certificate).
+    from fpdf import FPDF  # noqa: PLC0415
+    from fpdf.enums import XPos, YPos  # noqa: PLC0415
+    from fpdf.fonts import FontFace  # noqa: PLC0415
+
     words = _WORDS[language]
     title, period = _heading(wall, language)
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")

@@ -8,9 +8,6 @@ import csv
 import io
 from datetime import datetime
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
 from projections.queries.reports import Report
 
 POSITION_COLUMN = "as_of_position"
@@ -30,6 +27,11 @@ def to_csv(report: Report) -> bytes:
 
 def to_xlsx(report: Report) -> bytes:
     """One sheet of the table, and one saying what it is and at which position."""
+    # openpyxl is imported here, when a spreadsheet is asked for: it is slow to import, and
+    # every start of the server would pay for it otherwise.
+    from openpyxl import Workbook  # noqa: PLC0415
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415
+
     book = Workbook()
     sheet = book.worksheets[0]
     sheet.title = report.name[:31]
