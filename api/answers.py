@@ -128,7 +128,9 @@ async def answered(
         body = _rendered(await in_a_worker_thread(read))
     else:
         answers: KeptAnswers = request.app.state.answers
-        key = (viewer, request.url.path, request.url.query, day)
+        # The path and query as the request carried them: `request.url` would build a whole
+        # URL object (host header and all) for every request, kept answers included.
+        key = (viewer, request.scope["path"], request.scope["query_string"], day)
         kept = answers.get(position, key)
         if kept is None:
             kept = await asyncio.shield(answers.reading(position, key, read))
