@@ -83,11 +83,11 @@ def issue_certificates(
 def import_paper_records(url: str, *, coordinator: str, team: str, volunteers: list[str]) -> None:
     """Import 5,000 half hours of paper records in one go: ten a day over 250 days for each
     of two volunteers (test_large_writes runs it in a process it can kill if it hangs)."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
+    from tests.support import TODAY
     from timebank.imports import ServiceRecord
 
-    today = date(2026, 11, 20)
     app = TimeBank.from_url(url)
     try:
         app.import_service_records(
@@ -99,7 +99,7 @@ def import_paper_records(url: str, *, coordinator: str, team: str, volunteers: l
                 ServiceRecord(
                     line=i + 2,
                     volunteer_id=UUID(volunteers[i % 2]),
-                    service_date=today - timedelta(days=(i // 2) % 250),
+                    service_date=TODAY - timedelta(days=(i // 2) % 250),
                     minutes=30,
                     activity=f"home care, paper record {i:05d} of the 2025 ledger book",
                 )
