@@ -29,14 +29,34 @@ from collections.abc import Callable, Hashable
 from datetime import date
 
 from fastapi import Request, Response
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.signins import SignedIn, SignInGuard
 from api.threads import in_a_worker_thread
 from projections.visibility import Viewer
+from timebank.application import TimeBank
+from timebank.cache import NotInMemoryError
+from timebank.errors import TimebankError
 
 KEPT_BYTES = 16 * 2**20  # per process; beyond it, the least recently asked answers go first
 
 _SETTLED = "settled_at"  # on request.state: where the views were settled after sign-in
+
+
+async def followed(scope: Scope) -> int | None:
+    """Return once a store question asked after the request arrived is answered (asked
+    once per request, shared with its neighbours: api/freshness.py): where the views were
+    settled then, if they were, is the position the request may be answered at."""
+    state = scope.setdefault("state", {})
+    if _SETTLED not in state:
+        app_state = scope["app"].state
+        await app_state.store_follower.caught_up()
+        state[_SETTLED] = app_state.answers.settled
+    settled: int | None = state[_SETTLED]
+    return settled
 
 
 class KeptAnswers:
@@ -60,11 +80,6 @@ class KeptAnswers:
     def settled(self) -> int | None:
         """Where the views stood, holding the whole log, at the last store question."""
         return self._settled
-
-    def settled_for(self, request: Request) -> None:
-        """Called once the request's store question is answered: the position the views
-        were settled at then, if they were, is what the request may be answered at."""
-        setattr(request.state, _SETTLED, self._settled)
 
     def get(self, position: int, key: Hashable) -> bytes | None:
         if position != self._position:
@@ -122,19 +137,81 @@ async def answered(
 ) -> Response:
     """The JSON answer to a read: kept, when the views have not moved since it was read for
     the same caller, URL and day; else `read()` in a worker thread, kept for the next one.
-    Only for reads whose answer depends on nothing else (no header, no body)."""
+    Only for reads whose answer depends on nothing else (no header, no body). A request
+    that finds its answer kept is mostly answered before it reaches here
+    (`KeptAnswersFirst`)."""
     position: int | None = getattr(request.state, _SETTLED, None)
     if position is None:
         body = _rendered(await in_a_worker_thread(read))
     else:
         answers: KeptAnswers = request.app.state.answers
-        # The path and query as the request carried them: `request.url` would build a whole
-        # URL object (host header and all) for every request, kept answers included.
-        key = (viewer, request.scope["path"], request.scope["query_string"], day)
+        key = _key(viewer, request.scope, day)
         kept = answers.get(position, key)
         if kept is None:
             kept = await asyncio.shield(answers.reading(position, key, read))
         body = kept
+    return _json(body)
+
+
+class KeptAnswersFirst:
+    """Kept answers given before the framework sees the request.
+
+    A kept answer costs no query and no rendering, yet through FastAPI it still costs
+    routing, the resolution of its route's dependencies and their validation: most of its
+    time under load (BENCHMARKS.md). So a GET with a bearer token is signed in here first,
+    exactly as the routes sign in (the same shared store question, `followed`, and the same
+    `SignInGuard.signing_in`, from memory), and answered with the answer its route kept
+    for the same viewer, path, query and day, if there is one. A route keeps an answer
+    only after every check of that path and query passed, for this viewer, at a position
+    that includes every write made before this request arrived (see the module's text),
+    so the answer needs no check again. Anything else (another method, no token, a
+    refusal, a caller not in memory, no kept answer, a store that fails) goes on to the
+    app, which answers or refuses as always; the store question is not asked twice."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kept = None
+        if scope["type"] == "http" and scope["method"] == "GET":
+            kept = await self._kept(scope)
+        if kept is None:
+            await self.app(scope, receive, send)
+        else:
+            await _json(kept)(scope, receive, send)
+
+    async def _kept(self, scope: Scope) -> bytes | None:
+        scheme, token = get_authorization_scheme_param(Headers(scope=scope).get("authorization"))
+        state = scope["app"].state
+        answers: KeptAnswers | None = getattr(state, "answers", None)
+        if scheme.lower() != "bearer" or not token or answers is None:
+            return None
+        try:
+            position = await followed(scope)
+        except Exception:  # the app asks again, and answers the failure as always
+            return None
+        if position is None:
+            return None
+        ledger: TimeBank = state.ledger
+        guard: SignInGuard = state.sign_ins
+        try:
+            with ledger.reading_from_memory():
+                outcome = guard.signing_in(ledger, token)
+                if not isinstance(outcome, SignedIn):
+                    return None
+                viewer = Viewer.of(ledger.actor(outcome.member_id))
+        except (NotInMemoryError, TimebankError):
+            return None
+        return answers.get(position, _key(viewer, scope, state.reader.today()))
+
+
+def _key(viewer: Viewer, scope: Scope, day: date) -> Hashable:
+    """What a kept answer is kept under. The path and query as the request carried them:
+    `request.url` would build a whole URL object (host header and all) for every request."""
+    return (viewer, scope["path"], scope["query_string"], day)
+
+
+def _json(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from fastapi import Depends, FastAPI
 
-from api.answers import KeptAnswers
+from api.answers import KeptAnswers, KeptAnswersFirst
 from api.availability import FailFast
 from api.dependencies import one_value_per_query_parameter
 from api.errors import error_responses, install_error_handlers
@@ -137,6 +137,7 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(KeptAnswersFirst)  # innermost: after the fail-fast check
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(FailFast)
     app.include_router(health.router)

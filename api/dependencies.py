@@ -5,17 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.answers import followed
 from api.errors import InvalidQueryError, StaleViewsError, UnauthenticatedError
-from api.freshness import StoreFollower
 from api.settings import Settings
-from api.signins import SignInGuard
+from api.signins import Refusal, SignedIn, SignInGuard
 from api.threads import in_a_worker_thread
 from projections.queries import Reader
 from projections.queries.base import Freshness
@@ -23,7 +22,6 @@ from projections.runner import ProjectionRunner
 from projections.visibility import Viewer, require_auditor
 from timebank.application import SYSTEM_ACTOR_ID, Actor, TimeBank
 from timebank.cache import NotInMemoryError
-from timebank.credentials import CredentialKind
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
@@ -80,9 +78,7 @@ async def authenticated_actor(request: Request, credentials: BearerToken) -> UUI
     it needs of the application it takes from the application's state rather than through
     dependencies of its own: each dependency costs every request its resolution.)"""
     state = request.app.state
-    return await _signed_in(
-        request, state.ledger, state.settings, credentials, state.store_follower
-    )
+    return await _signed_in(request, state.ledger, state.settings, credentials)
 
 
 ActorId = Annotated[UUID, Depends(authenticated_actor)]
@@ -158,11 +154,10 @@ async def _signed_in(
     ledger: TimeBank,
     settings: Settings,
     credentials: HTTPAuthorizationCredentials | None,
-    follower: StoreFollower,
 ) -> UUID:
     """Sign in, seeing the ledger at least as it stood when the request arrived: from
     memory on the event loop after the store question this request shares with its
-    neighbours (see api/freshness.py), else in a worker thread. The credential signed in
+    neighbours (`answers.followed`), else in a worker thread. The credential signed in
     with is kept on the request (see `signed_in_credential`)."""
     if credentials is None:
         raise UnauthenticatedError(
@@ -173,32 +168,21 @@ async def _signed_in(
         token, settings.admin_token.get_secret_value()
     ):
         return SYSTEM_ACTOR_ID
-    await follower.caught_up()
-    request.app.state.answers.settled_for(request)
+    await followed(request.scope)
     guard: SignInGuard = request.app.state.sign_ins
-
-    def signed_in() -> UUID | _Refusal:
-        credential = ledger.sign_in(token)
-        if credential is None:
-            return _Refusal("unknown", None)
-        # A printed card's link lives until a new card replaces it; tokens may expire.
-        if credential.kind == CredentialKind.TOKEN and guard.expired(credential.issued_at):
-            return _Refusal("expired", credential.id)
-        request.state.credential_id = credential.id
-        return credential.member_id
-
     try:
         with ledger.reading_from_memory():
-            outcome = signed_in()
+            outcome = guard.signing_in(ledger, token)
     except NotInMemoryError:
 
-        def from_the_store() -> UUID | _Refusal:
+        def from_the_store() -> SignedIn | Refusal:
             with ledger.reading():
-                return signed_in()
+                return guard.signing_in(ledger, token)
 
         outcome = await in_a_worker_thread(from_the_store)
-    if not isinstance(outcome, _Refusal):
-        return outcome
+    if isinstance(outcome, SignedIn):
+        request.state.credential_id = outcome.credential_id
+        return outcome.member_id
     store = request.app.state.projections.store
     address = request.client.host if request.client is not None else "unknown"
     too_many = await in_a_worker_thread(
@@ -216,20 +200,12 @@ async def _signed_in(
     raise UnauthenticatedError("the token is unknown or revoked", token_presented=True)
 
 
-@dataclass(frozen=True)
-class _Refusal:
-    """Why a presented token signed nobody in."""
-
-    reason: str
-    credential_id: UUID | None
-
-
 Caller = Annotated[Actor, Depends(current_actor)]
 
 
 async def the_viewer(actor: Caller) -> Viewer:
     """The caller as the read side's rule sees them (projections.visibility)."""
-    return Viewer(actor.id, actor.is_admin or actor.is_auditor)
+    return Viewer.of(actor)
 
 
 ViewerOf = Annotated[Viewer, Depends(the_viewer)]

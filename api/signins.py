@@ -20,11 +20,14 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from projections.sign_ins import SignInFailure, record_failure
 from projections.store import ViewStore
+from timebank.application import TimeBank
+from timebank.credentials import CredentialKind
 
 MAX_ADDRESSES = 10_000
 """Addresses whose recent refusals are counted; the least recently refused go first."""
@@ -38,6 +41,22 @@ class TooManyAttemptsError(Exception):
             f"too many refused sign-ins from this address; try again in {retry_after} s"
         )
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The member a token signs in, and the credential it is (what a spend records)."""
+
+    member_id: UUID
+    credential_id: UUID
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a presented token signed nobody in: "unknown" (or revoked), or "expired"."""
+
+    reason: str
+    credential_id: UUID | None
 
 
 class SignInGuard:
@@ -62,6 +81,17 @@ class SignInGuard:
 
     def expired(self, issued_at: datetime) -> bool:
         return self.lifetime is not None and self.now() - issued_at >= self.lifetime
+
+    def signing_in(self, ledger: TimeBank, token: str) -> SignedIn | Refusal:
+        """Whom a member's token signs in, as the ledger stands in the caller's reading
+        (`TimeBank.reading_from_memory` or `reading`). A printed card's link lives until a
+        new card replaces it; tokens may expire."""
+        credential = ledger.sign_in(token)
+        if credential is None:
+            return Refusal("unknown", None)
+        if credential.kind == CredentialKind.TOKEN and self.expired(credential.issued_at):
+            return Refusal("expired", credential.id)
+        return SignedIn(credential.member_id, credential.id)
 
     def refused(
         self, store: ViewStore, address: str, reason: str, credential_id: UUID | None

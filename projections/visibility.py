@@ -44,6 +44,7 @@ from projections.base import ID
 from projections.members import agents
 from projections.teams import acceptances, memberships, teams
 from timebank.errors import PermissionDeniedError
+from timebank.ledger import Actor
 
 ANONYMOUS = "匿名志愿者"
 """How a ranking shows a member whose name the reader may not see."""
@@ -55,6 +56,11 @@ class Viewer:
 
     id: UUID
     sees_everything: bool
+
+    @classmethod
+    def of(cls, actor: Actor) -> Viewer:
+        """The caller as this rule sees them: admins and auditors read everything."""
+        return cls(actor.id, actor.is_admin or actor.is_auditor)
 
 
 def covers(

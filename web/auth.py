@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import signins
 from api.dependencies import Ledger, _same_secret, get_reader
 from api.errors import StaleViewsError, ledger_status
 from api.settings import Settings
@@ -63,7 +64,7 @@ class Visitor:
 
     @property
     def viewer(self) -> Viewer:
-        return Viewer(self.actor.id, self.actor.is_admin or self.actor.is_auditor)
+        return Viewer.of(self.actor)
 
     @property
     def is_person(self) -> bool:
@@ -154,11 +155,12 @@ def sign_in_with(request: Request, ledger: TimeBank, token: str) -> tuple[str, S
         token, settings.admin_token.get_secret_value()
     ):
         return sessions_of(request).start(SYSTEM_ACTOR_ID, None)
+    guard: signins.SignInGuard = request.app.state.sign_ins
     with ledger.reading():
-        credential = ledger.sign_in(token)
-    if credential is None:
+        outcome = guard.signing_in(ledger, token)
+    if not isinstance(outcome, signins.SignedIn):
         return None
-    return sessions_of(request).start(credential.member_id, credential.id)
+    return sessions_of(request).start(outcome.member_id, outcome.credential_id)
 
 
 def set_session_cookie(request: Request, response: Response, session_id: str) -> None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from tests.api.conftest import ADMIN_TOKEN, bearer, make_settings
 from tests.support import fixed_clock
+from tests.web.conftest import csrf_of
 
 ADMIN = bearer(ADMIN_TOKEN)
 
@@ -50,6 +51,38 @@ def test_a_token_past_its_lifetime_is_refused_with_its_own_code(strict: TestClie
     assert refused.json()["error"]["code"] == "token_expired"
     assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert strict.get(f"/members/{member}", headers=ADMIN).status_code == 200
+
+
+def test_a_token_that_expires_after_its_answer_was_kept_is_refused_all_the_same(
+    strict: TestClient,
+) -> None:
+    """A kept answer (api/answers.py) is given only to a caller signed in now."""
+    member, token = register(strict, "Li")
+    path = f"/members/{member}/balance"
+    first = strict.get(path, headers=bearer(token))
+    again = strict.get(path, headers=bearer(token))
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
+
+    later(strict, timedelta(hours=1, seconds=1))
+    refused = strict.get(path, headers=bearer(token))
+
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "token_expired"
+    failures = strict.get("/audit/sign-in-failures", headers=ADMIN).json()["items"]
+    assert [item["reason"] for item in failures] == ["expired"]
+
+
+def test_a_token_past_its_lifetime_does_not_sign_in_to_the_pages(strict: TestClient) -> None:
+    _, token = register(strict, "Li")
+    later(strict, timedelta(hours=1, seconds=1))
+    form = strict.get("/signin")
+    refused = strict.post("/signin", data={"token": token, "csrf": csrf_of(form.text)})
+
+    assert refused.status_code == 401
+    assert "令牌或卡片链接无效或已失效" in refused.text
+    assert strict.get("/my", follow_redirects=False).status_code != 200
 
 
 def test_a_live_token_is_rotated_for_a_new_one_and_an_expired_one_cannot_be(
