@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.availability import ALWAYS_ANSWERED
 from api.signins import SignedIn, SignInGuard
 from api.threads import in_a_worker_thread
 from projections.visibility import Viewer
@@ -173,7 +174,11 @@ class KeptAnswersFirst:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kept = None
-        if scope["type"] == "http" and scope["method"] == "GET":
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"] not in ALWAYS_ANSWERED  # a probe never waits for the store
+        ):
             kept = await self._kept(scope)
         if kept is None:
             await self.app(scope, receive, send)
