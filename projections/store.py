@@ -32,6 +32,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    bindparam,
     create_engine,
     event,
     func,
@@ -69,6 +70,21 @@ the caller then makes on any process waits for the views to get there. Not a vie
 events (a rebuild or verify leaves it alone)."""
 
 _LEAST_POSITION = select(func.min(view_positions.c.position))
+
+
+def _note_caller(insert: Any, greatest: Any) -> Any:
+    """Insert a caller's position, or move it on (never back) if the caller has one."""
+    noted = insert(caller_positions).values(
+        caller=bindparam("caller", type_=ID), position=bindparam("position")
+    )
+    moved = greatest(noted.excluded.position, caller_positions.c.position)
+    return noted.on_conflict_do_update(index_elements=["caller"], set_={"position": moved})
+
+
+_NOTE_CALLER = {
+    "sqlite": _note_caller(sqlite.insert, func.max),
+    "postgresql": _note_caller(postgresql.insert, func.greatest),
+}
 
 VIEWS, AUDIT = "views", "audit"
 _EARLIER_AUDIT_TRAIL = "timebank_audit_trail"
@@ -277,27 +293,10 @@ class ViewStore:
             raise StalePositionError(f"the {name} position moved from {before} meanwhile")
 
     def note_caller(self, caller: UUID, position: int) -> None:
-        """A caller's write landed at `position` (see `caller_positions`)."""
+        """A caller's write landed at `position` (see `caller_positions`). Every command
+        the API serves notes one: the statement is built once, not at each call."""
         with self.engine.begin() as conn:
-            insert = (
-                postgresql.insert(caller_positions)
-                if self.dialect == "postgresql"
-                else sqlite.insert(caller_positions)
-            )
-            conn.execute(
-                insert.values(caller=caller, position=position).on_conflict_do_update(
-                    index_elements=["caller"],
-                    set_={
-                        "position": func.max(insert.excluded.position, caller_positions.c.position)
-                    }
-                    if self.dialect == "sqlite"
-                    else {
-                        "position": func.greatest(
-                            insert.excluded.position, caller_positions.c.position
-                        )
-                    },
-                )
-            )
+            conn.execute(_NOTE_CALLER[self.dialect], {"caller": caller, "position": position})
 
     def has_table(self, name: str) -> bool:
         with self.engine.connect() as conn:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import func, inspect, select, update
@@ -20,7 +21,7 @@ from projections.base import SCHEMA_VERSION, Batch
 from projections.queries import Reader
 from projections.runner import NotTheWriterError, ProjectionRunner
 from projections.service_logs import service_logs
-from projections.store import AUDIT, VIEWS, ViewStore, view_positions
+from projections.store import AUDIT, VIEWS, ViewStore, caller_positions, view_positions
 from projections.visibility import Viewer
 from tests.support import Community, build_community, event_count, open_ledger, replayed
 from timebank import TimeBank
@@ -97,6 +98,22 @@ def test_the_views_follow_every_write(app: TimeBank, store: ViewStore) -> None:
     reader = Reader(store, app.today)
     logs = reader.service_logs(EVERYONE, limit=500).items
     assert [log.status for log in logs].count("reversed") == 1
+
+
+def test_a_callers_noted_write_moves_only_forward(store: ViewStore) -> None:
+    """Two processes may note one caller's writes out of order: the later write stays."""
+    caller, other = uuid4(), uuid4()
+
+    def noted() -> dict[Any, int]:
+        with store.read() as conn:
+            return {row.caller: row.position for row in conn.execute(select(caller_positions))}
+
+    store.note_caller(caller, 7)
+    store.note_caller(caller, 3)
+    store.note_caller(other, 5)
+    assert noted() == {caller: 7, other: 5}
+    store.note_caller(caller, 9)
+    assert noted() == {caller: 9, other: 5}
 
 
 def test_a_crash_in_the_middle_of_a_batch_stores_nothing_of_it_and_applies_nothing_twice(
