@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.answers import followed
 from api.errors import InvalidQueryError, StaleViewsError, UnauthenticatedError
 from api.settings import Settings
-from api.signins import Refusal, SignedIn, SignInGuard
+from api.signins import Refusal, SignedIn, SignInGuard, client_address
 from api.threads import in_a_worker_thread
 from projections.queries import Reader
 from projections.queries.base import Freshness
@@ -184,9 +184,8 @@ async def _signed_in(
         request.state.credential_id = outcome.credential_id
         return outcome.member_id
     store = request.app.state.projections.store
-    address = request.client.host if request.client is not None else "unknown"
     too_many = await in_a_worker_thread(
-        guard.refused, store, address, outcome.reason, outcome.credential_id
+        guard.refused, store, client_address(request), outcome.reason, outcome.credential_id
     )
     if too_many is not None:
         raise too_many

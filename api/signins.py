@@ -2,9 +2,10 @@
 
 - A client address whose tokens were refused `limit` times within `window` seconds is
   answered 429 `too_many_attempts` with `Retry-After` for every further refused token,
-  until the oldest of those refusals leaves the window. A token that signs its member in
-  is never refused for its address's sake: a member behind the same address as someone
-  guessing is not locked out. The counts are kept in each process's memory.
+  until the oldest of those refusals leaves the window; tokens and card links refused on
+  the pages (web.auth) count alike. A token that signs its member in is never refused for
+  its address's sake: a member behind the same address as someone guessing is not locked
+  out. The counts are kept in each process's memory.
 - With a lifetime set, a token older than that is refused with 401 `token_expired`; its
   member exchanges a live token for a new one with POST /tokens/rotate before then, or
   asks an admin for a new one after.
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from starlette.requests import HTTPConnection
+
 from projections.sign_ins import SignInFailure, record_failure
 from projections.store import ViewStore
 from timebank.application import TimeBank
@@ -31,6 +34,11 @@ from timebank.credentials import CredentialKind
 
 MAX_ADDRESSES = 10_000
 """Addresses whose recent refusals are counted; the least recently refused go first."""
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The address refused sign-ins are counted under, for the API and the pages alike."""
+    return connection.client.host if connection.client is not None else "unknown"
 
 
 class TooManyAttemptsError(Exception):

@@ -148,8 +148,21 @@ def check_browser_form(request: Request, csrf: str) -> None:
         raise CsrfError()
 
 
-def sign_in_with(request: Request, ledger: TimeBank, token: str) -> tuple[str, Session] | None:
-    """A session for whoever the token (or card link's secret) signs in; None if nobody."""
+@dataclass(frozen=True)
+class SignInRefused:
+    """Why a token or card link signed nobody in on the pages: "unknown" (or revoked),
+    "expired", or "limited" (too many refusals from the address: try after `retry_after`
+    seconds). Counted and recorded as the API's refusals are (api/signins.py)."""
+
+    reason: str
+    retry_after: int | None = None
+
+
+def sign_in_with(
+    request: Request, ledger: TimeBank, token: str
+) -> tuple[str, Session] | SignInRefused:
+    """A session for whoever the token (or card link's secret) signs in, else why not.
+    Called in a worker thread: a refusal is written to the store."""
     settings: Settings = request.app.state.settings
     if settings.admin_token is not None and _same_secret(
         token, settings.admin_token.get_secret_value()
@@ -158,9 +171,14 @@ def sign_in_with(request: Request, ledger: TimeBank, token: str) -> tuple[str, S
     guard: signins.SignInGuard = request.app.state.sign_ins
     with ledger.reading():
         outcome = guard.signing_in(ledger, token)
-    if not isinstance(outcome, signins.SignedIn):
-        return None
-    return sessions_of(request).start(outcome.member_id, outcome.credential_id)
+    if isinstance(outcome, signins.SignedIn):
+        return sessions_of(request).start(outcome.member_id, outcome.credential_id)
+    store = request.app.state.projections.store
+    address = signins.client_address(request)
+    too_many = guard.refused(store, address, outcome.reason, outcome.credential_id)
+    if too_many is not None:
+        return SignInRefused("limited", too_many.retry_after)
+    return SignInRefused(outcome.reason)
 
 
 def set_session_cookie(request: Request, response: Response, session_id: str) -> None:

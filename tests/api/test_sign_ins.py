@@ -81,8 +81,35 @@ def test_a_token_past_its_lifetime_does_not_sign_in_to_the_pages(strict: TestCli
     refused = strict.post("/signin", data={"token": token, "csrf": csrf_of(form.text)})
 
     assert refused.status_code == 401
-    assert "令牌或卡片链接无效或已失效" in refused.text
+    assert "这个令牌已过期，请向您的协调员或管理员申领新的令牌。" in refused.text
     assert strict.get("/my", follow_redirects=False).status_code != 200
+    failures = strict.get("/audit/sign-in-failures", headers=ADMIN).json()["items"]
+    assert [item["reason"] for item in failures] == ["expired"]
+
+
+def test_refused_sign_ins_on_the_pages_count_toward_the_same_limit_as_the_apis(
+    strict: TestClient,
+) -> None:
+    """Guessing through the sign-in form or card links is limited and recorded as through
+    the API: one count per address, whichever way the tokens came."""
+    _, token = register(strict, "Li")
+    csrf = csrf_of(strict.get("/signin").text)
+    guesses = [strict.post("/signin", data={"token": f"wrong-{n}", "csrf": csrf}) for n in (1, 2)]
+    guesses.append(strict.get("/card/a-guessed-card-link"))
+    limited = strict.post("/signin", data={"token": "wrong-3", "csrf": csrf})
+    through_the_api = strict.get("/me", headers=bearer("wrong-4"))
+
+    assert [r.status_code for r in guesses] == [401, 401, 401]
+    assert "令牌或卡片链接无效或已失效" in guesses[0].text
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert "此设备的登录失败次数过多" in limited.text
+    assert through_the_api.status_code == 429
+    signed_in = strict.post("/signin", data={"token": token, "csrf": csrf})
+    assert signed_in.status_code == 200
+    assert "Li，您好" in signed_in.text
+    kept = strict.get("/audit/sign-in-failures", headers=ADMIN).json()["items"]
+    assert [item["reason"] for item in kept] == ["limited", "unknown", "unknown", "unknown"]
 
 
 def test_a_live_token_is_rotated_for_a_new_one_and_an_expired_one_cannot_be(

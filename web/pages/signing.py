@@ -11,6 +11,7 @@ from api.dependencies import Ledger
 from web.auth import (
     PageRoute,
     SignInNeededError,
+    SignInRefused,
     browser_form_secret,
     check_browser_form,
     checked_form,
@@ -46,13 +47,18 @@ def home(request: Request, ledger: Ledger) -> Response:
     return RedirectResponse(_home_of(request, ledger), status_code=303)
 
 
-def _sign_in_page(request: Request, *, error: bool = False) -> HTMLResponse:
-    return render(
+def _sign_in_page(request: Request, refused: SignInRefused | None = None) -> HTMLResponse:
+    """The sign-in form; after a refusal, with why (429 and Retry-After once an address
+    has had too many tokens refused, as the API answers)."""
+    page = render(
         request,
         "signin.html",
-        {"csrf": browser_form_secret(request), "error": error, "visitor": None},
-        status_code=401 if error else 200,
+        {"csrf": browser_form_secret(request), "refused": refused, "visitor": None},
+        status_code=200 if refused is None else 429 if refused.retry_after else 401,
     )
+    if refused is not None and refused.retry_after:
+        page.headers["Retry-After"] = str(refused.retry_after)
+    return page
 
 
 @router.get("/signin")
@@ -62,8 +68,8 @@ def sign_in_page(request: Request) -> HTMLResponse:
 
 def _signed_in_response(request: Request, ledger: Ledger, token: str) -> Response:
     started = sign_in_with(request, ledger, token.strip()[:MAX_TOKEN_LENGTH])
-    if started is None:
-        return _sign_in_page(request, error=True)
+    if isinstance(started, SignInRefused):
+        return _sign_in_page(request, started)
     session_id, _ = started
     earlier = request.cookies.get(SESSION_COOKIE)
     if earlier:  # signing in again (as someone else, say) ends the session before
