@@ -110,7 +110,8 @@ def create_app(
         answers = app.state.answers = KeptAnswers()
 
         def follow() -> None:
-            answers.saw(ledger.follow_store(), store.position())
+            log, views = store.heads()
+            answers.saw(ledger.follow_store(log), views)
 
         app.state.store_follower = StoreFollower(follow)
         app.state.sign_ins = settings.sign_in_guard()

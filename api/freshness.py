@@ -8,8 +8,10 @@ query itself; requests that arrive while a query is out instead share the next o
 begins after all of them arrived. Signing in and looking up the caller then happen on the
 event loop, from memory (`TimeBank.reading_from_memory`), when the cache holds what they
 need: a server under load asks the store about twice per wave of requests, not once each.
-The API's question also reads how far the views stand, which decides whether the requests
-it answers may take a kept answer (api/answers.py).
+The question is one statement where the events are beside the views (`ViewStore.heads`):
+where the log ends and how far the views stand, which decides whether the requests it
+answers may take a kept answer (api/answers.py). The cache reads the new events only when
+the log has moved past what it has seen, which under a load of reads it rarely has.
 """
 
 from __future__ import annotations

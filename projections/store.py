@@ -42,6 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, InternalError, ProgrammingError
+from sqlalchemy.sql import column
+from sqlalchemy.sql import table as named_table
 
 from projections import registry
 from projections.audit import audit_trail
@@ -106,6 +108,7 @@ class ViewStore:
         *,
         temporary: str | None = None,
         checkpointer: Checkpointer | None = None,
+        log_table: str | None = None,
     ) -> None:
         self.engine = engine
         self._writer = writer
@@ -114,6 +117,19 @@ class ViewStore:
         self._temporary = temporary  # a file to remove on close (a ledger in memory)
         self._checkpointer = checkpointer  # SQLite: see `Checkpointer`
         self.dialect = engine.dialect.name
+        # The end of the library's table of the ledger's events, where it is beside the
+        # views, read as the library's `max_notification_id` reads it.
+        numbered_by = "rowid" if self.dialect == "sqlite" else "notification_id"
+        self._heads = (
+            None
+            if log_table is None
+            else select(
+                select(func.max(column(numbered_by)))
+                .select_from(named_table(log_table))
+                .scalar_subquery(),
+                _LEAST_POSITION.scalar_subquery(),
+            )
+        )
 
     # Opening ---------------------------------------------------------------------------
 
@@ -142,13 +158,16 @@ class ViewStore:
                 url, connect_args=args, pool_size=pool_size, max_overflow=pool_size, **pooling
             )
             writer = create_engine(url, connect_args=args, pool_size=2, max_overflow=2, **pooling)
-            return cls(engine, writer, sealer, PostgresLocks(engine, schema))
-        temporary = None
+            return cls(
+                engine, writer, sealer, PostgresLocks(engine, schema), log_table=_log_table(app)
+            )
+        temporary, log_table = None, None
         if module.endswith("sqlite"):
             database = env.get("SQLITE_DBNAME", "")
             if database.startswith("file:") or ":memory:" in database:
                 raise ValueError("the views of an in-memory SQLite ledger: use memory://")
             locks: StoreLocks = FileLocks(database)
+            log_table = _log_table(app)
         else:  # a ledger in memory: views in a temporary file that goes with the process
             handle, database = tempfile.mkstemp(prefix="timebank-views-", suffix=".db")
             os.close(handle)
@@ -157,7 +176,13 @@ class ViewStore:
         engine = _sqlite_engine(database, pool_size=pool_size, begin="BEGIN")
         writer = _sqlite_engine(database, pool_size=1, begin="BEGIN IMMEDIATE", writer=True)
         return cls(
-            engine, writer, sealer, locks, temporary=temporary, checkpointer=Checkpointer(database)
+            engine,
+            writer,
+            sealer,
+            locks,
+            temporary=temporary,
+            checkpointer=Checkpointer(database),
+            log_table=log_table,
         )
 
     def prepare(self) -> bool:
@@ -275,6 +300,15 @@ class ViewStore:
                 return self.positions(reading)
         return {row.name: row.position for row in conn.execute(select(view_positions))}
 
+    def heads(self) -> tuple[int | None, int]:
+        """Where the log ends (None where the events are not beside the views) and the
+        position every view has reached, in one statement: the API's store question."""
+        if self._heads is None:
+            return None, self.position()
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            log, views = conn.execute(self._heads).one()
+            return int(log or 0), int(views or 0)
+
     def position(self) -> int:
         """The log position every view and the audit trail have reached. One statement
         outside any transaction (it sees one snapshot by itself): every API request's store
@@ -301,6 +335,12 @@ class ViewStore:
     def has_table(self, name: str) -> bool:
         with self.engine.connect() as conn:
             return inspect(conn).has_table(name)
+
+
+def _log_table(app: TimeBank) -> str | None:
+    """The name of the library's table of the application's events, if it has one."""
+    name = getattr(app.recorder, "events_table_name", None)
+    return name if isinstance(name, str) else None
 
 
 def _sealer(cipher: Cipher | None, key: str | None) -> Sealer:

@@ -92,11 +92,15 @@ class FollowedCache(Cache[UUID, Any]):
             while 0 < self.maxsize < len(self._entries):
                 self._entries.popitem(last=False)
 
-    def catch_up(self) -> None:
+    def catch_up(self, head: int | None = None) -> None:
         """Drop every cached aggregate that has a newer version stored than cached.
 
         Concurrent callers share: one who waited while a catch-up ran that began after it
-        asked takes that one's answer, which saw every event stored before it asked."""
+        asked takes that one's answer, which saw every event stored before it asked. A
+        caller who read the log's `head` after it asked, and finds the cache there already,
+        needs nothing read."""
+        if head is not None and head <= self.position:
+            return
         asked = self._begun
         with self._following:
             if self._finished > asked:

@@ -245,14 +245,15 @@ class Ledger(Application[UUID]):
         else:
             yield
 
-    def follow_store(self) -> int | None:
-        """Let the aggregate cache see every event stored so far: one question to the store.
+    def follow_store(self, head: int | None = None) -> int | None:
+        """Let the aggregate cache see every event stored so far: one question to the store,
+        none if the caller read the log's `head` just now and the cache has seen that far.
         Reads in a `reading_from_memory()` block begun afterwards see at least as much.
         Returns the log position seen up to (None without a cache: nothing was asked)."""
         repository = self.repository
         if not isinstance(repository, FollowedRepository):
             return None
-        repository.cache.catch_up()
+        repository.cache.catch_up(head)
         return repository.cache.position
 
     @contextmanager

@@ -116,6 +116,25 @@ def test_a_callers_noted_write_moves_only_forward(store: ViewStore) -> None:
     assert noted() == {caller: 9, other: 5}
 
 
+def test_one_statement_tells_where_the_log_ends_and_how_far_the_views_stand(
+    app: TimeBank, store: ViewStore
+) -> None:
+    """The API's store question (api/freshness.py): the log's end where the events are
+    beside the views (a SQLite file, PostgreSQL), else only the views' position."""
+    c = busy_community(app)
+    ProjectionRunner(app, store).catch_up()
+    stored = event_count(app)
+    c.earn(c.li, 30)  # not folded yet
+
+    log, views = store.heads()
+
+    assert views == stored
+    if app.env.get("PERSISTENCE_MODULE", "").endswith(("sqlite", "postgres")):
+        assert log == event_count(app) > stored
+    else:
+        assert log is None
+
+
 def test_a_crash_in_the_middle_of_a_batch_stores_nothing_of_it_and_applies_nothing_twice(
     app: TimeBank, store: ViewStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
